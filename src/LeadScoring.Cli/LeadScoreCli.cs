@@ -1,0 +1,346 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using LeadScoring.Engine;
+using LeadScoring.Messages;
+using LeadScoring.Model;
+using LeadScoring.Output;
+
+namespace LeadScoring.Cli;
+
+/// <summary>
+/// The <c>leadscore</c> command tree. Exit codes: 0 success; 1 <c>--strict</c> and a message was rejected;
+/// 2 bad usage, an unreadable file or an invalid model.
+/// </summary>
+internal static class LeadScoreCli
+{
+    public const int Ok = 0;
+    public const int Rejections = 1;
+    public const int Usage = 2;
+
+    public static int Run(string[] args, CliEnvironment env)
+    {
+        var root = Build(env);
+        var parse = root.Parse(args);
+        var config = new InvocationConfiguration { Output = new StreamWriter(env.Stdout) { AutoFlush = true }, Error = env.Stderr };
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                env.Stderr.WriteLine("error: " + error.Message);
+            }
+
+            env.Stderr.WriteLine();
+            // Usage help of the command that failed, on stderr.
+            var path = new List<string>();
+            for (var c = parse.CommandResult; c is not null; c = c.Parent as System.CommandLine.Parsing.CommandResult)
+            {
+                if (c.Command is not RootCommand)
+                {
+                    path.Insert(0, c.Command.Name);
+                }
+            }
+
+            path.Add("--help");
+            root.Parse(path.ToArray()).Invoke(new InvocationConfiguration { Output = env.Stderr, Error = env.Stderr });
+            return Usage;
+        }
+
+        return parse.Invoke(config);
+    }
+
+    private static RootCommand Build(CliEnvironment env)
+    {
+        var root = new RootCommand("leadscore: validate scoring models and score Segment message files (https://leadscoring.dev).");
+
+        // validate MODEL
+        var validateModel = new Argument<FileInfo>("MODEL") { Description = "The scoring-model JSON document." };
+        var validate = new Command("validate", "Check a scoring model; print a one-line summary, or every error with its place.") { validateModel };
+        validate.SetAction(p => Validate(p.GetValue(validateModel)!, env));
+        root.Subcommands.Add(validate);
+
+        // score --model M --events FILE|-
+        var model = new Option<FileInfo>("--model", "-m") { Description = "The scoring-model JSON document.", Required = true };
+        var events = new Option<string>("--events", "-e") { Description = "Messages: a JSON Lines or {\"batch\": [...]} file, or - for standard input.", Required = true };
+        var asOf = new Option<string?>("--as-of") { Description = "Score as of this ISO 8601 instant (default: now). Messages after it do not count." };
+        var explain = new Option<bool>("--explain") { Description = "Add each rule's contribution to every lead." };
+        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the results to this file instead of standard output." };
+        var strict = new Option<bool>("--strict") { Description = "Exit with 1 when any message was rejected." };
+        var lead = new Option<string?>("--lead") { Description = "Print only this lead (any of its ids)." };
+        var horizon = new Option<string>("--reorder-horizon")
+        {
+            Description = "How many days late a message may arrive and still be put in its exact place; 'all' (default) keeps every message, so any input order gives the exact result.",
+            DefaultValueFactory = _ => "all",
+        };
+        var score = new Command("score", "Score every lead of a message file (spec section 5): one JSON object per lead, ordered by lead id.")
+        {
+            model, events, asOf, explain, output, strict, lead, horizon,
+        };
+        score.SetAction(p => Score(
+            new ScoreArguments(p.GetValue(model)!, p.GetValue(events)!, p.GetValue(asOf), p.GetValue(explain), p.GetValue(output), p.GetValue(strict), p.GetValue(lead), p.GetValue(horizon)!),
+            env));
+        root.Subcommands.Add(score);
+
+        // schema
+        var schema = new Command("schema", "Print the JSON Schema of the scoring-model document.");
+        schema.SetAction(_ => Schema(env));
+        root.Subcommands.Add(schema);
+        return root;
+    }
+
+    private static ModelLoadResult? LoadModel(FileInfo file, CliEnvironment env)
+    {
+        if (!file.Exists)
+        {
+            env.Stderr.WriteLine($"error: {file.FullName}: no such file");
+            return null;
+        }
+
+        try
+        {
+            return ScoringModelLoader.LoadFile(file.FullName);
+        }
+        catch (IOException ex)
+        {
+            env.Stderr.WriteLine($"error: {file.FullName}: {ex.Message}");
+            return null;
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            env.Stderr.WriteLine($"error: {file.FullName}: {ex.Message}");
+            return null;
+        }
+    }
+
+    private static bool ReportErrors(ModelLoadResult result, FileInfo file, CliEnvironment env)
+    {
+        if (result.IsValid)
+        {
+            return false;
+        }
+
+        foreach (var error in result.Errors)
+        {
+            env.Stderr.WriteLine(error.ToString(file.Name));
+        }
+
+        env.Stderr.WriteLine($"{file.Name}: the model was refused with {result.Errors.Length} error(s).");
+        return true;
+    }
+
+    private static int Validate(FileInfo file, CliEnvironment env)
+    {
+        var result = LoadModel(file, env);
+        if (result is null || ReportErrors(result, file, env))
+        {
+            return Usage;
+        }
+
+        var m = result.Model!;
+        using var w = new StreamWriter(env.Stdout, leaveOpen: true);
+        w.WriteLine($"{m.Name} {m.Version}: {Count(m.Scores.Length, "score")}, {Count(m.Rules.Length, "rule")}, {Count(m.Personas.Length, "persona")}, {Count(m.Stages.Length, "stage")}");
+        return Ok;
+    }
+
+    private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
+
+    private static int Schema(CliEnvironment env)
+    {
+        using var schema = typeof(ScoringModel).Assembly.GetManifestResourceStream("LeadScoring.scoring-model.schema.json");
+        if (schema is null)
+        {
+            env.Stderr.WriteLine("error: the schema is not embedded in this build");
+            return Usage;
+        }
+
+        schema.CopyTo(env.Stdout);
+        env.Stdout.Flush();
+        return Ok;
+    }
+
+    private sealed record ScoreArguments(FileInfo Model, string Events, string? AsOf, bool Explain, FileInfo? Out, bool Strict, string? Lead, string Horizon);
+
+    private static int Score(ScoreArguments a, CliEnvironment env)
+    {
+        var loaded = LoadModel(a.Model, env);
+        if (loaded is null || ReportErrors(loaded, a.Model, env))
+        {
+            return Usage;
+        }
+
+        DateTimeOffset asOf;
+        if (a.AsOf is null)
+        {
+            asOf = env.Time.GetUtcNow();
+        }
+        else if (MessageParser.TryParseTimestamp(a.AsOf, out long ticks))
+        {
+            asOf = new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+        else
+        {
+            env.Stderr.WriteLine($"error: --as-of '{a.AsOf}' is not an ISO 8601 instant with an offset or Z, e.g. 2026-11-30T00:00:00Z");
+            return Usage;
+        }
+
+        TimeSpan? horizon;
+        if (string.Equals(a.Horizon, "all", StringComparison.OrdinalIgnoreCase))
+        {
+            horizon = null;
+        }
+        else if (double.TryParse(a.Horizon, NumberStyles.Float, CultureInfo.InvariantCulture, out double days) && days >= 0 && days < 100_000)
+        {
+            horizon = TimeSpan.FromDays(days);
+        }
+        else
+        {
+            env.Stderr.WriteLine($"error: --reorder-horizon '{a.Horizon}' must be a number of days or 'all'");
+            return Usage;
+        }
+
+        Stream input;
+        string source;
+        long inputLength = -1;
+        try
+        {
+            if (a.Events == "-")
+            {
+                input = env.OpenStdin();
+                source = "<stdin>";
+            }
+            else
+            {
+                var info = new FileInfo(a.Events);
+                if (!info.Exists)
+                {
+                    env.Stderr.WriteLine($"error: {a.Events}: no such file");
+                    return Usage;
+                }
+
+                input = new FileStream(info.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+                source = info.Name;
+                inputLength = info.Length;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            env.Stderr.WriteLine($"error: {a.Events}: {ex.Message}");
+            return Usage;
+        }
+
+        var engine = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!), new LeadScoringEngineOptions { ReorderHorizon = horizon });
+        long read = 0, rejected = 0, ignored = 0, future = 0;
+        using (input)
+        {
+            var progress = env.StderrIsTerminal && inputLength > 8 * 1024 * 1024 ? new ProgressBar(env.Stderr, input, inputLength) : null;
+            foreach (var record in MessageReader.Read(input))
+            {
+                read++;
+                var r = record.Result;
+                if (r.IsRejected)
+                {
+                    rejected++;
+                    progress?.Clear();
+                    env.Stderr.WriteLine($"{source}: {record.Location}: rejected: {r.Error}");
+                }
+                else if (r.IsIgnored)
+                {
+                    ignored++;
+                }
+                else if (r.Message!.TimestampTicks > asOf.UtcTicks)
+                {
+                    future++;
+                }
+                else
+                {
+                    engine.Apply(r.Message);
+                }
+
+                if ((read & 0x3FFF) == 0)
+                {
+                    progress?.Update(read);
+                }
+            }
+
+            progress?.Clear();
+        }
+
+        IEnumerable<LeadResult> results;
+        if (a.Lead is not null)
+        {
+            var one = engine.Evaluate(a.Lead, asOf, a.Explain);
+            if (one is null)
+            {
+                env.Stderr.WriteLine($"error: no lead '{a.Lead}' in {source}");
+                return Usage;
+            }
+
+            results = [one];
+        }
+        else
+        {
+            results = engine.EvaluateAll(asOf, a.Explain);
+        }
+
+        try
+        {
+            if (a.Out is not null)
+            {
+                using var file = new FileStream(a.Out.FullName, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+                LeadResultJson.WriteLines(file, results);
+            }
+            else
+            {
+                using var buffered = new BufferedStream(env.Stdout, 1 << 16);
+                LeadResultJson.WriteLines(buffered, results);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            env.Stderr.WriteLine($"error: {a.Out?.FullName ?? "stdout"}: {ex.Message}");
+            return Usage;
+        }
+
+        var s = engine.Statistics;
+        long applied = s.Applied + s.Reordered + s.BeyondHorizon;
+        env.Stderr.WriteLine(
+            $"{source}: read {read}, applied {applied}, duplicates {s.Duplicates}, rejected {rejected}, late {s.Late}" +
+            (s.BeyondHorizon > 0 ? $" ({s.BeyondHorizon} beyond the reorder horizon, applied as they came)" : "") +
+            (ignored > 0 ? $", ignored {ignored}" : "") +
+            (future > 0 ? $", after --as-of {future}" : "") +
+            $"; {engine.LeadCount} leads");
+        return a.Strict && rejected > 0 ? Rejections : Ok;
+    }
+
+    /// <summary>A one-line progress bar on a terminal's stderr, redrawn at most a few times a second.</summary>
+    private sealed class ProgressBar(TextWriter stderr, Stream input, long length)
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private long _lastDraw = -1000;
+        private bool _drawn;
+
+        public void Update(long messages)
+        {
+            if (_clock.ElapsedMilliseconds - _lastDraw < 200)
+            {
+                return;
+            }
+
+            _lastDraw = _clock.ElapsedMilliseconds;
+            double fraction = length <= 0 ? 0 : Math.Clamp(input.Position / (double)length, 0, 1);
+            int filled = (int)(fraction * 30);
+            stderr.Write($"\r[{new string('#', filled)}{new string(' ', 30 - filled)}] {fraction,4:P0} {messages:N0} messages");
+            _drawn = true;
+        }
+
+        public void Clear()
+        {
+            if (_drawn)
+            {
+                stderr.Write("\r" + new string(' ', 70) + "\r");
+                _drawn = false;
+            }
+        }
+    }
+}

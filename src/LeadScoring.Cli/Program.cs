@@ -1,0 +1,3 @@
+using LeadScoring.Cli;
+
+return LeadScoreCli.Run(args, CliEnvironment.FromConsole());

@@ -1,0 +1,608 @@
+using LeadScoring.Messages;
+
+namespace LeadScoring.Engine;
+
+/// <summary>Options of a <see cref="LeadScoringEngine"/>.</summary>
+public sealed record LeadScoringEngineOptions
+{
+    /// <summary>The default options.</summary>
+    public static LeadScoringEngineOptions Default { get; } = new();
+
+    /// <summary>
+    /// How far back a late message is still put in its exact place (spec 2.3) by replaying the lead's journal.
+    /// A message older than that (relative to the lead's latest message) is applied as it comes, counted as
+    /// beyond the horizon, never dropped. <see langword="null"/>: unbounded (every message is kept; exact for
+    /// any arrival order). Default 30 days.
+    /// </summary>
+    public TimeSpan? ReorderHorizon { get; init; } = TimeSpan.FromDays(30);
+}
+
+/// <summary>What <see cref="LeadScoringEngine.Apply"/> did with a message.</summary>
+public enum ApplyOutcome
+{
+    /// <summary>Applied in order.</summary>
+    Applied,
+    /// <summary>Late (older than messages already applied for its lead) and put in its exact place.</summary>
+    Reordered,
+    /// <summary>Older than the reorder horizon: applied as it came, not in its exact place.</summary>
+    BeyondHorizon,
+    /// <summary>A copy of a message already counted for the lead (same <c>messageId</c>, not earlier): not counted again.</summary>
+    Duplicate,
+}
+
+/// <summary>Counters of an engine's work.</summary>
+public sealed class EngineStatistics
+{
+    /// <summary>Messages applied in order.</summary>
+    public long Applied { get; internal set; }
+
+    /// <summary>Late messages put in their exact place.</summary>
+    public long Reordered { get; internal set; }
+
+    /// <summary>Late messages beyond the reorder horizon, applied as they came.</summary>
+    public long BeyondHorizon { get; internal set; }
+
+    /// <summary>Duplicates not counted.</summary>
+    public long Duplicates { get; internal set; }
+
+    /// <summary>Leads merged because a message linked their ids.</summary>
+    public long Merges { get; internal set; }
+
+    /// <summary>Journal replays (rebuilding a lead's state after a late message, a merge, or an account change).</summary>
+    public long Replays { get; internal set; }
+
+    /// <summary>All late messages: <see cref="Reordered"/> plus <see cref="BeyondHorizon"/>.</summary>
+    public long Late => Reordered + BeyondHorizon;
+}
+
+/// <summary>
+/// The streaming scoring engine: apply messages one by one as they arrive, in any order, and evaluate any
+/// lead at any instant. The result equals the batch result over the same set of messages (spec 2.3) for
+/// every message within the reorder horizon. Applying an in-order message costs work proportional to the
+/// rules that can match it and allocates nothing in steady state. Not thread-safe: partition leads across
+/// engines to scale out (the <see cref="CompiledModel"/> is shared).
+/// </summary>
+public sealed class LeadScoringEngine
+{
+    private readonly Dictionary<string, LeadSlot> _byId = new(StringComparer.Ordinal);
+    private readonly HashSet<LeadSlot> _slots = [];
+    private readonly AccountBook _accounts;
+    private readonly Evaluator _evaluator;
+    private readonly long _horizon;
+
+    /// <summary>Creates an engine for a compiled model.</summary>
+    public LeadScoringEngine(CompiledModel model, LeadScoringEngineOptions? options = null)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        Options = options ?? LeadScoringEngineOptions.Default;
+        _horizon = Options.ReorderHorizon is { } h ? Math.Max(0, h.Ticks) : long.MaxValue;
+        _accounts = new AccountBook(this);
+        _evaluator = new Evaluator(model, _accounts);
+    }
+
+    /// <summary>The compiled model.</summary>
+    public CompiledModel Model { get; }
+
+    /// <summary>The options.</summary>
+    public LeadScoringEngineOptions Options { get; }
+
+    /// <summary>The engine's counters.</summary>
+    public EngineStatistics Statistics { get; } = new();
+
+    /// <summary>How many leads the engine holds.</summary>
+    public int LeadCount => _slots.Count;
+
+    /// <summary>Applies one message to its lead.</summary>
+    public ApplyOutcome Apply(LeadMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var slot = SlotFor(message);
+
+        // De-duplication (spec 2.1): of several copies only the earliest counts.
+        if (slot.ById.TryGetValue(message.MessageId, out var existing))
+        {
+            if (existing.TimestampTicks <= message.TimestampTicks)
+            {
+                Statistics.Duplicates++;
+                return ApplyOutcome.Duplicate;
+            }
+
+            slot.Remove(existing);
+            Statistics.Duplicates++;
+            return InsertLate(slot, message);
+        }
+
+        if (message.Type == MessageType.Group && Model.UsesAccount)
+        {
+            _accounts.Add(message, slot);
+        }
+
+        if (slot.IsAfterJournal(message))
+        {
+            slot.Append(message);
+            if (!slot.Dirty)
+            {
+                _evaluator.Apply(slot.Current, message);
+                Rotate(slot);
+            }
+
+            Statistics.Applied++;
+            return ApplyOutcome.Applied;
+        }
+
+        return InsertLate(slot, message);
+    }
+
+    private ApplyOutcome InsertLate(LeadSlot slot, LeadMessage message)
+    {
+        if (slot.Base is { } b && !b.IsAfterLast(message.TimestampTicks, message.MessageId))
+        {
+            // Beyond the horizon: the snapshots already hold this point in time. Apply as it comes to every
+            // state the lead keeps, so a later replay does not lose it.
+            Rebuild(slot);
+            _evaluator.Apply(slot.Current, message);
+            _evaluator.Apply(b, message);
+            if (slot.Mid is { } mid)
+            {
+                _evaluator.Apply(mid, message);
+            }
+
+            Statistics.BeyondHorizon++;
+            return ApplyOutcome.BeyondHorizon;
+        }
+
+        slot.Insert(message);
+        slot.Dirty = true;
+        Statistics.Reordered++;
+        return ApplyOutcome.Reordered;
+    }
+
+    /// <summary>Advances the lead's snapshots so the journal keeps about one to two horizons of messages.</summary>
+    private void Rotate(LeadSlot slot)
+    {
+        if (_horizon == long.MaxValue)
+        {
+            return;
+        }
+
+        var current = slot.Current;
+        if (slot.Mid is null)
+        {
+            if (slot.Journal.Count > 0 && current.LastTicks - slot.Journal[0].TimestampTicks >= _horizon)
+            {
+                slot.Mid = current.Clone(Model);
+            }
+
+            return;
+        }
+
+        if (current.LastTicks - slot.Mid.LastTicks < _horizon)
+        {
+            return;
+        }
+
+        // Base <- Mid; Mid <- Current (reusing the old base's buffers); drop journal entries the new base holds.
+        var oldBase = slot.Base;
+        slot.Base = slot.Mid;
+        slot.Mid = oldBase ?? new LeadState(Model);
+        slot.Mid.CopyFrom(current);
+        slot.TrimThrough(slot.Base);
+    }
+
+    /// <summary>Rebuilds the lead's current state from its base snapshot and journal when it is stale.</summary>
+    private void Rebuild(LeadSlot slot)
+    {
+        if (!slot.Dirty)
+        {
+            return;
+        }
+
+        Statistics.Replays++;
+        var current = slot.Current;
+        if (slot.Base is null)
+        {
+            current.Reset();
+        }
+        else
+        {
+            current.CopyFrom(slot.Base);
+        }
+
+        var mid = slot.Mid;
+        long midTicks = mid?.LastTicks ?? long.MinValue;
+        string? midId = mid?.LastMessageId;
+        bool midDone = mid is null;
+        foreach (var m in slot.Journal)
+        {
+            if (!midDone)
+            {
+                int c = m.TimestampTicks.CompareTo(midTicks);
+                if (c > 0 || (c == 0 && string.CompareOrdinal(m.MessageId, midId) > 0))
+                {
+                    mid!.CopyFrom(current);
+                    midDone = true;
+                }
+            }
+
+            _evaluator.Apply(current, m);
+        }
+
+        if (!midDone)
+        {
+            mid!.CopyFrom(current);
+        }
+
+        slot.Dirty = false;
+        Rotate(slot);
+    }
+
+    /// <summary>Marks a lead stale because an account it reads changed before its latest message.</summary>
+    internal void Invalidate(LeadSlot slot) => slot.Dirty = true;
+
+    private LeadSlot SlotFor(LeadMessage m)
+    {
+        LeadSlot? slot = null;
+        slot = Link(slot, m.UserId);
+        slot = Link(slot, m.AnonymousId);
+        slot = Link(slot, m.PreviousId);
+        if (slot is null)
+        {
+            slot = new LeadSlot(Model);
+            _slots.Add(slot);
+        }
+
+        Claim(slot, m.UserId);
+        Claim(slot, m.AnonymousId);
+        Claim(slot, m.PreviousId);
+        return slot;
+    }
+
+    private LeadSlot? Link(LeadSlot? slot, string? id)
+    {
+        if (id is null || !_byId.TryGetValue(id, out var other) || ReferenceEquals(other, slot))
+        {
+            return slot;
+        }
+
+        return slot is null ? other : Merge(slot, other);
+    }
+
+    private void Claim(LeadSlot slot, string? id)
+    {
+        if (id is not null && !_byId.ContainsKey(id))
+        {
+            _byId[id] = slot;
+            slot.Ids.Add(id);
+        }
+    }
+
+    /// <summary>Spec 2.2: two leads are one; their histories become one journal, replayed in order.</summary>
+    private LeadSlot Merge(LeadSlot a, LeadSlot b)
+    {
+        Statistics.Merges++;
+        var (survivor, absorbed) = a.Journal.Count >= b.Journal.Count ? (a, b) : (b, a);
+        foreach (var id in absorbed.Ids)
+        {
+            _byId[id] = survivor;
+            survivor.Ids.Add(id);
+        }
+
+        foreach (var m in absorbed.Journal)
+        {
+            if (survivor.ById.TryGetValue(m.MessageId, out var dup))
+            {
+                Statistics.Duplicates++;
+                if (dup.TimestampTicks <= m.TimestampTicks)
+                {
+                    continue;
+                }
+
+                survivor.Remove(dup);
+            }
+
+            survivor.Insert(m);
+        }
+
+        if (absorbed.Base is not null)
+        {
+            // Beyond the horizon both leads hold only snapshots of their older history: fold the absorbed one in.
+            survivor.Base ??= new LeadState(Model);
+            LeadStateMerger.MergeInto(survivor.Base, absorbed.Base);
+            survivor.Mid = null;
+        }
+
+        _accounts.Move(absorbed, survivor);
+        _slots.Remove(absorbed);
+        survivor.Dirty = true;
+        return survivor;
+    }
+
+    /// <summary>Evaluates the lead known by <paramref name="leadId"/> (any of its linked ids) at <paramref name="asOf"/>.</summary>
+    /// <returns>The result, or <see langword="null"/> when no message of that id was applied.</returns>
+    public LeadResult? Evaluate(string leadId, DateTimeOffset asOf, bool explain = false)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        return _byId.TryGetValue(leadId, out var slot) ? Evaluate(slot, asOf.UtcTicks, explain) : null;
+    }
+
+    /// <summary>Evaluates every lead at <paramref name="asOf"/>, ordered by lead id (ordinal).</summary>
+    public IEnumerable<LeadResult> EvaluateAll(DateTimeOffset asOf, bool explain = false)
+    {
+        foreach (var slot in _slots)
+        {
+            Rebuild(slot);
+        }
+
+        var ordered = _slots.Select(s => (Id: s.ReportedId, Slot: s)).OrderBy(x => x.Id, StringComparer.Ordinal).ToList();
+        foreach (var (_, slot) in ordered)
+        {
+            yield return Evaluate(slot, asOf.UtcTicks, explain);
+        }
+    }
+
+    /// <summary>The reported ids of every lead, ordered (ordinal).</summary>
+    public IReadOnlyList<string> LeadIds()
+    {
+        foreach (var slot in _slots)
+        {
+            Rebuild(slot);
+        }
+
+        return _slots.Select(s => s.ReportedId).OrderBy(x => x, StringComparer.Ordinal).ToList();
+    }
+
+    private LeadResult Evaluate(LeadSlot slot, long asOf, bool explain)
+    {
+        Rebuild(slot);
+        var state = slot.Current;
+        if (state.LastTicks > asOf)
+        {
+            // The past: replay the messages up to the as-of time into a scratch state.
+            state = slot.Base is { } b && b.LastTicks <= asOf ? b.Clone(Model) : new LeadState(Model);
+            foreach (var m in slot.Journal)
+            {
+                if (m.TimestampTicks <= asOf)
+                {
+                    _evaluator.Apply(state, m);
+                }
+            }
+        }
+
+        return _evaluator.Evaluate(state, slot.ReportedId, asOf, explain);
+    }
+
+    internal LeadState? StateOf(string leadId)
+    {
+        if (!_byId.TryGetValue(leadId, out var slot))
+        {
+            return null;
+        }
+
+        Rebuild(slot);
+        return slot.Current;
+    }
+
+    internal int JournalLength(string leadId) => _byId.TryGetValue(leadId, out var slot) ? slot.Journal.Count : 0;
+
+    private sealed class AccountBook(LeadScoringEngine engine) : IAccountDirectory
+    {
+        private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
+
+        public void Add(LeadMessage m, LeadSlot from)
+        {
+            if (!_accounts.TryGetValue(m.GroupId!, out var account))
+            {
+                _accounts[m.GroupId!] = account = new Account();
+            }
+
+            account.Members.Add(from);
+            from.Groups.Add(m.GroupId!);
+            int at = account.Entries.BinarySearch(m, MessageOrder.Instance);
+            if (at >= 0)
+            {
+                return;
+            }
+
+            at = ~at;
+            account.Entries.Insert(at, m);
+            account.Merge(m);
+            if (at < account.Entries.Count - 1)
+            {
+                account.Rebuild();
+            }
+
+            // Any other member that already applied later messages read the account without this one.
+            foreach (var member in account.Members)
+            {
+                if (!ReferenceEquals(member, from) && member.LastKeyAfter(m))
+                {
+                    engine.Invalidate(member);
+                }
+            }
+        }
+
+        public void Move(LeadSlot from, LeadSlot to)
+        {
+            foreach (var g in from.Groups)
+            {
+                if (_accounts.TryGetValue(g, out var account))
+                {
+                    account.Members.Remove(from);
+                    account.Members.Add(to);
+                    to.Groups.Add(g);
+                }
+            }
+        }
+
+        public Dictionary<string, DataValue>? TraitsAt(string groupId, long ticks, string? messageId)
+        {
+            if (!_accounts.TryGetValue(groupId, out var account) || account.Entries.Count == 0)
+            {
+                return null;
+            }
+
+            var last = account.Entries[^1];
+            if (!IsAfter(last, ticks, messageId))
+            {
+                return account.Merged;
+            }
+
+            return account.At(ticks, messageId);
+        }
+
+        private static bool IsAfter(LeadMessage m, long ticks, string? messageId)
+        {
+            int c = m.TimestampTicks.CompareTo(ticks);
+            return c > 0 || (c == 0 && messageId is not null && string.CompareOrdinal(m.MessageId, messageId) > 0);
+        }
+
+        private sealed class Account
+        {
+            public readonly List<LeadMessage> Entries = [];
+            public readonly HashSet<LeadSlot> Members = [];
+            public readonly Dictionary<string, DataValue> Merged = new(StringComparer.Ordinal);
+            private readonly Dictionary<string, DataValue> _scratch = new(StringComparer.Ordinal);
+            private long _scratchTicks = long.MinValue;
+            private string? _scratchId;
+            private int _scratchVersion = -1;
+            private int _version;
+
+            public void Merge(LeadMessage m)
+            {
+                _version++;
+                MergeInto(Merged, m.Traits);
+            }
+
+            public void Rebuild()
+            {
+                Merged.Clear();
+                foreach (var e in Entries)
+                {
+                    MergeInto(Merged, e.Traits);
+                }
+            }
+
+            public Dictionary<string, DataValue> At(long ticks, string? messageId)
+            {
+                if (_scratchVersion == _version && _scratchTicks == ticks && _scratchId == messageId)
+                {
+                    return _scratch;
+                }
+
+                _scratch.Clear();
+                foreach (var e in Entries)
+                {
+                    if (IsAfter(e, ticks, messageId))
+                    {
+                        break;
+                    }
+
+                    MergeInto(_scratch, e.Traits);
+                }
+
+                (_scratchVersion, _scratchTicks, _scratchId) = (_version, ticks, messageId);
+                return _scratch;
+            }
+
+            private static void MergeInto(Dictionary<string, DataValue> target, DataValue? traits)
+            {
+                if (traits?.Keys is not { } keys)
+                {
+                    return;
+                }
+
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    if (traits.Values![i].Kind == DataKind.Null)
+                    {
+                        target.Remove(keys[i]);
+                    }
+                    else
+                    {
+                        target[keys[i]] = traits.Values[i];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// <summary>Orders messages by (timestamp, message id), spec 2.3.</summary>
+internal sealed class MessageOrder : IComparer<LeadMessage>
+{
+    public static readonly MessageOrder Instance = new();
+
+    public int Compare(LeadMessage? x, LeadMessage? y) => LeadMessage.CompareOrder(x!, y!);
+}
+
+/// <summary>One lead inside the engine: its ids, journal, snapshots and current state.</summary>
+internal sealed class LeadSlot(CompiledModel model)
+{
+    public readonly HashSet<string> Ids = new(StringComparer.Ordinal);
+    public readonly HashSet<string> Groups = new(StringComparer.Ordinal);
+
+    /// <summary>The messages after <see cref="Base"/>, in spec 2.3 order.</summary>
+    public readonly List<LeadMessage> Journal = [];
+
+    /// <summary>The journal's messages by id, for de-duplication.</summary>
+    public readonly Dictionary<string, LeadMessage> ById = new(StringComparer.Ordinal);
+
+    public LeadState Current = new(model);
+
+    /// <summary>The state after every message older than the journal; null: the empty lead.</summary>
+    public LeadState? Base;
+
+    /// <summary>A later snapshot that becomes <see cref="Base"/> once the lead has moved a horizon past it.</summary>
+    public LeadState? Mid;
+
+    /// <summary>Whether <see cref="Current"/> is stale and must be rebuilt from <see cref="Base"/> and the journal.</summary>
+    public bool Dirty;
+
+    public string ReportedId => Current.UserId ?? Current.AnonymousId ?? Ids.Order(StringComparer.Ordinal).First();
+
+    public bool IsAfterJournal(LeadMessage m) =>
+        Journal.Count == 0
+            ? Base is null || Base.IsAfterLast(m.TimestampTicks, m.MessageId)
+            : LeadMessage.CompareOrder(m, Journal[^1]) > 0;
+
+    public bool LastKeyAfter(LeadMessage m) =>
+        Journal.Count > 0 && LeadMessage.CompareOrder(Journal[^1], m) > 0;
+
+    public void Append(LeadMessage m)
+    {
+        Journal.Add(m);
+        ById[m.MessageId] = m;
+    }
+
+    public void Insert(LeadMessage m)
+    {
+        int at = Journal.BinarySearch(m, MessageOrder.Instance);
+        Journal.Insert(at < 0 ? ~at : at, m);
+        ById[m.MessageId] = m;
+    }
+
+    public void Remove(LeadMessage m)
+    {
+        int at = Journal.BinarySearch(m, MessageOrder.Instance);
+        if (at >= 0)
+        {
+            Journal.RemoveAt(at);
+        }
+
+        ById.Remove(m.MessageId);
+        Dirty = true;
+    }
+
+    /// <summary>Drops the journal's messages that <paramref name="snapshot"/> already holds.</summary>
+    public void TrimThrough(LeadState snapshot)
+    {
+        int n = 0;
+        while (n < Journal.Count && !snapshot.IsAfterLast(Journal[n].TimestampTicks, Journal[n].MessageId))
+        {
+            ById.Remove(Journal[n].MessageId);
+            n++;
+        }
+
+        Journal.RemoveRange(0, n);
+    }
+}

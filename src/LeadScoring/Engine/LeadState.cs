@@ -1,0 +1,235 @@
+using LeadScoring.Messages;
+
+namespace LeadScoring.Engine;
+
+/// <summary>A move between lifecycle stages: <c>{ "from", "to", "at" }</c>.</summary>
+/// <param name="From">The stage left.</param>
+/// <param name="To">The stage entered.</param>
+/// <param name="At">When: the timestamp of the message after which the stage was re-evaluated, or the as-of time.</param>
+public readonly record struct StageMove(string From, string To, DateTimeOffset At);
+
+/// <summary>Per-value limit window for a rule with <c>limit.per</c>.</summary>
+internal sealed class PerValueWindow
+{
+    public int Awards;
+    public long[]? Ring;
+    public int Written;
+
+    public PerValueWindow Clone() => new() { Awards = Awards, Ring = (long[]?)Ring?.Clone(), Written = Written };
+}
+
+/// <summary>
+/// What the engine keeps per lead to score it: traits, account, per-rule counters and windows, award
+/// times of decaying rules, last times of the events <c>occurred</c> asks about, and the stage.
+/// The message journal lives beside it (see <see cref="LeadScoringEngine"/>). Fixed-size parts are flat
+/// arrays laid out by <see cref="CompiledModel"/>, so applying an in-order message allocates nothing.
+/// </summary>
+internal sealed class LeadState
+{
+    internal const string MissingKey = "\u0000missing";
+
+    public LeadState(CompiledModel model)
+    {
+        Counts = new int[model.EventRuleCount * 2];
+        Ring = model.RingSlots == 0 ? [] : new long[model.RingSlots];
+        RingWritten = model.RingCount == 0 ? [] : new int[model.RingCount];
+        OccurredLast = new long[model.OccurredNames.Length];
+        Array.Fill(OccurredLast, long.MinValue);
+        if (model.KeepsAwardTimes)
+        {
+            AwardTimes = new List<long>?[model.EventRuleCount];
+        }
+
+        if (model.HasPerLimits)
+        {
+            PerValue = new Dictionary<string, PerValueWindow>?[model.EventRuleCount];
+        }
+
+        LastTicks = long.MinValue;
+    }
+
+    /// <summary>Timestamp of the latest message applied (spec 2.3 order).</summary>
+    public long LastTicks;
+
+    /// <summary>Message id of the latest message applied, the tie-breaker of <see cref="LastTicks"/>.</summary>
+    public string? LastMessageId;
+
+    /// <summary>The user id seen last (spec 2.2), with the order key of the message that carried it.</summary>
+    public string? UserId;
+    public long UserIdTicks = long.MinValue;
+    public string? UserIdMessageId;
+
+    /// <summary>The anonymous id this lead was first known by.</summary>
+    public string? AnonymousId;
+
+    public Dictionary<string, DataValue>? Traits;
+    public string? GroupId;
+
+    /// <summary>Per event rule: awards at <c>2e</c>, limit-suppressed candidates at <c>2e + 1</c>.</summary>
+    public int[] Counts;
+
+    /// <summary>All windows' timestamps; see <see cref="StateLayout"/>.</summary>
+    public long[] Ring;
+
+    /// <summary>Per window: how many timestamps were ever written (the head is this modulo the size).</summary>
+    public int[] RingWritten;
+
+    public List<long>?[]? AwardTimes;
+    public Dictionary<string, PerValueWindow>?[]? PerValue;
+
+    /// <summary>Per name that an <c>occurred</c> condition asks about: the latest track timestamp, or <see cref="long.MinValue"/>.</summary>
+    public long[] OccurredLast;
+
+    public int Stage;
+    public List<StageMove>? History;
+
+    /// <summary>How many messages were applied.</summary>
+    public int MessageCount;
+
+    public bool IsAfterLast(long ticks, string messageId)
+    {
+        int c = ticks.CompareTo(LastTicks);
+        return c > 0 || (c == 0 && string.CompareOrdinal(messageId, LastMessageId) > 0);
+    }
+
+    /// <summary>Makes this state an exact copy of <paramref name="other"/>, reusing this one's buffers.</summary>
+    public void CopyFrom(LeadState other)
+    {
+        LastTicks = other.LastTicks;
+        LastMessageId = other.LastMessageId;
+        UserId = other.UserId;
+        UserIdTicks = other.UserIdTicks;
+        UserIdMessageId = other.UserIdMessageId;
+        AnonymousId = other.AnonymousId;
+        GroupId = other.GroupId;
+        Stage = other.Stage;
+        MessageCount = other.MessageCount;
+        if (other.Traits is null)
+        {
+            Traits?.Clear();
+        }
+        else
+        {
+            Traits ??= new Dictionary<string, DataValue>(other.Traits.Count, StringComparer.Ordinal);
+            Traits.Clear();
+            foreach (var (k, v) in other.Traits)
+            {
+                Traits[k] = v;
+            }
+        }
+
+        other.Counts.CopyTo(Counts, 0);
+        other.Ring.CopyTo(Ring, 0);
+        other.RingWritten.CopyTo(RingWritten, 0);
+        other.OccurredLast.CopyTo(OccurredLast, 0);
+        if (other.AwardTimes is not null)
+        {
+            for (int i = 0; i < other.AwardTimes.Length; i++)
+            {
+                var src = other.AwardTimes[i];
+                if (src is null)
+                {
+                    AwardTimes![i]?.Clear();
+                    continue;
+                }
+
+                var dst = AwardTimes![i] ??= new List<long>(src.Count);
+                dst.Clear();
+                dst.AddRange(src);
+            }
+        }
+
+        if (other.PerValue is not null)
+        {
+            for (int i = 0; i < other.PerValue.Length; i++)
+            {
+                var src = other.PerValue[i];
+                if (src is null)
+                {
+                    PerValue![i]?.Clear();
+                    continue;
+                }
+
+                var dst = PerValue![i] ??= new Dictionary<string, PerValueWindow>(StringComparer.OrdinalIgnoreCase);
+                dst.Clear();
+                foreach (var (k, v) in src)
+                {
+                    dst[k] = v.Clone();
+                }
+            }
+        }
+
+        if (other.History is null || other.History.Count == 0)
+        {
+            History?.Clear();
+        }
+        else
+        {
+            History ??= new List<StageMove>(other.History.Count);
+            History.Clear();
+            History.AddRange(other.History);
+        }
+    }
+
+    /// <summary>An independent deep copy.</summary>
+    public LeadState Clone(CompiledModel model)
+    {
+        var copy = new LeadState(model);
+        copy.CopyFrom(this);
+        return copy;
+    }
+
+    /// <summary>Clears to the state of a lead with no messages.</summary>
+    public void Reset()
+    {
+        LastTicks = long.MinValue;
+        LastMessageId = null;
+        UserId = null;
+        UserIdTicks = long.MinValue;
+        UserIdMessageId = null;
+        GroupId = null;
+        Stage = 0;
+        MessageCount = 0;
+        Traits?.Clear();
+        Array.Clear(Counts);
+        Array.Clear(Ring);
+        Array.Clear(RingWritten);
+        Array.Fill(OccurredLast, long.MinValue);
+        if (AwardTimes is not null)
+        {
+            foreach (var list in AwardTimes)
+            {
+                list?.Clear();
+            }
+        }
+
+        if (PerValue is not null)
+        {
+            foreach (var d in PerValue)
+            {
+                d?.Clear();
+            }
+        }
+
+        History?.Clear();
+    }
+
+    /// <summary>Pushes a timestamp into ring <paramref name="ring"/>.</summary>
+    public void Push(CompiledModel model, int ring, long ticks)
+    {
+        int size = model.RingSizes[ring];
+        Ring[model.RingOffsets[ring] + (RingWritten[ring] % size)] = ticks;
+        RingWritten[ring] = RingWritten[ring] == int.MaxValue ? size : RingWritten[ring] + 1;
+    }
+
+    /// <summary>
+    /// The oldest of the last <c>size</c> timestamps of ring <paramref name="ring"/>, or <see cref="long.MinValue"/>
+    /// when fewer than <c>size</c> were written.
+    /// </summary>
+    public long OldestOfFull(CompiledModel model, int ring)
+    {
+        int size = model.RingSizes[ring];
+        int written = RingWritten[ring];
+        return written < size ? long.MinValue : Ring[model.RingOffsets[ring] + (written % size)];
+    }
+}

@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace LeadScoring.Messages;
+
+internal enum DataKind : byte
+{
+    String,
+    Number,
+    True,
+    False,
+    Object,
+    Array,
+    /// <summary>JSON null: kept in objects so an identify can remove a trait; reads as missing.</summary>
+    Null,
+}
+
+/// <summary>
+/// A JSON value of a message, parsed once: strings carry their invariant-culture number (or NaN), objects their keys
+/// and values side by side, so conditions compare without allocating. JSON <c>null</c> is never stored: it means missing.
+/// </summary>
+internal sealed class DataValue
+{
+    public static readonly DataValue True = new() { Kind = DataKind.True };
+    public static readonly DataValue False = new() { Kind = DataKind.False };
+    public static readonly DataValue Null = new() { Kind = DataKind.Null };
+
+    public DataKind Kind;
+    public string? Text;
+    /// <summary>The number, or NaN where the value is not numeric (a string that does not parse, a boolean...).</summary>
+    public double Number = double.NaN;
+    public string[]? Keys;
+    public DataValue[]? Values;
+    public DataValue[]? Items;
+
+    public static DataValue FromString(string s) => new() { Kind = DataKind.String, Text = s, Number = ParseNumber(s) };
+
+    public static DataValue FromNumber(double d, string? text = null) =>
+        new() { Kind = DataKind.Number, Number = d, Text = text ?? d.ToString("R", CultureInfo.InvariantCulture) };
+
+    public static double ParseNumber(string s) =>
+        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) ? d : double.NaN;
+
+    public DataValue? Get(string key)
+    {
+        if (Kind != DataKind.Object)
+        {
+            return null;
+        }
+
+        var keys = Keys!;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            if (string.Equals(keys[i], key, StringComparison.Ordinal))
+            {
+                var v = Values![i];
+                return v.Kind == DataKind.Null ? null : v;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The text used where a value is compared as a string: strings as they are, numbers and booleans as JSON writes them.</summary>
+    public string? AsText => Kind switch
+    {
+        DataKind.String or DataKind.Number => Text,
+        DataKind.True => "true",
+        DataKind.False => "false",
+        _ => null,
+    };
+
+    public static DataValue? FromObject(IReadOnlyDictionary<string, object?>? values)
+    {
+        if (values is null)
+        {
+            return null;
+        }
+
+        var keys = new List<string>();
+        var items = new List<DataValue>();
+        foreach (var (k, v) in values)
+        {
+            keys.Add(k);
+            items.Add(FromClr(v) ?? Null);
+        }
+
+        return new DataValue { Kind = DataKind.Object, Keys = [.. keys], Values = [.. items] };
+    }
+
+    /// <summary>An object's own (non-null) properties.</summary>
+    public IEnumerable<KeyValuePair<string, DataValue>> Pairs()
+    {
+        for (int i = 0; i < (Keys?.Length ?? 0); i++)
+        {
+            yield return new(Keys![i], Values![i]);
+        }
+    }
+
+    public static DataValue? FromClr(object? value) => value switch
+    {
+        null => null,
+        DataValue d => d,
+        string s => FromString(s),
+        bool b => b ? True : False,
+        double d => FromNumber(d),
+        float f => FromNumber(f),
+        int i => FromNumber(i),
+        long l => FromNumber(l),
+        decimal m => FromNumber((double)m),
+        JsonElement e => FromJson(e),
+        IReadOnlyDictionary<string, object?> o => FromObject(o),
+        System.Collections.IEnumerable e => new DataValue { Kind = DataKind.Array, Items = e.Cast<object?>().Select(FromClr).Where(x => x is not null).ToArray()! },
+        _ => FromString(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""),
+    };
+
+    public static DataValue? FromJson(JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.String:
+                return FromString(e.GetString()!);
+            case JsonValueKind.Number:
+                return e.TryGetDouble(out double d) && double.IsFinite(d)
+                    ? FromNumber(d, e.GetRawText())
+                    : new DataValue { Kind = DataKind.String, Text = e.GetRawText() };
+            case JsonValueKind.True:
+                return True;
+            case JsonValueKind.False:
+                return False;
+            case JsonValueKind.Object:
+                var keys = new List<string>();
+                var values = new List<DataValue>();
+                foreach (var p in e.EnumerateObject())
+                {
+                    var v = FromJson(p.Value) ?? Null;
+                    {
+                        // A repeated key: the last one wins, as in most JSON readers.
+                        int at = keys.IndexOf(p.Name);
+                        if (at >= 0)
+                        {
+                            values[at] = v;
+                        }
+                        else
+                        {
+                            keys.Add(p.Name);
+                            values.Add(v);
+                        }
+                    }
+                }
+
+                return new DataValue { Kind = DataKind.Object, Keys = [.. keys], Values = [.. values] };
+            case JsonValueKind.Array:
+                return new DataValue { Kind = DataKind.Array, Items = e.EnumerateArray().Select(FromJson).Where(x => x is not null).ToArray()! };
+            default:
+                return null;
+        }
+    }
+}
