@@ -93,7 +93,7 @@ internal static class LeadScoreCli
     {
         if (!file.Exists)
         {
-            env.Stderr.WriteLine($"error: {file.FullName}: no such file");
+            env.Stderr.WriteLine(Directory.Exists(file.FullName) ? $"error: {file.FullName}: is a directory, not a model file" : $"error: {file.FullName}: no such file");
             return null;
         }
 
@@ -214,7 +214,7 @@ internal static class LeadScoreCli
                 var info = new FileInfo(a.Events);
                 if (!info.Exists)
                 {
-                    env.Stderr.WriteLine($"error: {a.Events}: no such file");
+                    env.Stderr.WriteLine(Directory.Exists(info.FullName) ? $"error: {a.Events}: is a directory, not a message file" : $"error: {a.Events}: no such file");
                     return Usage;
                 }
 
@@ -229,7 +229,7 @@ internal static class LeadScoreCli
             return Usage;
         }
 
-        var engine = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!), new LeadScoringEngineOptions { ReorderHorizon = horizon });
+        var engine = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!), new LeadScoringEngineOptions { ReorderHorizon = horizon, DeferReplays = true });
         long read = 0, rejected = 0, ignored = 0, future = 0;
         using (input)
         {
@@ -272,7 +272,7 @@ internal static class LeadScoreCli
             var one = engine.Evaluate(a.Lead, asOf, a.Explain);
             if (one is null)
             {
-                env.Stderr.WriteLine($"error: no lead '{a.Lead}' in {source}");
+                env.Stderr.WriteLine($"error: no lead '{a.Lead}' has a message in {source} up to {LeadResultJson.FormatTime(asOf)}");
                 return Usage;
             }
 
@@ -292,8 +292,9 @@ internal static class LeadScoreCli
             }
             else
             {
-                using var buffered = new BufferedStream(env.Stdout, 1 << 16);
+                var buffered = new BufferedStream(env.Stdout, 1 << 16);
                 LeadResultJson.WriteLines(buffered, results);
+                buffered.Flush();
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -306,7 +307,7 @@ internal static class LeadScoreCli
         long applied = s.Applied + s.Reordered + s.BeyondHorizon;
         env.Stderr.WriteLine(
             $"{source}: read {read}, applied {applied}, duplicates {s.Duplicates}, rejected {rejected}, late {s.Late}" +
-            (s.BeyondHorizon > 0 ? $" ({s.BeyondHorizon} beyond the reorder horizon, applied as they came)" : "") +
+            (s.BeyondHorizon > 0 ? $" ({s.Reordered} put in their place, {s.BeyondHorizon} beyond the reorder horizon applied as they came)" : s.Late > 0 ? " (applied in their place)" : "") +
             (ignored > 0 ? $", ignored {ignored}" : "") +
             (future > 0 ? $", after --as-of {future}" : "") +
             $"; {engine.LeadCount} leads");

@@ -257,7 +257,7 @@ public sealed class ScoreCommandTests(SampleScoreFixture sample) : IClassFixture
 
         result.ExitCode.Should().Be(2);
         result.StdoutBytes.Should().BeEmpty();
-        result.Stderr.Should().Contain("error: no lead 'u-nobody' in messages.jsonl");
+        result.Stderr.Should().Contain("error: no lead 'u-nobody' has a message in messages.jsonl");
     }
 
     [Fact]

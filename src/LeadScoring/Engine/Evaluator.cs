@@ -175,7 +175,21 @@ internal sealed class Evaluator
             state.Counts[2 * e]++;
             if (rule.KeepsAwardTimes)
             {
-                (state.AwardTimes![e] ??= []).Add(t);
+                var times = state.AwardTimes![e] ??= [];
+                if (rule.ExpiresTicks > 0 && times.Count > 0 && t - times[0] >= rule.ExpiresTicks)
+                {
+                    // Awards expired at this message's time count for no later instant either: drop them,
+                    // so an expiring rule keeps a bounded list. (Their number stays in Counts.)
+                    int expired = 0;
+                    while (expired < times.Count && t - times[expired] >= rule.ExpiresTicks)
+                    {
+                        expired++;
+                    }
+
+                    times.RemoveRange(0, expired);
+                }
+
+                times.Add(t);
             }
         }
     }
@@ -308,7 +322,7 @@ internal sealed class Evaluator
 
                 int awards = state.Counts[2 * rule.EventIndex];
                 int suppressed = state.Counts[2 * rule.EventIndex + 1];
-                double points = rule.ClampShare(Share(rule));
+                double points = rule.ClampShare(Finite(Share(rule)));
                 // A rule with neither awards nor suppressed matches is listed only when minPoints/maxPoints
                 // give it a non-zero share, so that the points still add up to raw.
                 if (awards > 0 || suppressed > 0 || points != 0)
@@ -322,6 +336,13 @@ internal sealed class Evaluator
             leadId, new DateTimeOffset(asOf, TimeSpan.Zero), Model.ScoreNames, scores, raw, grade,
             persona >= 0 ? Model.PersonaNames[persona] : null, stage, history, contributions, Model.Model.Version);
     }
+
+    /// <summary>
+    /// Scores saturate at ±<see cref="double.MaxValue"/> instead of overflowing to infinity (JSON has no infinity);
+    /// only absurd models (points near 1e308) ever reach it.
+    /// </summary>
+    private static double Finite(double v) =>
+        double.IsNaN(v) ? 0 : v > double.MaxValue ? double.MaxValue : v < double.MinValue ? double.MinValue : v;
 
     /// <summary>The value of score <paramref name="index"/> at <see cref="Now"/>.</summary>
     public double ScoreValue(int index)
@@ -353,7 +374,7 @@ internal sealed class Evaluator
             }
             else
             {
-                _raw[rule.ScoreIndex] += rule.ClampShare(Share(rule));
+                _raw[rule.ScoreIndex] += rule.ClampShare(Finite(Share(rule)));
             }
         }
 
@@ -362,6 +383,7 @@ internal sealed class Evaluator
         {
             if (!scores[s].IsComposite)
             {
+                _raw[s] = Finite(_raw[s]);
                 _values[s] = scores[s].Clamp(_raw[s]);
             }
         }
@@ -374,8 +396,8 @@ internal sealed class Evaluator
                 sum += weight * _values[component];
             }
 
-            _raw[s] = sum;
-            _values[s] = scores[s].Clamp(sum);
+            _raw[s] = Finite(sum);
+            _values[s] = scores[s].Clamp(_raw[s]);
         }
 
         Message = saved;

@@ -15,6 +15,14 @@ public sealed record LeadScoringEngineOptions
     /// any arrival order). Default 30 days.
     /// </summary>
     public TimeSpan? ReorderHorizon { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// When <see langword="false"/> (default), a lead whose history changed in the past (a late message, a merge,
+    /// an account change before its latest message) is replayed at once, so its state is always current. When
+    /// <see langword="true"/>, replays wait until the lead is evaluated: a shuffled file then costs one replay per
+    /// lead instead of one per late message. Results are the same.
+    /// </summary>
+    public bool DeferReplays { get; init; }
 }
 
 /// <summary>What <see cref="LeadScoringEngine.Apply"/> did with a message.</summary>
@@ -101,21 +109,20 @@ public sealed class LeadScoringEngine
         // De-duplication (spec 2.1): of several copies only the earliest counts.
         if (slot.ById.TryGetValue(message.MessageId, out var existing))
         {
-            if (existing.TimestampTicks <= message.TimestampTicks)
+            Statistics.Duplicates++;
+            if (LeadMessage.CompareTotal(existing, message) <= 0)
             {
-                Statistics.Duplicates++;
                 return ApplyOutcome.Duplicate;
             }
 
+            // The new copy is earlier (or, at the same time, first by content): it replaces the one counted.
             slot.Remove(existing);
-            Statistics.Duplicates++;
+            _accounts.Remove(existing);
+            _accounts.Add(message, slot);
             return InsertLate(slot, message);
         }
 
-        if (message.Type == MessageType.Group && Model.UsesAccount)
-        {
-            _accounts.Add(message, slot);
-        }
+        _accounts.Add(message, slot);
 
         if (slot.IsAfterJournal(message))
         {
@@ -154,6 +161,11 @@ public sealed class LeadScoringEngine
         slot.Insert(message);
         slot.Dirty = true;
         Statistics.Reordered++;
+        if (!Options.DeferReplays)
+        {
+            Rebuild(slot);
+        }
+
         return ApplyOutcome.Reordered;
     }
 
@@ -237,7 +249,14 @@ public sealed class LeadScoringEngine
     }
 
     /// <summary>Marks a lead stale because an account it reads changed before its latest message.</summary>
-    internal void Invalidate(LeadSlot slot) => slot.Dirty = true;
+    internal void Invalidate(LeadSlot slot)
+    {
+        slot.Dirty = true;
+        if (!Options.DeferReplays)
+        {
+            Rebuild(slot);
+        }
+    }
 
     private LeadSlot SlotFor(LeadMessage m)
     {
@@ -292,12 +311,14 @@ public sealed class LeadScoringEngine
             if (survivor.ById.TryGetValue(m.MessageId, out var dup))
             {
                 Statistics.Duplicates++;
-                if (dup.TimestampTicks <= m.TimestampTicks)
+                if (LeadMessage.CompareTotal(dup, m) <= 0)
                 {
+                    _accounts.Remove(m);
                     continue;
                 }
 
                 survivor.Remove(dup);
+                _accounts.Remove(dup);
             }
 
             survivor.Insert(m);
@@ -314,6 +335,11 @@ public sealed class LeadScoringEngine
         _accounts.Move(absorbed, survivor);
         _slots.Remove(absorbed);
         survivor.Dirty = true;
+        if (!Options.DeferReplays)
+        {
+            Rebuild(survivor);
+        }
+
         return survivor;
     }
 
@@ -388,8 +414,14 @@ public sealed class LeadScoringEngine
     {
         private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
 
+        /// <summary>Records a counted group message; a no-op for other messages or when no condition reads accounts.</summary>
         public void Add(LeadMessage m, LeadSlot from)
         {
+            if (m.Type != MessageType.Group || !engine.Model.UsesAccount)
+            {
+                return;
+            }
+
             if (!_accounts.TryGetValue(m.GroupId!, out var account))
             {
                 _accounts[m.GroupId!] = account = new Account();
@@ -411,7 +443,31 @@ public sealed class LeadScoringEngine
                 account.Rebuild();
             }
 
-            // Any other member that already applied later messages read the account without this one.
+            InvalidateAfter(account, m, from);
+        }
+
+        /// <summary>Forgets a group message that turned out to be a duplicate.</summary>
+        public void Remove(LeadMessage m)
+        {
+            if (m.Type != MessageType.Group || !_accounts.TryGetValue(m.GroupId!, out var account))
+            {
+                return;
+            }
+
+            int at = account.Entries.BinarySearch(m, MessageOrder.Instance);
+            if (at < 0 || !ReferenceEquals(account.Entries[at], m))
+            {
+                return;
+            }
+
+            account.Entries.RemoveAt(at);
+            account.Rebuild();
+            InvalidateAfter(account, m, null);
+        }
+
+        private void InvalidateAfter(Account account, LeadMessage m, LeadSlot? from)
+        {
+            // Any other member that already applied later messages read the account without this change.
             foreach (var member in account.Members)
             {
                 if (!ReferenceEquals(member, from) && member.LastKeyAfter(m))
@@ -475,6 +531,7 @@ public sealed class LeadScoringEngine
 
             public void Rebuild()
             {
+                _version++;
                 Merged.Clear();
                 foreach (var e in Entries)
                 {
@@ -527,12 +584,12 @@ public sealed class LeadScoringEngine
     }
 }
 
-/// <summary>Orders messages by (timestamp, message id), spec 2.3.</summary>
+/// <summary>Orders messages by (timestamp, message id), spec 2.3, then by content for exact ties.</summary>
 internal sealed class MessageOrder : IComparer<LeadMessage>
 {
     public static readonly MessageOrder Instance = new();
 
-    public int Compare(LeadMessage? x, LeadMessage? y) => LeadMessage.CompareOrder(x!, y!);
+    public int Compare(LeadMessage? x, LeadMessage? y) => LeadMessage.CompareTotal(x!, y!);
 }
 
 /// <summary>One lead inside the engine: its ids, journal, snapshots and current state.</summary>

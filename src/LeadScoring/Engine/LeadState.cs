@@ -151,10 +151,33 @@ internal sealed class LeadState
                 }
 
                 var dst = PerValue![i] ??= new Dictionary<string, PerValueWindow>(StringComparer.OrdinalIgnoreCase);
-                dst.Clear();
+                if (dst.Count != src.Count)
+                {
+                    dst.Clear();
+                }
+
+                // Same keys (the steady state): copy into the existing windows instead of allocating new ones.
                 foreach (var (k, v) in src)
                 {
-                    dst[k] = v.Clone();
+                    if (dst.TryGetValue(k, out var w) && (w.Ring?.Length ?? 0) == (v.Ring?.Length ?? 0))
+                    {
+                        w.Awards = v.Awards;
+                        w.Written = v.Written;
+                        v.Ring?.CopyTo(w.Ring!, 0);
+                    }
+                    else
+                    {
+                        dst[k] = v.Clone();
+                    }
+                }
+
+                if (dst.Count != src.Count)
+                {
+                    dst.Clear();
+                    foreach (var (k, v) in src)
+                    {
+                        dst[k] = v.Clone();
+                    }
                 }
             }
         }

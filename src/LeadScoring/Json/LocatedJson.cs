@@ -168,7 +168,16 @@ internal static class LocatedJsonReader
             throw new LocatedJsonException($"a string is longer than {limits.MaxStringLength} characters", (int)reader.TokenStartIndex);
         }
 
-        string s = reader.GetString()!;
+        string s;
+        try
+        {
+            s = reader.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new LocatedJsonException("a string is not valid Unicode (a lone surrogate escape such as \\ud800)", (int)reader.TokenStartIndex);
+        }
+
         if (s.Length > limits.MaxStringLength)
         {
             throw new LocatedJsonException($"a string is longer than {limits.MaxStringLength} characters", (int)reader.TokenStartIndex);

@@ -88,6 +88,63 @@ internal sealed class DataValue
         return new DataValue { Kind = DataKind.Object, Keys = [.. keys], Values = [.. items] };
     }
 
+    /// <summary>Canonical text of a message's content (keys sorted), to order messages that tie on (timestamp, id).</summary>
+    public static string Canonical(LeadMessage m)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append((int)m.Type).Append('|').Append(m.UserId).Append('|').Append(m.AnonymousId).Append('|').Append(m.Event)
+          .Append('|').Append(m.Name).Append('|').Append(m.GroupId).Append('|').Append(m.PreviousId).Append('|');
+        Append(sb, m.Properties);
+        sb.Append('|');
+        Append(sb, m.Context);
+        sb.Append('|');
+        Append(sb, m.Traits);
+        return sb.ToString();
+    }
+
+    private static void Append(System.Text.StringBuilder sb, DataValue? v)
+    {
+        if (v is null)
+        {
+            sb.Append('~');
+            return;
+        }
+
+        switch (v.Kind)
+        {
+            case DataKind.Object:
+                sb.Append('{');
+                foreach (int i in Enumerable.Range(0, v.Keys!.Length).OrderBy(i => v.Keys[i], StringComparer.Ordinal))
+                {
+                    sb.Append(JsonSerializer.Serialize(v.Keys[i])).Append(':');
+                    Append(sb, v.Values![i]);
+                    sb.Append(',');
+                }
+
+                sb.Append('}');
+                break;
+            case DataKind.Array:
+                sb.Append('[');
+                foreach (var item in v.Items!)
+                {
+                    Append(sb, item);
+                    sb.Append(',');
+                }
+
+                sb.Append(']');
+                break;
+            case DataKind.String:
+                sb.Append(JsonSerializer.Serialize(v.Text));
+                break;
+            case DataKind.Null:
+                sb.Append("null");
+                break;
+            default:
+                sb.Append(v.AsText);
+                break;
+        }
+    }
+
     /// <summary>An object's own (non-null) properties.</summary>
     public IEnumerable<KeyValuePair<string, DataValue>> Pairs()
     {

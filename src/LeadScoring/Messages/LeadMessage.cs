@@ -84,9 +84,26 @@ public sealed class LeadMessage
     /// <summary>Orders messages as spec 2.3 does: by timestamp, then by message id (ordinal).</summary>
     public static int CompareOrder(LeadMessage a, LeadMessage b)
     {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
         int c = a.TimestampTicks.CompareTo(b.TimestampTicks);
         return c != 0 ? c : string.CompareOrdinal(a.MessageId, b.MessageId);
     }
+
+    /// <summary>
+    /// A total order: spec 2.3's order, then, for two different messages with the same timestamp and id (from two
+    /// leads, or two conflicting copies), their content. Arrival order then never decides anything.
+    /// </summary>
+    internal static int CompareTotal(LeadMessage a, LeadMessage b)
+    {
+        int c = CompareOrder(a, b);
+        return c != 0 || ReferenceEquals(a, b) ? c : string.CompareOrdinal(a.Fingerprint, b.Fingerprint);
+    }
+
+    private string? _fingerprint;
+
+    /// <summary>The message's content as canonical text; computed only when two messages tie on (timestamp, id).</summary>
+    internal string Fingerprint => _fingerprint ??= DataValue.Canonical(this);
 
     /// <summary>Creates a track message.</summary>
     public static LeadMessage Track(string messageId, string userId, string eventName, DateTimeOffset timestamp, IReadOnlyDictionary<string, object?>? properties = null, string? anonymousId = null) =>

@@ -69,6 +69,20 @@ public static class MessageParser
         }
     }
 
+    /// <summary>Parses a message element, turning text that is not valid Unicode into a rejection.</summary>
+    internal static MessageParseResult Parse(JsonElement e, ReadOnlySpan<byte> raw)
+    {
+        try
+        {
+            return ParseElement(e, raw);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // System.Text.Json refuses to decode a lone surrogate such as "\ud800" into a string.
+            return MessageParseResult.Reject("a string is not valid Unicode: " + ex.Message);
+        }
+    }
+
     /// <summary>Parses one message from a JSON string.</summary>
     public static MessageParseResult Parse(string json) => Parse(Encoding.UTF8.GetBytes(json));
 
@@ -80,7 +94,7 @@ public static class MessageParser
     }
 
     /// <summary>Parses one message from a JSON element; <paramref name="raw"/> identifies a message that has no <c>messageId</c>.</summary>
-    internal static MessageParseResult Parse(JsonElement e, ReadOnlySpan<byte> raw)
+    private static MessageParseResult ParseElement(JsonElement e, ReadOnlySpan<byte> raw)
     {
         if (e.ValueKind != JsonValueKind.Object)
         {
@@ -253,13 +267,18 @@ public static class MessageParser
     public static bool TryParseTimestamp(string text, out long utcTicks)
     {
         utcTicks = 0;
-        if (text.Length < 20 || text.Length > 40)
+        if (text.Length < 17 || text.Length > 40)
         {
             return false;
         }
 
+        if (text.Length >= 17 && text[^1] == 'z')
+        {
+            text = string.Concat(text.AsSpan(0, text.Length - 1), "Z");
+        }
+
         char last = text[^1];
-        bool hasOffset = last is 'Z' or 'z' ||
+        bool hasOffset = last is 'Z' ||
             (text.Length >= 25 && text[^6] is '+' or '-' && text[^3] == ':') ||
             (text.Length >= 24 && text[^5] is '+' or '-' && char.IsAsciiDigit(text[^4]));
         if (!hasOffset || text[10] is not ('T' or 't'))
@@ -282,5 +301,6 @@ public static class MessageParser
         "yyyy-MM-dd't'HH:mm:ssK", "yyyy-MM-dd't'HH:mm:ss.FFFFFFFK",
         "yyyy-MM-dd'T'HH:mm:sszzz", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz",
         "yyyy-MM-dd'T'HH:mm:sszz00", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzz00",
+        "yyyy-MM-dd'T'HH:mmK", "yyyy-MM-dd't'HH:mmK", "yyyy-MM-dd'T'HH:mmzzz",
     ];
 }
