@@ -29,7 +29,8 @@ public sealed class LeadResult
         Persona = persona;
         Stage = stage;
         StageHistory = [.. history];
-        Contributions = contributions is null ? default : [.. contributions];
+        Contributions = contributions is null ? [] : [.. contributions];
+        HasExplanation = contributions is not null;
         ModelVersion = modelVersion;
     }
 
@@ -63,8 +64,11 @@ public sealed class LeadResult
     /// <summary>Every stage move, oldest first.</summary>
     public ImmutableArray<StageMove> StageHistory { get; }
 
-    /// <summary>The rules that fired, in model order; default (not empty) unless an explanation was asked for.</summary>
+    /// <summary>The rules that fired, in model order; empty unless an explanation was asked for (see <see cref="HasExplanation"/>).</summary>
     public ImmutableArray<RuleContribution> Contributions { get; }
+
+    /// <summary>Whether an explanation was asked for, so <see cref="Contributions"/> lists the rules that fired.</summary>
+    public bool HasExplanation { get; }
 
     /// <summary>The version of the model that scored.</summary>
     public string ModelVersion { get; }

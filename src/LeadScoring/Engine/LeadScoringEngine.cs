@@ -344,7 +344,8 @@ public sealed class LeadScoringEngine
     }
 
     /// <summary>Evaluates the lead known by <paramref name="leadId"/> (any of its linked ids) at <paramref name="asOf"/>.</summary>
-    /// <returns>The result, or <see langword="null"/> when no message of that id was applied.</returns>
+    /// <returns>The result, or <see langword="null"/> when no message of that id was applied up to <paramref name="asOf"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The lead's history before <paramref name="asOf"/> is beyond the reorder horizon.</exception>
     public LeadResult? Evaluate(string leadId, DateTimeOffset asOf, bool explain = false)
     {
         ArgumentNullException.ThrowIfNull(leadId);
@@ -362,7 +363,11 @@ public sealed class LeadScoringEngine
         var ordered = _slots.Select(s => (Id: s.ReportedId, Slot: s)).OrderBy(x => x.Id, StringComparer.Ordinal).ToList();
         foreach (var (_, slot) in ordered)
         {
-            yield return Evaluate(slot, asOf.UtcTicks, explain);
+            // A lead whose every message is after the as-of time did not exist yet.
+            if (Evaluate(slot, asOf.UtcTicks, explain) is { } result)
+            {
+                yield return result;
+            }
         }
     }
 
@@ -377,14 +382,21 @@ public sealed class LeadScoringEngine
         return _slots.Select(s => s.ReportedId).OrderBy(x => x, StringComparer.Ordinal).ToList();
     }
 
-    private LeadResult Evaluate(LeadSlot slot, long asOf, bool explain)
+    private LeadResult? Evaluate(LeadSlot slot, long asOf, bool explain)
     {
         Rebuild(slot);
         var state = slot.Current;
         if (state.LastTicks > asOf)
         {
-            // The past: replay the messages up to the as-of time into a scratch state.
-            state = slot.Base is { } b && b.LastTicks <= asOf ? b.Clone(Model) : new LeadState(Model);
+            // The past: replay the messages up to the as-of time into a scratch state. Only the journal's span
+            // can be replayed; older instants were folded into the base snapshot.
+            if (slot.Base is { } b && b.LastTicks > asOf)
+            {
+                throw new ArgumentOutOfRangeException(nameof(asOf), asOf,
+                    $"Lead '{slot.ReportedId}' keeps its history only from {new DateTimeOffset(b.LastTicks, TimeSpan.Zero):O} (the reorder horizon); it cannot be scored as of an earlier time. Use an unbounded ReorderHorizon to score the past.");
+            }
+
+            state = slot.Base?.Clone(Model) ?? new LeadState(Model);
             foreach (var m in slot.Journal)
             {
                 if (m.TimestampTicks <= asOf)
@@ -392,9 +404,92 @@ public sealed class LeadScoringEngine
                     _evaluator.Apply(state, m);
                 }
             }
+
+            if (state.MessageCount == 0)
+            {
+                return null;
+            }
         }
 
         return _evaluator.Evaluate(state, slot.ReportedId, asOf, explain);
+    }
+
+    /// <summary>Exports the lead known by <paramref name="leadId"/> (any of its ids) for a store; null when unknown.</summary>
+    public LeadSnapshot? ExportLead(string leadId)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        if (!_byId.TryGetValue(leadId, out var slot))
+        {
+            return null;
+        }
+
+        Rebuild(slot);
+        return new LeadSnapshot(
+            slot.ReportedId,
+            [.. slot.Ids.Order(StringComparer.Ordinal)],
+            LeadStateCodec.Encode(slot.Current, Model),
+            slot.Base is null ? null : LeadStateCodec.Encode(slot.Base, Model),
+            [.. slot.Journal]);
+    }
+
+    /// <summary>Exports every lead, ordered by lead id.</summary>
+    public IEnumerable<LeadSnapshot> ExportLeads() =>
+        LeadIds().Select(id => ExportLead(id)!);
+
+    /// <summary>
+    /// Restores a lead exported by <see cref="ExportLead"/> under the same model (same name, version and rules);
+    /// a state written for another model throws <see cref="InvalidDataException"/>: re-score from the journal.
+    /// A lead already holding one of the ids is replaced.
+    /// </summary>
+    public void ImportLead(LeadSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var current = LeadStateCodec.Decode(snapshot.State.Span, Model);
+        var baseState = snapshot.BaseState is { IsEmpty: false } b ? LeadStateCodec.Decode(b.Span, Model) : null;
+        foreach (var id in snapshot.Ids)
+        {
+            if (_byId.TryGetValue(id, out var old))
+            {
+                _slots.Remove(old);
+                foreach (var oldId in old.Ids)
+                {
+                    _byId.Remove(oldId);
+                }
+            }
+        }
+
+        var slot = new LeadSlot(Model) { Current = current, Base = baseState };
+        foreach (var m in snapshot.Journal)
+        {
+            slot.Insert(m);
+            _accounts.Add(m, slot);
+        }
+
+        foreach (var id in snapshot.Ids)
+        {
+            _byId[id] = slot;
+            slot.Ids.Add(id);
+        }
+
+        if (current.GroupId is not null)
+        {
+            _accounts.Join(current.GroupId, slot);
+        }
+
+        _slots.Add(slot);
+    }
+
+    /// <summary>Every counted group message: the account traits all leads read (spec 3.5). Persist them beside the leads.</summary>
+    public IReadOnlyList<LeadMessage> ExportAccountMessages() => _accounts.AllMessages();
+
+    /// <summary>Restores account traits from <see cref="ExportAccountMessages"/>; call before importing leads.</summary>
+    public void ImportAccountMessages(IEnumerable<LeadMessage> groupMessages)
+    {
+        ArgumentNullException.ThrowIfNull(groupMessages);
+        foreach (var m in groupMessages)
+        {
+            _accounts.AddUnowned(m);
+        }
     }
 
     internal LeadState? StateOf(string leadId)
@@ -445,6 +540,38 @@ public sealed class LeadScoringEngine
 
             InvalidateAfter(account, m, from);
         }
+
+        public void Join(string groupId, LeadSlot slot)
+        {
+            if (_accounts.TryGetValue(groupId, out var account))
+            {
+                account.Members.Add(slot);
+                slot.Groups.Add(groupId);
+            }
+        }
+
+        public void AddUnowned(LeadMessage m)
+        {
+            if (m.Type != MessageType.Group || !engine.Model.UsesAccount)
+            {
+                return;
+            }
+
+            if (!_accounts.TryGetValue(m.GroupId!, out var account))
+            {
+                _accounts[m.GroupId!] = account = new Account();
+            }
+
+            int at = account.Entries.BinarySearch(m, MessageOrder.Instance);
+            if (at < 0)
+            {
+                account.Entries.Insert(~at, m);
+                account.Rebuild();
+            }
+        }
+
+        public IReadOnlyList<LeadMessage> AllMessages() =>
+            _accounts.OrderBy(a => a.Key, StringComparer.Ordinal).SelectMany(a => a.Value.Entries).ToList();
 
         /// <summary>Forgets a group message that turned out to be a duplicate.</summary>
         public void Remove(LeadMessage m)
@@ -605,6 +732,7 @@ internal sealed class LeadSlot(CompiledModel model)
     public readonly Dictionary<string, LeadMessage> ById = new(StringComparer.Ordinal);
 
     public LeadState Current = new(model);
+
 
     /// <summary>The state after every message older than the journal; null: the empty lead.</summary>
     public LeadState? Base;

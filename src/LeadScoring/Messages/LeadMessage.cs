@@ -125,6 +125,9 @@ public sealed class LeadMessage
     public static LeadMessage Alias(string messageId, string userId, string previousId, DateTimeOffset timestamp) =>
         new(MessageType.Alias, messageId, userId, null, timestamp.UtcTicks, null, null, null, previousId, null, null, null);
 
+    /// <summary>The message as Segment JSON; <see cref="MessageParser"/> reads it back to an equal message.</summary>
+    public string ToJson() => MessageJsonWriter.Write(this);
+
     /// <inheritdoc />
     public override string ToString() =>
         $"{Type} {MessageId} {LeadId} {Timestamp.ToString("O", CultureInfo.InvariantCulture)}{(Event is null ? "" : " " + Event)}";

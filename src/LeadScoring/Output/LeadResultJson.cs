@@ -48,7 +48,7 @@ public static class LeadResultJson
         }
 
         w.WriteEndArray();
-        if (!result.Contributions.IsDefault)
+        if (result.HasExplanation)
         {
             w.WriteStartArray("contributions");
             foreach (var c in result.Contributions)
