@@ -146,8 +146,10 @@ public sealed class ModelValue
     /// <summary>A string literal.</summary>
     public static ModelValue FromString(string value) => new(ModelValueKind.String, value ?? throw new ArgumentNullException(nameof(value)), 0, false, default);
 
-    /// <summary>A number literal.</summary>
-    public static ModelValue FromNumber(double value) => new(ModelValueKind.Number, null, value, false, default);
+    /// <summary>A number literal; it must be finite (JSON has no infinity or NaN).</summary>
+    public static ModelValue FromNumber(double value) => double.IsFinite(value)
+        ? new(ModelValueKind.Number, null, value, false, default)
+        : throw new ArgumentOutOfRangeException(nameof(value), value, "A model number must be finite.");
 
     /// <summary>A boolean literal.</summary>
     public static ModelValue FromBoolean(bool value) => new(ModelValueKind.Boolean, null, 0, value, default);

@@ -23,17 +23,18 @@ internal sealed class ModelDocumentReader
 
     public static ModelLoadResult Read(ReadOnlySpan<byte> utf8, ModelLoadOptions options)
     {
-        var map = new LineMap(utf8);
         if (utf8.Length > options.MaxDocumentBytes)
         {
             return new ModelLoadResult(null, [new ModelError("$", $"the document is larger than {options.MaxDocumentBytes} bytes", 1, 1)]);
         }
 
-        // Skip a UTF-8 byte order mark: editors on Windows write one.
+        // Skip a UTF-8 byte order mark (editors on Windows write one) before mapping offsets to lines and columns.
         if (utf8.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
         {
             utf8 = utf8[3..];
         }
+
+        var map = new LineMap(utf8);
 
         JNode root;
         try
@@ -207,7 +208,8 @@ internal sealed class ModelDocumentReader
     private sealed class Draft
     {
         public List<(ScoreDefinition Score, string Path, JNode Node)> Scores = [];
-        public List<(RuleDefinition Rule, string Path, JNode Node, Dictionary<string, (JNode Node, int KeyOffset)> Keys)> Rules = [];
+        /// <summary>Every rule's id and score as written, even where other parts of the rule are invalid.</summary>
+        public List<(string? Id, string? Score, string Path, Dictionary<string, (JNode Node, int KeyOffset)> Keys)> RuleRefs = [];
         public List<(string Path, JNode Node, FieldCondition Condition, Scope Scope, string Owner)> Conditions = [];
     }
 
@@ -440,14 +442,13 @@ internal sealed class ModelDocumentReader
             }
         }
 
+        _draft.RuleRefs.Add((id, score, path, o));
         if (id is null || score is null || points is null || (isEvent && on.IsDefault))
         {
             return null;
         }
 
-        var rule = new RuleDefinition(id, score, points.Value, description, when, isEvent ? on : [], limit, after, halfLife, expires, maxPoints, minPoints);
-        _draft.Rules.Add((rule, path, node, o));
-        return rule;
+        return new RuleDefinition(id, score, points.Value, description, when, isEvent ? on : default, limit, after, halfLife, expires, maxPoints, minPoints);
     }
 
     private ImmutableArray<string> ReadNames(JNode node, string path, string what, string key)
@@ -893,7 +894,7 @@ internal sealed class ModelDocumentReader
             var item = v.Items[i];
             if (!itemOk(item) || (item.Kind == JKind.Number && !double.IsFinite(item.Number)))
             {
-                Error(item, $"{path}[{i}]", message + $"; item {i} is {(item.Kind == JKind.Number ? "not a finite number" : item.KindName)}");
+                Error(item, $"{path}[{i}]", message + $"; item {i} is {(item.Kind == JKind.Number && !double.IsFinite(item.Number) ? "not a finite number" : item.KindName)}");
                 return false;
             }
 
@@ -934,32 +935,43 @@ internal sealed class ModelDocumentReader
             }
         }
 
-        var state = new Dictionary<string, int>(StringComparer.Ordinal);
+        // Cycles: one error per cycle, at the first of its scores in document order.
+        var order = _draft.Scores.Select((x, i) => (x.Score.Name, i)).GroupBy(x => x.Name).ToDictionary(g => g.Key, g => g.First().i, StringComparer.Ordinal);
         var reported = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (score, path, node) in _draft.Scores.Where(s => s.Score.IsComposite))
+        foreach (var cycle in FindCycles(scores))
         {
-            var cycle = FindCycle(score.Name, scores, state, []);
-            if (cycle is not null && reported.Add(string.Join(">", cycle.Order(StringComparer.Ordinal))))
+            if (!reported.Add(string.Join(">", cycle.Order(StringComparer.Ordinal))))
             {
-                Error(node, path + ".sum", $"score '{score.Name}': composites form a cycle: {string.Join(" -> ", cycle)}");
+                continue;
             }
+
+            int start = cycle.Select((n, i) => (n, i)).MinBy(x => order.GetValueOrDefault(x.n, int.MaxValue)).i;
+            var rotated = cycle.Skip(start).Concat(cycle.Take(start)).ToList();
+            var (_, path, node) = _draft.Scores[order[rotated[0]]];
+            Error(node, path + ".sum", $"score '{rotated[0]}': composites form a cycle: {string.Join(" -> ", rotated.Append(rotated[0]))}");
         }
 
         var ids = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (rule, path, _, keys) in _draft.Rules)
+        foreach (var (id, score, path, keys) in _draft.RuleRefs)
         {
-            if (!ids.Add(rule.Id))
+            string what = id is null ? "a rule" : $"rule '{id}'";
+            if (id is not null && !ids.Add(id))
             {
-                Error(keys["id"].Node, path + ".id", $"rule id '{rule.Id}' is used twice");
+                Error(keys["id"].Node, path + ".id", $"rule id '{id}' is used twice");
             }
 
-            if (!scores.TryGetValue(rule.Score, out var target))
+            if (score is null)
             {
-                Error(keys["score"].Node, path + ".score", $"rule '{rule.Id}': score '{rule.Score}' does not exist{Hint(rule.Score, scores.Keys)}");
+                continue;
+            }
+
+            if (!scores.TryGetValue(score, out var target))
+            {
+                Error(keys["score"].Node, path + ".score", $"{what}: score '{score}' does not exist{Hint(score, scores.Keys)}");
             }
             else if (target.IsComposite)
             {
-                Error(keys["score"].Node, path + ".score", $"rule '{rule.Id}': score '{rule.Score}' is a composite (a sum of other scores) and takes no rules");
+                Error(keys["score"].Node, path + ".score", $"{what}: score '{score}' is a composite (a sum of other scores) and takes no rules");
             }
         }
 
@@ -995,15 +1007,15 @@ internal sealed class ModelDocumentReader
                     Error(node, path, $"{owner}: score '{name}' does not exist{Hint(name, scores.Keys)}");
                 }
             }
-            else if (field == "grade" && grade is null)
+            else if (field == "grade" && grade is null && !root.ContainsKey("grade"))
             {
                 Error(node, path, $"{owner}: the model defines no grade");
             }
-            else if (field == "stage" && stages.IsEmpty)
+            else if (field == "stage" && stages.IsEmpty && !root.ContainsKey("stages"))
             {
                 Error(node, path, $"{owner}: the model defines no stages");
             }
-            else if (field == "persona" && personas.IsEmpty)
+            else if (field == "persona" && personas.IsEmpty && !root.ContainsKey("personas"))
             {
                 Error(node, path, $"{owner}: the model defines no personas");
             }
@@ -1037,39 +1049,47 @@ internal sealed class ModelDocumentReader
         }
     }
 
-    private static List<string>? FindCycle(string name, Dictionary<string, ScoreDefinition> scores, Dictionary<string, int> state, List<string> stack)
+    /// <summary>Every elementary cycle found by a depth-first search over composite components (each once).</summary>
+    private static List<List<string>> FindCycles(Dictionary<string, ScoreDefinition> scores)
     {
-        // 0/absent: unvisited, 1: on the stack, 2: done.
-        if (state.TryGetValue(name, out int s))
+        var cycles = new List<List<string>>();
+        var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1: on the stack, 2: done
+        var stack = new List<string>();
+
+        void Visit(string name)
         {
-            if (s == 1)
+            state[name] = 1;
+            stack.Add(name);
+            foreach (var (component, _) in scores[name].Sum)
             {
-                int start = stack.IndexOf(name);
-                return [.. stack.Skip(start), name];
+                if (!scores.TryGetValue(component, out var c) || !c.IsComposite)
+                {
+                    continue;
+                }
+
+                if (state.GetValueOrDefault(component) == 1)
+                {
+                    cycles.Add(stack.Skip(stack.IndexOf(component)).ToList());
+                }
+                else if (!state.ContainsKey(component))
+                {
+                    Visit(component);
+                }
             }
 
-            return null;
-        }
-
-        if (!scores.TryGetValue(name, out var score) || !score.IsComposite)
-        {
+            stack.RemoveAt(stack.Count - 1);
             state[name] = 2;
-            return null;
         }
 
-        state[name] = 1;
-        stack.Add(name);
-        foreach (var (component, _) in score.Sum)
+        foreach (var (name, score) in scores)
         {
-            if (FindCycle(component, scores, state, stack) is { } cycle)
+            if (score.IsComposite && !state.ContainsKey(name))
             {
-                return cycle;
+                Visit(name);
             }
         }
 
-        stack.RemoveAt(stack.Count - 1);
-        state[name] = 2;
-        return null;
+        return cycles;
     }
 
     private static string Hint(string name, IEnumerable<string> candidates) =>

@@ -28,7 +28,7 @@ internal static class ModelJsonWriter
                     w.WriteStartObject("sum");
                     foreach (var (name, weight) in s.Sum)
                     {
-                        w.WriteNumber(name, weight);
+                        Optional(w, name, weight);
                     }
 
                     w.WriteEndObject();
@@ -45,7 +45,7 @@ internal static class ModelJsonWriter
                 w.WriteStartObject();
                 w.WriteString("id", r.Id);
                 w.WriteString("score", r.Score);
-                w.WriteNumber("points", r.Points);
+                Optional(w, "points", r.Points);
                 Optional(w, "description", r.Description);
                 if (r.IsEventRule)
                 {
@@ -72,7 +72,7 @@ internal static class ModelJsonWriter
                 {
                     w.WriteStartObject("after");
                     w.WriteNumber("count", a.Count);
-                    w.WriteNumber("withinDays", a.WithinDays);
+                    Optional(w, "withinDays", a.WithinDays);
                     w.WriteEndObject();
                 }
 
@@ -234,7 +234,7 @@ internal static class ModelJsonWriter
                 else
                 {
                     // Not representable in JSON; written as a string so the loader reports it at this path.
-                    w.WriteStringValue("non-finite number");
+                    w.WriteRawValue("1e400", skipInputValidation: true);
                 }
 
                 break;
@@ -271,7 +271,9 @@ internal static class ModelJsonWriter
             }
             else
             {
-                w.WriteString(name, "non-finite number");
+                // JSON has no infinity: write a number that overflows, so the loader reports "must be a finite number" here.
+                w.WritePropertyName(name);
+                w.WriteRawValue("1e400", skipInputValidation: true);
             }
         }
     }

@@ -107,7 +107,7 @@ public sealed class RuleDefinition
         Points = points;
         Description = description;
         When = when;
-        On = on;
+        _on = on;
         Limit = limit;
         After = after;
         HalfLifeDays = halfLifeDays;
@@ -132,10 +132,12 @@ public sealed class RuleDefinition
     public Condition? When { get; }
 
     /// <summary>Track event names or <c>$page</c>; empty for a trait rule.</summary>
-    public ImmutableArray<string> On { get; }
+    public ImmutableArray<string> On => _on.IsDefault ? [] : _on;
 
-    /// <summary>Whether this is an event rule (it has <see cref="On"/>).</summary>
-    public bool IsEventRule => !On.IsDefaultOrEmpty;
+    private readonly ImmutableArray<string> _on;
+
+    /// <summary>Whether this is an event rule (it has <c>on</c>).</summary>
+    public bool IsEventRule => !_on.IsDefault;
 
     /// <summary>The frequency cap, if any.</summary>
     public RuleLimit? Limit { get; }

@@ -64,7 +64,7 @@ public sealed class ScoringModelBuilder
     /// <summary>Adds a trait rule: <paramref name="points"/> while <paramref name="when"/> holds on the lead.</summary>
     public ScoringModelBuilder AddTraitRule(string id, string score, double points, Condition? when, string? description = null)
     {
-        _rules.Add(new RuleDefinition(id, score, points, description, when, [], null, null, null, null, null, null));
+        _rules.Add(new RuleDefinition(id, score, points, description, when, default, null, null, null, null, null, null));
         return this;
     }
 
