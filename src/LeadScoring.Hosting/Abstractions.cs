@@ -1,0 +1,230 @@
+using LeadScoring.Engine;
+using LeadScoring.Messages;
+
+namespace LeadScoring.Hosting;
+
+/// <summary>
+/// Where messages come from: an ordered, resumable stream. The pipeline stores the <see cref="SourceRecord.Checkpoint"/>
+/// of the last record it committed, in the same transaction as the lead states, and passes it back after a restart.
+/// </summary>
+public interface ILeadMessageSource
+{
+    /// <summary>The source's stable name: the key of its checkpoint in the store.</summary>
+    string Name { get; }
+
+    /// <summary>Reads the records after <paramref name="checkpoint"/> (null: from the start), following new ones until cancelled.</summary>
+    IAsyncEnumerable<SourceRecord> ReadAsync(string? checkpoint, CancellationToken cancellationToken);
+}
+
+/// <summary>One record of a source: a message (or why it could not be used), and the checkpoint just after it.</summary>
+public readonly struct SourceRecord
+{
+    /// <summary>Creates a record.</summary>
+    public SourceRecord(MessageParseResult result, string checkpoint, string location, string? raw = null)
+    {
+        Result = result;
+        Checkpoint = checkpoint ?? throw new ArgumentNullException(nameof(checkpoint));
+        Location = location ?? throw new ArgumentNullException(nameof(location));
+        Raw = raw;
+    }
+
+    /// <summary>The parsed message, or the reason it was rejected.</summary>
+    public MessageParseResult Result { get; }
+
+    /// <summary>The source position just after this record, opaque to the pipeline.</summary>
+    public string Checkpoint { get; }
+
+    /// <summary>Where the record is, in plain words (e.g. <c>events-01.jsonl: line 12</c>).</summary>
+    public string Location { get; }
+
+    /// <summary>The record's text, kept with a dead letter; may be null.</summary>
+    public string? Raw { get; }
+}
+
+/// <summary>
+/// Persists leads, the message log, score history, dead letters and checkpoints. <see cref="CommitAsync"/> must be
+/// atomic: after a crash either the whole batch (states and checkpoints together) is there or none of it.
+/// </summary>
+public interface ILeadStore
+{
+    /// <summary>Creates or migrates the store's schema. Called once on start, before anything else.</summary>
+    ValueTask InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>The checkpoint committed for <paramref name="source"/>, or null.</summary>
+    ValueTask<string?> GetCheckpointAsync(string source, CancellationToken cancellationToken);
+
+    /// <summary>The model version the stored leads were scored with, or null for an empty store.</summary>
+    ValueTask<string?> GetModelVersionAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every stored lead (state, ids and journal).</summary>
+    IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every group message committed (account traits, spec 3.5).</summary>
+    IAsyncEnumerable<LeadMessage> LoadAccountMessagesAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every counted message in commit order: the full history a new model version re-scores.</summary>
+    IAsyncEnumerable<LeadMessage> LoadMessagesAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes a batch atomically.</summary>
+    ValueTask CommitAsync(LeadStoreBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>A lead's score history, oldest first.</summary>
+    ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken);
+
+    /// <summary>The most recent dead letters, newest first.</summary>
+    ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max, CancellationToken cancellationToken);
+}
+
+/// <summary>What one pipeline batch writes, all or nothing.</summary>
+public sealed class LeadStoreBatch
+{
+    /// <summary>Leads to insert or replace (by <see cref="LeadSnapshot.LeadId"/>).</summary>
+    public IReadOnlyList<LeadSnapshot> Leads { get; init; } = [];
+
+    /// <summary>Leads to delete: merged into another lead, or renamed (their reported id changed).</summary>
+    public IReadOnlyList<string> RemovedLeads { get; init; } = [];
+
+    /// <summary>Counted messages to append to the message log.</summary>
+    public IReadOnlyList<LeadMessage> Messages { get; init; } = [];
+
+    /// <summary>Group messages to add to the account log.</summary>
+    public IReadOnlyList<LeadMessage> AccountMessages { get; init; } = [];
+
+    /// <summary>Score history entries to append.</summary>
+    public IReadOnlyList<ScoreHistoryEntry> History { get; init; } = [];
+
+    /// <summary>Rejected records to keep.</summary>
+    public IReadOnlyList<DeadLetter> DeadLetters { get; init; } = [];
+
+    /// <summary>Checkpoints to set, by source name.</summary>
+    public IReadOnlyDictionary<string, string> Checkpoints { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The model version the leads of this batch were scored with; stored when set.</summary>
+    public string? ModelVersion { get; init; }
+
+    /// <summary>When true (re-scoring under a new model), every stored lead is replaced by <see cref="Leads"/>.</summary>
+    public bool ReplaceAllLeads { get; init; }
+}
+
+/// <summary>One change of a lead's outcome: its scores, grade and stage after a message (or a re-scoring).</summary>
+/// <param name="LeadId">The lead.</param>
+/// <param name="At">The instant scored: the lead's latest message.</param>
+/// <param name="Scores">Score values by name, in model order.</param>
+/// <param name="Grade">The grade, or null.</param>
+/// <param name="Stage">The stage, or null.</param>
+/// <param name="ModelVersion">The model version.</param>
+/// <param name="MessageId">The message that caused the change; null for a re-scoring.</param>
+public sealed record ScoreHistoryEntry(
+    string LeadId, DateTimeOffset At, IReadOnlyList<KeyValuePair<string, double>> Scores, string? Grade, string? Stage, string ModelVersion, string? MessageId);
+
+/// <summary>A record that could not be used, kept with the reason.</summary>
+/// <param name="Source">The source's name.</param>
+/// <param name="Location">Where it was (file and line, or batch index).</param>
+/// <param name="Reason">Why it was rejected.</param>
+/// <param name="Raw">Its text, when known.</param>
+/// <param name="At">When the pipeline met it.</param>
+public sealed record DeadLetter(string Source, string Location, string Reason, string? Raw, DateTimeOffset At);
+
+/// <summary>Pushes messages into the pipeline from inside the host (e.g. an HTTP endpoint).</summary>
+public interface ILeadMessageWriter
+{
+    /// <summary>Queues a message; waits while the pipeline is full (back-pressure).</summary>
+    ValueTask WriteAsync(LeadMessage message, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Reads scores for the host: a lead with its explanation, top leads, leads in a stage, history.</summary>
+public interface ILeadScoreReader
+{
+    /// <summary>The lead known by any of its ids, explained, as of <paramref name="asOf"/> (default: now); null when unknown.</summary>
+    ValueTask<LeadResult?> GetLeadAsync(string leadId, DateTimeOffset? asOf = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The <paramref name="count"/> leads with the highest <paramref name="score"/> now, highest first.</summary>
+    ValueTask<IReadOnlyList<LeadResult>> TopAsync(string score, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="count"/> leads in <paramref name="stage"/> now, by their first score, highest first.</summary>
+    ValueTask<IReadOnlyList<LeadResult>> InStageAsync(string stage, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>A lead's score history, oldest first.</summary>
+    ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Told when a lead moves between stages (e.g. "became an MQL"). Invoked at least once per move, after commit.</summary>
+public interface IStageChangedHandler
+{
+    /// <summary>Handles one stage move; de-duplicate with <see cref="StageChangedArguments.IdempotencyKey"/>.</summary>
+    ValueTask OnStageChangedAsync(StageChangedArguments arguments, CancellationToken cancellationToken);
+}
+
+/// <summary>Told when a lead's scores or grade change. Invoked at least once per change, after commit.</summary>
+public interface IScoreChangedHandler
+{
+    /// <summary>Handles one change; de-duplicate with <see cref="ScoreChangedArguments.IdempotencyKey"/>.</summary>
+    ValueTask OnScoreChangedAsync(ScoreChangedArguments arguments, CancellationToken cancellationToken);
+}
+
+/// <summary>A stage move. Fields can be added later without breaking handlers.</summary>
+public readonly struct StageChangedArguments
+{
+    /// <summary>Creates the arguments.</summary>
+    public StageChangedArguments(string leadId, string from, string to, DateTimeOffset at, string modelVersion, string? messageId)
+    {
+        LeadId = leadId;
+        From = from;
+        To = to;
+        At = at;
+        ModelVersion = modelVersion;
+        MessageId = messageId;
+    }
+
+    /// <summary>The lead.</summary>
+    public string LeadId { get; }
+
+    /// <summary>The stage left.</summary>
+    public string From { get; }
+
+    /// <summary>The stage entered.</summary>
+    public string To { get; }
+
+    /// <summary>When the move happened (the causing message's timestamp).</summary>
+    public DateTimeOffset At { get; }
+
+    /// <summary>The model version that decided it.</summary>
+    public string ModelVersion { get; }
+
+    /// <summary>The message after which the stage was re-evaluated; null when a re-scoring decided it.</summary>
+    public string? MessageId { get; }
+
+    /// <summary>The same for every delivery of this move: <c>lead|from|to|at|model version</c>.</summary>
+    public string IdempotencyKey => $"{LeadId}|{From}|{To}|{At.UtcTicks}|{ModelVersion}";
+}
+
+/// <summary>A change of a lead's scores or grade. Fields can be added later without breaking handlers.</summary>
+public readonly struct ScoreChangedArguments
+{
+    /// <summary>Creates the arguments.</summary>
+    public ScoreChangedArguments(string leadId, ScoreHistoryEntry? previous, ScoreHistoryEntry current, string? messageId)
+    {
+        LeadId = leadId;
+        Previous = previous;
+        Current = current ?? throw new ArgumentNullException(nameof(current));
+        MessageId = messageId;
+    }
+
+    /// <summary>The lead.</summary>
+    public string LeadId { get; }
+
+    /// <summary>The outcome before (null for a new lead).</summary>
+    public ScoreHistoryEntry? Previous { get; }
+
+    /// <summary>The outcome now.</summary>
+    public ScoreHistoryEntry Current { get; }
+
+    /// <summary>The model version.</summary>
+    public string ModelVersion => Current.ModelVersion;
+
+    /// <summary>The message that caused the change; null when a re-scoring did.</summary>
+    public string? MessageId { get; }
+
+    /// <summary>The same for every delivery of this change: <c>lead|at|message|model version</c>.</summary>
+    public string IdempotencyKey => $"{LeadId}|{Current.At.UtcTicks}|{MessageId}|{ModelVersion}";
+}
