@@ -1,0 +1,97 @@
+using LeadScoring.Model;
+using Microsoft.Extensions.Options;
+
+namespace LeadScoring.Hosting;
+
+/// <summary>
+/// Options of <c>services.AddLeadScoring(...)</c>. Exactly one model source: <see cref="ModelPath"/> (watched and
+/// reloaded when it changes), <see cref="ModelJson"/> (e.g. from configuration) or <see cref="Model"/> (code).
+/// Validated on start with every error reported at once.
+/// </summary>
+public sealed class LeadScoringOptions
+{
+    /// <summary>Path of the scoring-model JSON file. A change is validated and swapped in; an invalid file is refused and logged.</summary>
+    public string? ModelPath { get; set; }
+
+    /// <summary>The scoring-model document itself (e.g. bound from configuration).</summary>
+    public string? ModelJson { get; set; }
+
+    /// <summary>A model built in code (<see cref="ScoringModelBuilder"/>).</summary>
+    public ScoringModel? Model { get; set; }
+
+    /// <summary>Scoring workers; leads are partitioned across them. Default: the processor count.</summary>
+    public int Workers { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Most messages in one committed batch. Default 2,000.</summary>
+    public int BatchSize { get; set; } = 2_000;
+
+    /// <summary>Longest wait to fill a batch before committing what is there. Default 100 ms.</summary>
+    public TimeSpan BatchDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Capacity of the bounded queue between sources/writers and the pipeline (back-pressure beyond it). Default 20,000.</summary>
+    public int QueueCapacity { get; set; } = 20_000;
+
+    /// <summary>How late a message may arrive and still be put in its exact place. Default 30 days; null: unbounded.</summary>
+    public TimeSpan? ReorderHorizon { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Re-score every stored lead when the model version changes. Default true.</summary>
+    public bool RescoreOnModelChange { get; set; } = true;
+
+    /// <summary>Longest time shutdown waits for queued messages to be committed. Default 30 s.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Validates <see cref="LeadScoringOptions"/> on start, listing every problem at once.</summary>
+internal sealed class LeadScoringOptionsValidator : IValidateOptions<LeadScoringOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LeadScoringOptions options)
+    {
+        var errors = new List<string>();
+        int sources = (options.ModelPath is null ? 0 : 1) + (options.ModelJson is null ? 0 : 1) + (options.Model is null ? 0 : 1);
+        if (sources == 0)
+        {
+            errors.Add("LeadScoring: no model: set ModelPath, ModelJson or Model.");
+        }
+        else if (sources > 1)
+        {
+            errors.Add("LeadScoring: set only one of ModelPath, ModelJson and Model.");
+        }
+
+        if (options.ModelPath is not null && !File.Exists(options.ModelPath))
+        {
+            errors.Add($"LeadScoring: ModelPath '{options.ModelPath}' does not exist.");
+        }
+        else if (options.ModelPath is not null || options.ModelJson is not null)
+        {
+            var result = options.ModelPath is not null ? ScoringModelLoader.LoadFile(options.ModelPath) : ScoringModelLoader.Load(options.ModelJson!);
+            errors.AddRange(result.Errors.Select(e => "LeadScoring: model: " + e.ToString(options.ModelPath is null ? "ModelJson" : Path.GetFileName(options.ModelPath))));
+        }
+
+        if (options.Workers < 1 || options.Workers > 256)
+        {
+            errors.Add($"LeadScoring: Workers must be between 1 and 256, not {options.Workers}.");
+        }
+
+        if (options.BatchSize < 1)
+        {
+            errors.Add($"LeadScoring: BatchSize must be at least 1, not {options.BatchSize}.");
+        }
+
+        if (options.QueueCapacity < 1)
+        {
+            errors.Add($"LeadScoring: QueueCapacity must be at least 1, not {options.QueueCapacity}.");
+        }
+
+        if (options.BatchDelay < TimeSpan.Zero)
+        {
+            errors.Add("LeadScoring: BatchDelay must not be negative.");
+        }
+
+        if (options.ReorderHorizon is { } h && h < TimeSpan.Zero)
+        {
+            errors.Add("LeadScoring: ReorderHorizon must not be negative.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
