@@ -73,7 +73,32 @@ public interface ILeadStore
 
     /// <summary>The most recent dead letters, newest first.</summary>
     ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max, CancellationToken cancellationToken);
+
+    /// <summary>Notifications committed but not yet acknowledged (the outbox), oldest first.</summary>
+    ValueTask<IReadOnlyList<LeadNotification>> LoadPendingNotificationsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Removes delivered notifications from the outbox.</summary>
+    ValueTask AcknowledgeNotificationsAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
 }
+
+/// <summary>What a notification is about.</summary>
+public enum LeadNotificationKind
+{
+    /// <summary>A stage move (<see cref="StageChangedArguments"/>).</summary>
+    StageChanged,
+    /// <summary>A score or grade change (<see cref="ScoreChangedArguments"/>).</summary>
+    ScoreChanged,
+}
+
+/// <summary>
+/// A handler notification in the outbox: committed with the batch that caused it, delivered after the commit,
+/// acknowledged after delivery. After a crash, pending ones are delivered again (at least once).
+/// </summary>
+/// <param name="Key">The idempotency key (unique).</param>
+/// <param name="Kind">Stage or score change.</param>
+/// <param name="LeadId">The lead.</param>
+/// <param name="Payload">The arguments as JSON.</param>
+public sealed record LeadNotification(string Key, LeadNotificationKind Kind, string LeadId, string Payload);
 
 /// <summary>What one pipeline batch writes, all or nothing.</summary>
 public sealed class LeadStoreBatch
@@ -98,6 +123,9 @@ public sealed class LeadStoreBatch
 
     /// <summary>Checkpoints to set, by source name.</summary>
     public IReadOnlyDictionary<string, string> Checkpoints { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Notifications to add to the outbox.</summary>
+    public IReadOnlyList<LeadNotification> Notifications { get; init; } = [];
 
     /// <summary>The model version the leads of this batch were scored with; stored when set.</summary>
     public string? ModelVersion { get; init; }

@@ -31,8 +31,21 @@ public sealed class LeadScoringBuilder
     public LeadScoringBuilder AddSource(ILeadMessageSource source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        Services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(ILeadMessageSource), source));
+        // One registration per source name: adding the same folder twice reads it once.
+        if (!Services.Any(d => d.ServiceType == typeof(ILeadMessageSource) && d.ImplementationInstance is ILeadMessageSource s && s.Name == source.Name))
+        {
+            Services.AddSingleton(source);
+        }
+
         return this;
+    }
+
+    /// <summary>Adds a source that reads (and follows) JSON Lines files in a folder.</summary>
+    public LeadScoringBuilder AddJsonLinesFolder(string folder, Action<JsonLinesFolderSourceOptions>? configure = null)
+    {
+        var options = new JsonLinesFolderSourceOptions { Folder = folder };
+        configure?.Invoke(options);
+        return AddSource(new JsonLinesFolderSource(options));
     }
 
     /// <summary>Adds a handler told of stage moves (once per type).</summary>

@@ -41,8 +41,18 @@ public sealed class LeadScoringOptions
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
-/// <summary>Validates <see cref="LeadScoringOptions"/> on start, listing every problem at once.</summary>
-internal sealed class LeadScoringOptionsValidator : IValidateOptions<LeadScoringOptions>
+/// <summary>Set once the pipeline has started: from then on a bad model file is refused by the reload, not by validation.</summary>
+internal sealed class LeadScoringStartState
+{
+    public volatile bool Started;
+}
+
+/// <summary>
+/// Validates <see cref="LeadScoringOptions"/> on start, listing every problem at once, the model's errors included.
+/// After start, a changed model file is validated by <see cref="ModelProvider"/>, which refuses it and logs why
+/// (failing validation inside a reload would only lose the errors).
+/// </summary>
+internal sealed class LeadScoringOptionsValidator(LeadScoringStartState state) : IValidateOptions<LeadScoringOptions>
 {
     public ValidateOptionsResult Validate(string? name, LeadScoringOptions options)
     {
@@ -61,7 +71,7 @@ internal sealed class LeadScoringOptionsValidator : IValidateOptions<LeadScoring
         {
             errors.Add($"LeadScoring: ModelPath '{options.ModelPath}' does not exist.");
         }
-        else if (options.ModelPath is not null || options.ModelJson is not null)
+        else if (!state.Started && (options.ModelPath is not null || options.ModelJson is not null))
         {
             var result = options.ModelPath is not null ? ScoringModelLoader.LoadFile(options.ModelPath) : ScoringModelLoader.Load(options.ModelJson!);
             errors.AddRange(result.Errors.Select(e => "LeadScoring: model: " + e.ToString(options.ModelPath is null ? "ModelJson" : Path.GetFileName(options.ModelPath))));

@@ -280,7 +280,7 @@ internal sealed class Evaluator
     // ------------------------------------------------------------------ evaluation at T
 
     /// <summary>Evaluates <paramref name="state"/> at <paramref name="asOf"/>; the state is not changed.</summary>
-    public LeadResult Evaluate(LeadState state, string leadId, long asOf, bool explain)
+    public LeadResult Evaluate(LeadState state, string leadId, long asOf, bool explain, bool reevaluateStage = true)
     {
         Begin(state, asOf, null);
         EnsureScores();
@@ -295,7 +295,7 @@ internal sealed class Evaluator
         if (Model.StageNames.Length > 0)
         {
             int current = state.Stage;
-            if (Model.StageNames.Length > 1 && NextStage() is { } to && to != current)
+            if (reevaluateStage && Model.StageNames.Length > 1 && NextStage() is { } to && to != current)
             {
                 history.Add(new StageMove(Model.StageNames[current], Model.StageNames[to], new DateTimeOffset(asOf, TimeSpan.Zero)));
                 current = to;
@@ -334,7 +334,7 @@ internal sealed class Evaluator
 
         return new LeadResult(
             leadId, new DateTimeOffset(asOf, TimeSpan.Zero), Model.ScoreNames, scores, raw, grade,
-            persona >= 0 ? Model.PersonaNames[persona] : null, stage, history, contributions, Model.Model.Version);
+            persona >= 0 ? Model.PersonaNames[persona] : null, stage, history, contributions, Model.Model.Version, state.LastMessageId);
     }
 
     /// <summary>

@@ -18,8 +18,9 @@ public sealed class LeadResult
 
     internal LeadResult(
         string leadId, DateTimeOffset asOf, ImmutableArray<string> scoreNames, double[] values, double[] raw,
-        string? grade, string? persona, string? stage, List<StageMove> history, List<RuleContribution>? contributions, string modelVersion)
+        string? grade, string? persona, string? stage, List<StageMove> history, List<RuleContribution>? contributions, string modelVersion, string? latestMessageId = null)
     {
+        LatestMessageId = latestMessageId;
         LeadId = leadId;
         AsOf = asOf;
         ScoreNames = scoreNames;
@@ -69,6 +70,9 @@ public sealed class LeadResult
 
     /// <summary>Whether an explanation was asked for, so <see cref="Contributions"/> lists the rules that fired.</summary>
     public bool HasExplanation { get; }
+
+    /// <summary>The id of the lead's latest message counted up to <see cref="AsOf"/>.</summary>
+    public string? LatestMessageId { get; }
 
     /// <summary>The version of the model that scored.</summary>
     public string ModelVersion { get; }

@@ -74,6 +74,8 @@ public sealed class LeadScoringEngine
 {
     private readonly Dictionary<string, LeadSlot> _byId = new(StringComparer.Ordinal);
     private readonly HashSet<LeadSlot> _slots = [];
+    private readonly HashSet<LeadSlot> _changed = [];
+    private readonly List<string> _removed = [];
     private readonly AccountBook _accounts;
     private readonly Evaluator _evaluator;
     private readonly long _horizon;
@@ -105,6 +107,7 @@ public sealed class LeadScoringEngine
     {
         ArgumentNullException.ThrowIfNull(message);
         var slot = SlotFor(message);
+        _changed.Add(slot);
 
         // De-duplication (spec 2.1): of several copies only the earliest counts.
         if (slot.ById.TryGetValue(message.MessageId, out var existing))
@@ -210,6 +213,7 @@ public sealed class LeadScoringEngine
         }
 
         Statistics.Replays++;
+        _changed.Add(slot);
         var current = slot.Current;
         if (slot.Base is null)
         {
@@ -334,6 +338,12 @@ public sealed class LeadScoringEngine
 
         _accounts.Move(absorbed, survivor);
         _slots.Remove(absorbed);
+        _changed.Remove(absorbed);
+        if (absorbed.PersistedId is { } gone)
+        {
+            _removed.Add(gone);
+        }
+
         survivor.Dirty = true;
         if (!Options.DeferReplays)
         {
@@ -476,13 +486,85 @@ public sealed class LeadScoringEngine
             _accounts.Join(current.GroupId, slot);
         }
 
+        slot.PersistedId = snapshot.LeadId;
         _slots.Add(slot);
+    }
+
+    /// <summary>
+    /// The leads whose state changed since the last call (applied messages, replays, merges, imports), and the ids
+    /// under which leads were exported before that no longer name a lead (merged away, or now reported under
+    /// another id). A store saves the first and deletes the second; the call marks the changed leads as saved.
+    /// </summary>
+    public LeadChanges TakeChanges()
+    {
+        var changed = new List<string>(_changed.Count);
+        var removed = new List<string>(_removed);
+        foreach (var slot in _changed)
+        {
+            Rebuild(slot);
+            string id = slot.ReportedId;
+            if (slot.PersistedId is { } old && old != id)
+            {
+                removed.Add(old);
+            }
+
+            slot.PersistedId = id;
+            changed.Add(id);
+        }
+
+        _changed.Clear();
+        _removed.Clear();
+        removed.RemoveAll(changed.Contains);
+        changed.Sort(StringComparer.Ordinal);
+        return new LeadChanges(changed, removed);
+    }
+
+    /// <summary>Removes a lead (for example to move it to another engine); returns false when unknown.</summary>
+    public bool RemoveLead(string leadId)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        if (!_byId.TryGetValue(leadId, out var slot))
+        {
+            return false;
+        }
+
+        foreach (var id in slot.Ids)
+        {
+            _byId.Remove(id);
+        }
+
+        _accounts.Leave(slot);
+        _slots.Remove(slot);
+        _changed.Remove(slot);
+        return true;
+    }
+
+    /// <summary>Whether any of <paramref name="leadId"/>'s ids is known.</summary>
+    public bool Contains(string leadId) => _byId.ContainsKey(leadId ?? throw new ArgumentNullException(nameof(leadId)));
+
+    /// <summary>
+    /// The lead as of its latest message, as the streaming state holds it: scores, grade and persona at that
+    /// instant and the stage history so far, without the extra stage re-evaluation an as-of time adds.
+    /// </summary>
+    public LeadResult? EvaluateLatest(string leadId, bool explain = false)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        if (!_byId.TryGetValue(leadId, out var slot))
+        {
+            return null;
+        }
+
+        Rebuild(slot);
+        return _evaluator.Evaluate(slot.Current, slot.ReportedId, slot.Current.LastTicks, explain, reevaluateStage: false);
     }
 
     /// <summary>Every counted group message: the account traits all leads read (spec 3.5). Persist them beside the leads.</summary>
     public IReadOnlyList<LeadMessage> ExportAccountMessages() => _accounts.AllMessages();
 
-    /// <summary>Restores account traits from <see cref="ExportAccountMessages"/>; call before importing leads.</summary>
+    /// <summary>
+    /// Adds group messages counted elsewhere (restored from a store, or applied by another engine that shares the
+    /// accounts); members of those accounts that already applied later messages are replayed.
+    /// </summary>
     public void ImportAccountMessages(IEnumerable<LeadMessage> groupMessages)
     {
         ArgumentNullException.ThrowIfNull(groupMessages);
@@ -567,6 +649,18 @@ public sealed class LeadScoringEngine
             {
                 account.Entries.Insert(~at, m);
                 account.Rebuild();
+                InvalidateAfter(account, m, null);
+            }
+        }
+
+        public void Leave(LeadSlot slot)
+        {
+            foreach (var g in slot.Groups)
+            {
+                if (_accounts.TryGetValue(g, out var account))
+                {
+                    account.Members.Remove(slot);
+                }
             }
         }
 
@@ -742,6 +836,9 @@ internal sealed class LeadSlot(CompiledModel model)
 
     /// <summary>Whether <see cref="Current"/> is stale and must be rebuilt from <see cref="Base"/> and the journal.</summary>
     public bool Dirty;
+
+    /// <summary>The id this lead was last handed out under by <see cref="LeadScoringEngine.TakeChanges"/> or imported with.</summary>
+    public string? PersistedId;
 
     public string ReportedId => Current.UserId ?? Current.AnonymousId ?? Ids.Order(StringComparer.Ordinal).First();
 

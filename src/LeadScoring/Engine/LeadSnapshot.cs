@@ -44,3 +44,8 @@ public sealed class LeadSnapshot
     /// <summary>The messages inside the reorder horizon, in spec 2.3 order.</summary>
     public ImmutableArray<LeadMessage> Journal { get; }
 }
+
+/// <summary>What changed in an engine since the last <see cref="LeadScoringEngine.TakeChanges"/>.</summary>
+/// <param name="Changed">Ids of the leads whose state changed (as they are reported now).</param>
+/// <param name="Removed">Ids that named a lead before and no longer do (merged into another, or renamed).</param>
+public sealed record LeadChanges(IReadOnlyList<string> Changed, IReadOnlyList<string> Removed);

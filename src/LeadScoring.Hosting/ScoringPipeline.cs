@@ -1,0 +1,755 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Threading.Channels;
+using LeadScoring.Engine;
+using LeadScoring.Messages;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LeadScoring.Hosting;
+
+/// <summary>
+/// The scoring pipeline. Sources and writers feed one bounded queue (back-pressure). One loop cuts the queue into
+/// batches; each batch is routed by lead to N partitions (one engine each, applied in parallel), then the changed
+/// leads, the message log, score history, dead letters, outbox notifications and every source's checkpoint are
+/// committed in one store transaction; only then are handlers told (at least once: the outbox survives a crash).
+/// </summary>
+internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IAsyncDisposable
+{
+    private const string WriterSource = "writer";
+
+    private readonly LeadScoringOptions _options;
+    private readonly ILeadStore _store;
+    private readonly IReadOnlyList<ILeadMessageSource> _sources;
+    private readonly IReadOnlyList<IStageChangedHandler> _stageHandlers;
+    private readonly IReadOnlyList<IScoreChangedHandler> _scoreHandlers;
+    private readonly ModelProvider _models;
+    private readonly ILogger<ScoringPipeline> _logger;
+    private readonly LeadScoringMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly LeadScoringStartState _startState;
+    private readonly Channel<Item> _queue;
+    private readonly CancellationTokenSource _stopSources = new();
+    private readonly Dictionary<string, int> _route = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Outcome> _outcomes = new(StringComparer.Ordinal);
+    private readonly List<Task> _pumps = [];
+    private readonly SemaphoreSlim _structure = new(1, 1);
+    private Partition[] _partitions = [];
+    private CompiledModel? _model;
+    private CompiledModel? _pendingModel;
+    private Task? _loop;
+
+    public ScoringPipeline(
+        IOptions<LeadScoringOptions> options, ILeadStore store, IEnumerable<ILeadMessageSource> sources,
+        IEnumerable<IStageChangedHandler> stageHandlers, IEnumerable<IScoreChangedHandler> scoreHandlers,
+        ModelProvider models, ILogger<ScoringPipeline> logger, LeadScoringMetrics metrics, TimeProvider time, LeadScoringStartState startState)
+    {
+        _options = options.Value;
+        _store = store;
+        _sources = [.. sources];
+        _stageHandlers = [.. stageHandlers];
+        _scoreHandlers = [.. scoreHandlers];
+        _models = models;
+        _logger = logger;
+        _metrics = metrics;
+        _time = time;
+        _startState = startState;
+        _queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(_options.QueueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
+    }
+
+    /// <summary>Counted, committed messages since start (for tests and diagnostics).</summary>
+    internal long Committed;
+
+    /// <summary>Completed batches since start.</summary>
+    internal long Batches;
+
+    private sealed record Item(string Source, LeadMessage? Message, string? Error, string? Checkpoint, string? Location, string? Raw);
+
+    /// <summary>A lead's outcome as last committed: what handler notifications are computed against.</summary>
+    private sealed record Outcome(ScoreHistoryEntry Entry, HashSet<StageMove> Moves);
+
+    private sealed class Partition(CompiledModel model, LeadScoringEngineOptions options)
+    {
+        public readonly LeadScoringEngine Engine = new(model, options);
+        public readonly object Gate = new();
+        public readonly List<LeadMessage> Batch = [];
+        public readonly List<(LeadMessage Message, ApplyOutcome Outcome)> Applied = [];
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var model = _models.Current;
+        _startState.Started = true;
+        string? stored = await _store.GetModelVersionAsync(cancellationToken).ConfigureAwait(false);
+        if (stored is not null && stored != model.Model.Version && _options.RescoreOnModelChange)
+        {
+            _logger.LogInformation("Stored leads were scored with model version {Stored}; re-scoring them with {Version}.", stored, model.Model.Version);
+            // The stored states belong to the old model's layout: compare against each lead's last recorded outcome.
+            await foreach (var snapshot in _store.LoadLeadsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var history = await _store.GetHistoryAsync(snapshot.LeadId, cancellationToken).ConfigureAwait(false);
+                if (history.Count > 0)
+                {
+                    // Stage moves as the history recorded them: consecutive entries whose stage differs.
+                    var moves = history.Zip(history.Skip(1))
+                        .Where(x => x.First.Stage is not null && x.Second.Stage is not null && x.First.Stage != x.Second.Stage)
+                        .Select(x => new StageMove(x.First.Stage!, x.Second.Stage!, x.Second.At));
+                    _outcomes[snapshot.LeadId] = new Outcome(history[^1], [.. moves]);
+                }
+            }
+
+            _model = model;
+            _partitions = NewPartitions(model);
+            await RescoreAsync(model, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            _model = model;
+            _partitions = NewPartitions(model);
+            await LoadAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Notifications committed before a crash but not delivered: deliver them now (at least once).
+        var pending = await _store.LoadPendingNotificationsAsync(cancellationToken).ConfigureAwait(false);
+        if (pending.Count > 0)
+        {
+            _logger.LogInformation("Delivering {Count} notification(s) left pending by the previous run.", pending.Count);
+            await DeliverAsync(pending, cancellationToken).ConfigureAwait(false);
+        }
+
+        _models.Changed += m => Volatile.Write(ref _pendingModel, m);
+        foreach (var source in _sources)
+        {
+            string? checkpoint = await _store.GetCheckpointAsync(source.Name, cancellationToken).ConfigureAwait(false);
+            _pumps.Add(Task.Run(() => PumpAsync(source, checkpoint, _stopSources.Token), CancellationToken.None));
+        }
+
+        _loop = Task.Run(() => LoopAsync(), CancellationToken.None);
+        _logger.LogInformation("Lead scoring started: model {Name} {Version}, {Workers} worker(s), {Leads} lead(s), {Sources} source(s).",
+            _model.Model.Name, _model.Model.Version, _partitions.Length, _partitions.Sum(p => p.Engine.LeadCount), _sources.Count);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Graceful drain: stop reading sources, then commit everything already queued.
+        await _stopSources.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_pumps).WaitAsync(_options.DrainTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
+        {
+            _logger.LogWarning("Sources did not stop within the drain timeout.");
+        }
+
+        _queue.Writer.TryComplete();
+        if (_loop is not null)
+        {
+            try
+            {
+                await _loop.WaitAsync(_options.DrainTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
+            {
+                _logger.LogWarning("The pipeline did not drain within {Timeout}; uncommitted messages will be read again from their sources.", _options.DrainTimeout);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopSources.Dispose();
+        _structure.Dispose();
+        await ValueTask.CompletedTask.ConfigureAwait(false);
+    }
+
+    private Partition[] NewPartitions(CompiledModel model)
+    {
+        var engineOptions = new LeadScoringEngineOptions { ReorderHorizon = _options.ReorderHorizon };
+        return [.. Enumerable.Range(0, _options.Workers).Select(_ => new Partition(model, engineOptions))];
+    }
+
+    private async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        var accounts = new List<LeadMessage>();
+        await foreach (var m in _store.LoadAccountMessagesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            accounts.Add(m);
+        }
+
+        foreach (var p in _partitions)
+        {
+            p.Engine.ImportAccountMessages(accounts);
+        }
+
+        await foreach (var snapshot in _store.LoadLeadsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            int target = Home(snapshot.LeadId);
+            _partitions[target].Engine.ImportLead(snapshot);
+            foreach (var id in snapshot.Ids)
+            {
+                _route[id] = target;
+            }
+
+            if (_partitions[target].Engine.EvaluateLatest(snapshot.LeadId) is { } result)
+            {
+                _outcomes[result.LeadId] = new Outcome(Entry(result, null), [.. result.StageHistory]);
+            }
+        }
+
+        foreach (var p in _partitions)
+        {
+            p.Engine.TakeChanges();
+        }
+    }
+
+    private int Home(string id) => (int)((uint)StringComparer.Ordinal.GetHashCode(id) % (uint)_partitions.Length);
+
+    // ------------------------------------------------------------------ input
+
+    private async Task PumpAsync(ILeadMessageSource source, string? checkpoint, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var record in source.ReadAsync(checkpoint, cancellationToken).ConfigureAwait(false))
+            {
+                var r = record.Result;
+                var item = r.IsRejected
+                    ? new Item(source.Name, null, r.Error, record.Checkpoint, record.Location, record.Raw)
+                    : new Item(source.Name, r.Message, null, record.Checkpoint, record.Location, null);
+                await _queue.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Source {Source} failed; its messages after the last checkpoint will be read again on restart.", source.Name);
+        }
+    }
+
+    public ValueTask WriteAsync(LeadMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return _queue.Writer.WriteAsync(new Item(WriterSource, message, null, null, null, null), cancellationToken);
+    }
+
+    // ------------------------------------------------------------------ the loop
+
+    private async Task LoopAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<Item>(_options.BatchSize);
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                batch.Clear();
+                long deadline = _time.GetTimestamp() + (long)(_options.BatchDelay.TotalSeconds * _time.TimestampFrequency);
+                while (batch.Count < _options.BatchSize)
+                {
+                    if (reader.TryRead(out var item))
+                    {
+                        batch.Add(item);
+                        continue;
+                    }
+
+                    var wait = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
+                    if (wait <= TimeSpan.Zero || reader.Completion.IsCompleted)
+                    {
+                        break;
+                    }
+
+                    using var timeout = new CancellationTokenSource(wait);
+                    try
+                    {
+                        if (!await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false))
+                        {
+                            break;
+                        }
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+
+                await ProcessBatchAsync(batch, CancellationToken.None).ConfigureAwait(false);
+
+                var next = Interlocked.Exchange(ref _pendingModel, null);
+                if (next is not null && next.Model.Version != _model!.Model.Version)
+                {
+                    await RescoreAsync(next, CancellationToken.None).ConfigureAwait(false);
+                }
+                else if (next is not null)
+                {
+                    await SwapSameVersionAsync(next).ConfigureAwait(false);
+                }
+            }
+
+            if (Interlocked.Exchange(ref _pendingModel, null) is { } last && last.Model.Version != _model!.Model.Version)
+            {
+                await RescoreAsync(last, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            _logger.LogCritical(ex, "The scoring pipeline stopped: a batch could not be committed. Nothing after the last committed checkpoint is lost; restart to resume.");
+            throw;
+        }
+    }
+
+    private async Task ProcessBatchAsync(List<Item> items, CancellationToken cancellationToken)
+    {
+        if (items.Count == 0)
+        {
+            return;
+        }
+
+        long started = _time.GetTimestamp();
+        var deadLetters = new List<DeadLetter>();
+        var checkpoints = new Dictionary<string, string>(StringComparer.Ordinal);
+        var now = _time.GetUtcNow();
+        await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var p in _partitions)
+            {
+                p.Batch.Clear();
+                p.Applied.Clear();
+            }
+
+            // Route in arrival order; a message linking leads of two partitions moves them together first.
+            foreach (var item in items)
+            {
+                if (item.Checkpoint is not null)
+                {
+                    checkpoints[item.Source] = item.Checkpoint;
+                }
+
+                if (item.Message is null)
+                {
+                    deadLetters.Add(new DeadLetter(item.Source, item.Location ?? "", item.Error ?? "unusable message", item.Raw, now));
+                    continue;
+                }
+
+                _partitions[Route(item.Message)].Batch.Add(item.Message);
+            }
+
+            // Apply: one task per partition, each owning its engine.
+            await Task.WhenAll(_partitions.Where(p => p.Batch.Count > 0).Select(p => Task.Run(() =>
+            {
+                lock (p.Gate)
+                {
+                    foreach (var m in p.Batch)
+                    {
+                        p.Applied.Add((m, p.Engine.Apply(m)));
+                    }
+                }
+            }, cancellationToken))).ConfigureAwait(false);
+
+            // Accounts are shared: every partition sees every counted group message (and replays members it affects).
+            var groups = _partitions.SelectMany(p => p.Applied).Where(a => a.Message.Type == MessageType.Group && a.Outcome != ApplyOutcome.Duplicate).Select(a => a.Message).ToList();
+            if (groups.Count > 0)
+            {
+                foreach (var p in _partitions)
+                {
+                    lock (p.Gate)
+                    {
+                        p.Engine.ImportAccountMessages(groups);
+                    }
+                }
+            }
+
+            var counted = new List<LeadMessage>();
+            foreach (var p in _partitions)
+            {
+                foreach (var (m, outcome) in p.Applied)
+                {
+                    if (outcome == ApplyOutcome.Duplicate)
+                    {
+                        _metrics.Duplicates.Add(1);
+                        continue;
+                    }
+
+                    counted.Add(m);
+                    _metrics.Applied.Add(1);
+                    if (outcome is ApplyOutcome.Reordered or ApplyOutcome.BeyondHorizon)
+                    {
+                        _metrics.Late.Add(1);
+                    }
+                }
+            }
+
+            var (snapshots, removed, history, notifications) = CollectChanges(rescore: false);
+            await _store.CommitAsync(new LeadStoreBatch
+            {
+                Leads = snapshots,
+                RemovedLeads = removed,
+                Messages = counted,
+                AccountMessages = groups,
+                History = history,
+                DeadLetters = deadLetters,
+                Checkpoints = checkpoints,
+                Notifications = notifications,
+                ModelVersion = _model!.Model.Version,
+            }, cancellationToken).ConfigureAwait(false);
+
+            Interlocked.Add(ref Committed, counted.Count);
+            Interlocked.Increment(ref Batches);
+            _metrics.Rejected.Add(deadLetters.Count);
+            foreach (var d in deadLetters)
+            {
+                _logger.LogWarning("Rejected {Location} from {Source}: {Reason}", d.Location, d.Source, d.Reason);
+            }
+
+            await DeliverAsync(notifications, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _structure.Release();
+        }
+
+        _metrics.BatchDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>The partition of a message's lead; moves leads so that ids linked by this message share one.</summary>
+    private int Route(LeadMessage m)
+    {
+        Span<int> known = stackalloc int[3];
+        string?[] ids = [m.UserId, m.AnonymousId, m.PreviousId];
+        int target = -1;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            known[i] = ids[i] is { } id && _route.TryGetValue(id, out int p) ? p : -1;
+            if (target < 0 && known[i] >= 0)
+            {
+                target = known[i];
+            }
+        }
+
+        if (target < 0)
+        {
+            target = Home(m.LeadId);
+        }
+
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (ids[i] is not { } id)
+            {
+                continue;
+            }
+
+            if (known[i] >= 0 && known[i] != target)
+            {
+                var from = _partitions[known[i]];
+                var snapshot = from.Engine.ExportLead(id);
+                from.Engine.RemoveLead(id);
+                if (snapshot is not null)
+                {
+                    _partitions[target].Engine.ImportLead(snapshot);
+                    foreach (var moved in snapshot.Ids)
+                    {
+                        _route[moved] = target;
+                    }
+                }
+            }
+
+            _route[id] = target;
+        }
+
+        return target;
+    }
+
+    /// <summary>Exports the changed leads and works out what their handlers must be told.</summary>
+    private (List<LeadSnapshot> Snapshots, List<string> Removed, List<ScoreHistoryEntry> History, List<LeadNotification> Notifications) CollectChanges(bool rescore)
+    {
+        var snapshots = new List<LeadSnapshot>();
+        var removed = new List<string>();
+        var history = new List<ScoreHistoryEntry>();
+        var notifications = new List<LeadNotification>();
+        foreach (var p in _partitions)
+        {
+            lock (p.Gate)
+            {
+                var changes = p.Engine.TakeChanges();
+                removed.AddRange(changes.Removed);
+                foreach (var id in changes.Changed)
+                {
+                    var snapshot = p.Engine.ExportLead(id)!;
+                    snapshots.Add(snapshot);
+                    var result = p.Engine.EvaluateLatest(id)!;
+                    Outcome? previous = null;
+                    foreach (var known in snapshot.Ids.Prepend(id))
+                    {
+                        if (_outcomes.TryGetValue(known, out previous))
+                        {
+                            break;
+                        }
+                    }
+
+                    var entry = Entry(result, rescore ? null : result.LatestMessageId);
+                    if (previous is null || !SameOutcome(previous.Entry, entry))
+                    {
+                        history.Add(entry);
+                        var args = new ScoreChangedArguments(id, previous?.Entry, entry, entry.MessageId);
+                        notifications.Add(new LeadNotification(args.IdempotencyKey, LeadNotificationKind.ScoreChanged, id, NotificationJson.Write(args)));
+                    }
+
+                    foreach (var move in result.StageHistory)
+                    {
+                        if (previous is null || !previous.Moves.Contains(move))
+                        {
+                            var args = new StageChangedArguments(id, move.From, move.To, move.At, result.ModelVersion, rescore ? null : result.LatestMessageId);
+                            notifications.Add(new LeadNotification(args.IdempotencyKey, LeadNotificationKind.StageChanged, id, NotificationJson.Write(args)));
+                            _metrics.StageTransitions.Add(1);
+                        }
+                    }
+
+                    foreach (var known in snapshot.Ids)
+                    {
+                        _outcomes.Remove(known);
+                    }
+
+                    _outcomes[id] = new Outcome(entry, [.. result.StageHistory]);
+                }
+            }
+        }
+
+        foreach (var gone in removed)
+        {
+            _outcomes.Remove(gone);
+        }
+
+        return (snapshots, removed, history, notifications);
+    }
+
+    private static ScoreHistoryEntry Entry(LeadResult r, string? messageId) =>
+        new(r.LeadId, r.AsOf, [.. r.ScoreNames.Select((n, i) => new KeyValuePair<string, double>(n, r.ValueAt(i)))], r.Grade, r.Stage, r.ModelVersion, messageId);
+
+    private static bool SameOutcome(ScoreHistoryEntry a, ScoreHistoryEntry b) =>
+        a.Grade == b.Grade && a.Stage == b.Stage && a.Scores.Count == b.Scores.Count &&
+        a.Scores.Zip(b.Scores).All(x => x.First.Key == x.Second.Key && x.First.Value.Equals(x.Second.Value));
+
+    private async Task DeliverAsync(IReadOnlyList<LeadNotification> notifications, CancellationToken cancellationToken)
+    {
+        if (notifications.Count == 0)
+        {
+            return;
+        }
+
+        var delivered = new List<string>(notifications.Count);
+        foreach (var n in notifications)
+        {
+            try
+            {
+                if (n.Kind == LeadNotificationKind.StageChanged)
+                {
+                    var args = NotificationJson.ReadStage(n.Payload);
+                    foreach (var h in _stageHandlers)
+                    {
+                        await h.OnStageChangedAsync(args, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    var args = NotificationJson.ReadScore(n.Payload);
+                    foreach (var h in _scoreHandlers)
+                    {
+                        await h.OnScoreChangedAsync(args, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                delivered.Add(n.Key);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Left in the outbox: delivered again on the next start.
+                _logger.LogError(ex, "A handler failed for notification {Kind}; it stays in the outbox and is delivered again on restart.", n.Kind);
+            }
+        }
+
+        await _store.AcknowledgeNotificationsAsync(delivered, cancellationToken).ConfigureAwait(false);
+    }
+
+    // ------------------------------------------------------------------ model changes
+
+    private async Task SwapSameVersionAsync(CompiledModel next)
+    {
+        _logger.LogWarning("The model changed but kept version {Version}; re-scoring anyway. Give every change a new version so handlers and history can tell them apart.", next.Model.Version);
+        await RescoreAsync(next, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>Re-scores every stored lead from the message log under <paramref name="next"/>; handlers hear only of changed outcomes.</summary>
+    private async Task RescoreAsync(CompiledModel next, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        _logger.LogInformation("Re-scoring every lead with model {Name} {Version}.", next.Model.Name, next.Model.Version);
+        var previousPartitions = _partitions;
+        var previousRoute = new Dictionary<string, int>(_route, StringComparer.Ordinal);
+        _partitions = NewPartitions(next);
+        _route.Clear();
+        long count = 0;
+        await foreach (var m in _store.LoadMessagesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var p = _partitions[Route(m)];
+            p.Engine.Apply(m);
+            if (m.Type == MessageType.Group)
+            {
+                foreach (var other in _partitions)
+                {
+                    if (!ReferenceEquals(other, p))
+                    {
+                        other.Engine.ImportAccountMessages([m]);
+                    }
+                }
+            }
+
+            if (++count % 100_000 == 0)
+            {
+                _logger.LogInformation("Re-scoring: {Count} messages replayed.", count);
+            }
+        }
+
+        try
+        {
+            _model = next;
+            var (snapshots, removed, history, notifications) = CollectChanges(rescore: true);
+            await _store.CommitAsync(new LeadStoreBatch
+            {
+                Leads = snapshots,
+                ReplaceAllLeads = true,
+                History = history,
+                Notifications = notifications,
+                ModelVersion = next.Model.Version,
+            }, cancellationToken).ConfigureAwait(false);
+            _metrics.Rescored.Add(snapshots.Count);
+            _logger.LogInformation("Re-scored {Leads} leads from {Messages} messages with model {Version} in {Elapsed} ms; {Changed} outcome(s) changed.",
+                snapshots.Count, count, next.Model.Version, clock.ElapsedMilliseconds, history.Count);
+            await DeliverAsync(notifications, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _partitions = previousPartitions;
+            _route.Clear();
+            foreach (var (k, v) in previousRoute)
+            {
+                _route[k] = v;
+            }
+
+            throw;
+        }
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    public async ValueTask<LeadResult?> GetLeadAsync(string leadId, DateTimeOffset? asOf = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_route.TryGetValue(leadId, out int p))
+            {
+                return null;
+            }
+
+            lock (_partitions[p].Gate)
+            {
+                return _partitions[p].Engine.Evaluate(leadId, asOf ?? _time.GetUtcNow(), explain: true);
+            }
+        }
+        finally
+        {
+            _structure.Release();
+        }
+    }
+
+    public async ValueTask<IReadOnlyList<LeadResult>> TopAsync(string score, int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(score);
+        var all = await EvaluateAllAsync(cancellationToken).ConfigureAwait(false);
+        int index = _model!.ScoreNames.IndexOf(score);
+        if (index < 0)
+        {
+            throw new ArgumentException($"The model has no score '{score}'.", nameof(score));
+        }
+
+        return all.OrderByDescending(r => r.ValueAt(index)).ThenBy(r => r.LeadId, StringComparer.Ordinal).Take(count).ToList();
+    }
+
+    public async ValueTask<IReadOnlyList<LeadResult>> InStageAsync(string stage, int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stage);
+        var all = await EvaluateAllAsync(cancellationToken).ConfigureAwait(false);
+        return all.Where(r => string.Equals(r.Stage, stage, StringComparison.OrdinalIgnoreCase))
+            .OrderByDescending(r => r.ScoreNames.Length > 0 ? r.ValueAt(0) : 0).ThenBy(r => r.LeadId, StringComparer.Ordinal)
+            .Take(count).ToList();
+    }
+
+    public ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken = default) =>
+        _store.GetHistoryAsync(leadId, cancellationToken);
+
+    private async Task<List<LeadResult>> EvaluateAllAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var results = new List<LeadResult>();
+        await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var p in _partitions)
+            {
+                lock (p.Gate)
+                {
+                    results.AddRange(p.Engine.EvaluateAll(now));
+                }
+            }
+        }
+        finally
+        {
+            _structure.Release();
+        }
+
+        return results;
+    }
+}
+
+/// <summary>Notification arguments as JSON for the outbox.</summary>
+internal static class NotificationJson
+{
+    public static string Write(StageChangedArguments a) => JsonSerializer.Serialize(new StageDto(a.LeadId, a.From, a.To, a.At, a.ModelVersion, a.MessageId));
+
+    public static StageChangedArguments ReadStage(string json)
+    {
+        var d = JsonSerializer.Deserialize<StageDto>(json)!;
+        return new StageChangedArguments(d.LeadId, d.From, d.To, d.At, d.ModelVersion, d.MessageId);
+    }
+
+    public static string Write(ScoreChangedArguments a) => JsonSerializer.Serialize(new ScoreDto(a.LeadId, Dto(a.Previous), Dto(a.Current)!, a.MessageId));
+
+    public static ScoreChangedArguments ReadScore(string json)
+    {
+        var d = JsonSerializer.Deserialize<ScoreDto>(json)!;
+        return new ScoreChangedArguments(d.LeadId, Entry(d.Previous), Entry(d.Current)!, d.MessageId);
+    }
+
+    private static EntryDto? Dto(ScoreHistoryEntry? e) =>
+        e is null ? null : new EntryDto(e.LeadId, e.At, e.Scores.Select(s => s.Key).ToArray(), e.Scores.Select(s => s.Value).ToArray(), e.Grade, e.Stage, e.ModelVersion, e.MessageId);
+
+    private static ScoreHistoryEntry? Entry(EntryDto? d) =>
+        d is null ? null : new ScoreHistoryEntry(d.LeadId, d.At, [.. d.Names.Zip(d.Values, (n, v) => new KeyValuePair<string, double>(n, v))], d.Grade, d.Stage, d.ModelVersion, d.MessageId);
+
+    private sealed record StageDto(string LeadId, string From, string To, DateTimeOffset At, string ModelVersion, string? MessageId);
+
+    private sealed record ScoreDto(string LeadId, EntryDto? Previous, EntryDto Current, string? MessageId);
+
+    private sealed record EntryDto(string LeadId, DateTimeOffset At, string[] Names, double[] Values, string? Grade, string? Stage, string ModelVersion, string? MessageId);
+}

@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using LeadScoring.Engine;
+using LeadScoring.Hosting;
+using LeadScoring.Messages;
+using LeadScoring.Output;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace LeadScoring.Hosting.Tests;
+
+/// <summary>Shared pieces: the sample, a host builder, handlers that record, a logger that captures.</summary>
+internal static class HostKit
+{
+    public static readonly DateTimeOffset AsOf = new(2026, 11, 30, 0, 0, 0, TimeSpan.Zero);
+
+    public static string Sample(string file) => Path.Combine(AppContext.BaseDirectory, "data", file);
+
+    public static List<LeadMessage> SampleMessages() =>
+        MessageReader.Read(File.OpenRead(Sample("messages.jsonl"))).Where(r => r.Result.Message is not null).Select(r => r.Result.Message!).ToList();
+
+    /// <summary>The expected output: the batch fold of the same messages, as section 5 JSON lines.</summary>
+    public static List<string> Expected(IEnumerable<LeadMessage> messages, string? modelPath = null)
+    {
+        var model = CompiledModel.Compile(LeadScoring.Model.ScoringModelLoader.LoadFile(modelPath ?? Sample("model.json")).GetModelOrThrow());
+        return LeadScoringBatch.Score(model, messages, AsOf, explain: true).Select(LeadResultJson.ToJson).ToList();
+    }
+
+    public static async Task<List<string>> ActualAsync(IServiceProvider services, IEnumerable<string> leadIds)
+    {
+        var reader = services.GetRequiredService<ILeadScoreReader>();
+        var results = new List<string>();
+        foreach (var id in leadIds)
+        {
+            var r = await reader.GetLeadAsync(id, AsOf);
+            if (r is not null)
+            {
+                results.Add(LeadResultJson.ToJson(r));
+            }
+        }
+
+        return results;
+    }
+
+    public static IHost Build(Action<LeadScoringOptions> configure, Action<LeadScoringBuilder>? builder = null, CapturingLoggerProvider? logs = null)
+    {
+        var host = Host.CreateApplicationBuilder();
+        host.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            host.Logging.AddProvider(logs);
+        }
+
+        var b = host.Services.AddLeadScoring(configure);
+        builder?.Invoke(b);
+        return host.Build();
+    }
+
+    /// <summary>Waits until the pipeline has committed <paramref name="count"/> counted messages and the queue is idle.</summary>
+    public static async Task WaitForCommittedAsync(IServiceProvider services, long count, TimeSpan? timeout = null)
+    {
+        var pipeline = services.GetRequiredService<ScoringPipeline>();
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (Interlocked.Read(ref pipeline.Committed) < count)
+        {
+            if (DateTime.UtcNow > until)
+            {
+                throw new TimeoutException($"committed {pipeline.Committed} of {count} messages");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
+
+internal sealed class RecordingStageHandler : IStageChangedHandler
+{
+    public ConcurrentQueue<StageChangedArguments> Calls { get; } = new();
+
+    public ValueTask OnStageChangedAsync(StageChangedArguments arguments, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue(arguments);
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal sealed class RecordingScoreHandler : IScoreChangedHandler
+{
+    public ConcurrentQueue<ScoreChangedArguments> Calls { get; } = new();
+
+    public ValueTask OnScoreChangedAsync(ScoreChangedArguments arguments, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue(arguments);
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    public ConcurrentQueue<(LogLevel Level, string Category, string Message)> Entries { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(CapturingLoggerProvider owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner.Entries.Enqueue((logLevel, category, formatter(state, exception)));
+    }
+}
