@@ -73,6 +73,23 @@ internal static class HostKit
     }
 }
 
+internal static class ListAssert
+{
+    /// <summary>Asserts equal lists, reporting only the first difference (the lists are long).</summary>
+    public static void ShouldEqualLines(this List<string> actual, List<string> expected)
+    {
+        for (int i = 0; i < Math.Min(actual.Count, expected.Count); i++)
+        {
+            if (actual[i] != expected[i])
+            {
+                Assert.Fail($"line {i} differs:\nexpected {expected[i]}\nactual   {actual[i]}");
+            }
+        }
+
+        actual.Count.Should().Be(expected.Count);
+    }
+}
+
 internal sealed class RecordingStageHandler : IStageChangedHandler
 {
     public ConcurrentQueue<StageChangedArguments> Calls { get; } = new();
