@@ -26,6 +26,9 @@ public sealed class LeadScoringMetrics : IDisposable
         BatchDuration = _meter.CreateHistogram<double>("leadscoring.batch.duration", "ms", "Time to apply and commit one batch.");
     }
 
+    /// <summary>The meter of this instance (one per host).</summary>
+    internal Meter Meter => _meter;
+
     internal Counter<long> Applied { get; }
 
     internal Counter<long> Rejected { get; }

@@ -67,6 +67,9 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
     /// <summary>Completed batches since start.</summary>
     internal long Batches;
 
+    /// <summary>Whether nothing is waiting in the queue (for tests and diagnostics).</summary>
+    internal bool QueueIsEmpty => _queue.Reader.Count == 0;
+
     private sealed record Item(string Source, LeadMessage? Message, string? Error, string? Checkpoint, string? Location, string? Raw);
 
     /// <summary>A lead's outcome as last committed: what handler notifications are computed against.</summary>

@@ -73,7 +73,7 @@ public class PipelineTests
         {
             await Task.Delay(300);
             long batches = Interlocked.Read(ref pipeline.Batches);
-            if (batches == last)
+            if (batches == last && batches > 0 && pipeline.QueueIsEmpty)
             {
                 return;
             }
