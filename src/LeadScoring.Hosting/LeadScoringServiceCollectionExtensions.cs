@@ -38,6 +38,7 @@ public static class LeadScoringServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IOptionsChangeTokenSource<LeadScoringOptions>, ModelFileChangeTokenSource>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<LeadScoringMetrics>();
+        services.TryAddSingleton<LeadScoringStatus>();
         services.TryAddSingleton<ModelProvider>();
         services.TryAddSingleton<ILeadStore, InMemoryLeadStore>();
         services.TryAddSingleton<ScoringPipeline>();

@@ -28,6 +28,7 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
     private readonly LeadScoringMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly LeadScoringStartState _startState;
+    private readonly LeadScoringStatus _status;
     private readonly Channel<Item> _queue;
     private readonly CancellationTokenSource _stopSources = new();
     private readonly Dictionary<string, int> _route = new(StringComparer.Ordinal);
@@ -42,8 +43,11 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
     public ScoringPipeline(
         IOptions<LeadScoringOptions> options, ILeadStore store, IEnumerable<ILeadMessageSource> sources,
         IEnumerable<IStageChangedHandler> stageHandlers, IEnumerable<IScoreChangedHandler> scoreHandlers,
-        ModelProvider models, ILogger<ScoringPipeline> logger, LeadScoringMetrics metrics, TimeProvider time, LeadScoringStartState startState)
+        ModelProvider models, ILogger<ScoringPipeline> logger, LeadScoringMetrics metrics, TimeProvider time, LeadScoringStartState startState,
+        LeadScoringStatus status)
     {
+        _status = status;
+
         _options = options.Value;
         _store = store;
         _sources = [.. sources];
@@ -59,6 +63,7 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
+        _status.QueueProbe = () => _queue.Reader.Count;
     }
 
     /// <summary>Counted, committed messages since start (for tests and diagnostics).</summary>
@@ -131,10 +136,12 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
         foreach (var source in _sources)
         {
             string? checkpoint = await _store.GetCheckpointAsync(source.Name, cancellationToken).ConfigureAwait(false);
+            _status.SourceStarted();
             _pumps.Add(Task.Run(() => PumpAsync(source, checkpoint, _stopSources.Token), CancellationToken.None));
         }
 
         _loop = Task.Run(() => LoopAsync(), CancellationToken.None);
+        _status.Started = true;
         _logger.LogInformation("Lead scoring started: model {Name} {Version}, {Workers} worker(s), {Leads} lead(s), {Sources} source(s).",
             _model.Model.Name, _model.Model.Version, _partitions.Length, _partitions.Sum(p => p.Engine.LeadCount), _sources.Count);
     }
@@ -237,6 +244,10 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
         {
             _logger.LogError(ex, "Source {Source} failed; its messages after the last checkpoint will be read again on restart.", source.Name);
         }
+        finally
+        {
+            _status.SourceStopped();
+        }
     }
 
     public ValueTask WriteAsync(LeadMessage message, CancellationToken cancellationToken = default)
@@ -285,6 +296,8 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
                     }
                 }
 
+                _status.Busy = true;
+                _status.Queue(reader.Count);
                 await ProcessBatchAsync(batch, CancellationToken.None).ConfigureAwait(false);
 
                 var next = Interlocked.Exchange(ref _pendingModel, null);
@@ -296,6 +309,9 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
                 {
                     await SwapSameVersionAsync(next).ConfigureAwait(false);
                 }
+
+                _status.Queue(reader.Count);
+                _status.Busy = reader.Count > 0;
             }
 
             if (Interlocked.Exchange(ref _pendingModel, null) is { } last && last.Model.Version != _model!.Model.Version)
@@ -408,6 +424,7 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
 
             Interlocked.Add(ref Committed, counted.Count);
             Interlocked.Increment(ref Batches);
+            _status.Committed(counted.Count, deadLetters.Count);
             _metrics.Rejected.Add(deadLetters.Count);
             foreach (var d in deadLetters)
             {

@@ -1,0 +1,52 @@
+namespace LeadScoring.Hosting;
+
+/// <summary>
+/// Live counters of the pipeline, for health checks and dashboards: what was committed and what is waiting.
+/// Registered as a singleton by <c>AddLeadScoring</c>. Thread-safe.
+/// </summary>
+public sealed class LeadScoringStatus
+{
+    private long _committed;
+    private long _batches;
+    private long _rejected;
+    private int _queued;
+    private int _sourcesRunning;
+
+    /// <summary>Counted messages committed since start.</summary>
+    public long CommittedMessages => Interlocked.Read(ref _committed);
+
+    /// <summary>Rejected records committed as dead letters since start.</summary>
+    public long RejectedMessages => Interlocked.Read(ref _rejected);
+
+    /// <summary>Batches committed since start.</summary>
+    public long Batches => Interlocked.Read(ref _batches);
+
+    /// <summary>Messages waiting in the queue.</summary>
+    public int QueuedMessages => QueueProbe?.Invoke() ?? Volatile.Read(ref _queued);
+
+    internal Func<int>? QueueProbe { get; set; }
+
+    /// <summary>Sources still reading (a source that does not follow stops at its end).</summary>
+    public int SourcesRunning => Volatile.Read(ref _sourcesRunning);
+
+    /// <summary>Whether the pipeline has started.</summary>
+    public bool Started { get; internal set; }
+
+    /// <summary>Whether every source has finished and everything read was committed.</summary>
+    public bool IsDrained => Started && SourcesRunning == 0 && QueuedMessages == 0 && !Busy;
+
+    internal bool Busy { get; set; }
+
+    internal void Committed(long messages, long rejected)
+    {
+        Interlocked.Add(ref _committed, messages);
+        Interlocked.Add(ref _rejected, rejected);
+        Interlocked.Increment(ref _batches);
+    }
+
+    internal void Queue(int count) => Volatile.Write(ref _queued, count);
+
+    internal void SourceStarted() => Interlocked.Increment(ref _sourcesRunning);
+
+    internal void SourceStopped() => Interlocked.Decrement(ref _sourcesRunning);
+}
