@@ -1,0 +1,637 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using LeadScoring.Engine;
+using LeadScoring.Hosting;
+using LeadScoring.Messages;
+using Microsoft.Data.Sqlite;
+
+namespace LeadScoring.Sqlite;
+
+/// <summary>
+/// A lead store in one SQLite file: lead states, the message log, account messages, score history, dead letters,
+/// source checkpoints and the model version. Each <see cref="CommitAsync"/> is one SQLite transaction in a
+/// write-ahead-logged database: after a crash the whole batch is there or none of it.
+/// </summary>
+/// <remarks>
+/// <para>Thread safety: every member may be called from any thread, concurrently. The store keeps one connection;
+/// commits and point reads (<see cref="GetCheckpointAsync"/>, <see cref="GetHistoryAsync"/>, ...) take turns on it
+/// behind a lock, so a read waits for a commit in progress. The three <c>Load...Async</c> enumerations open their own
+/// read connection and see the store as of their start (a snapshot), without holding the lock while they are
+/// enumerated; for a private in-memory database (<c>Data Source=:memory:</c>) they read everything under the lock first.</para>
+/// <para>The SQLite calls are synchronous: the asynchronous methods complete on the calling thread.</para>
+/// </remarks>
+public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
+{
+    private const string ModelVersionKey = "model_version";
+
+    private readonly SqliteLeadStoreOptions _options;
+    private readonly string _connectionString;
+    private readonly bool _privateDatabase;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private SqliteConnection? _connection;
+    private CommitCommands? _commands;
+    private bool _disposed;
+
+    /// <summary>Creates a store; <see cref="InitializeAsync"/> opens it.</summary>
+    /// <exception cref="ArgumentException">The connection string is missing or the timeout negative.</exception>
+    public SqliteLeadStore(SqliteLeadStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Validated();
+        var builder = new SqliteConnectionStringBuilder(_options.ConnectionString)
+        {
+            // One long-lived connection: a pool would only keep the file open after disposal.
+            Pooling = false,
+            DefaultTimeout = _options.CommandTimeoutSeconds,
+        };
+        _connectionString = builder.ToString();
+        _privateDatabase = builder.DataSource is "" or ":memory:" || (builder.Mode == SqliteOpenMode.Memory && builder.Cache != SqliteCacheMode.Shared);
+    }
+
+    /// <summary>Called after each step of a commit, inside its transaction (tests inject failures with it).</summary>
+    internal Action<string>? CommitStepHook { get; set; }
+
+    /// <summary>Opens the database (creating the file), sets it up and creates or migrates its schema. Calling it again is a no-op.</summary>
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_connection is not null)
+            {
+                return;
+            }
+
+            var connection = new SqliteConnection(_connectionString);
+            try
+            {
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                Configure(connection);
+                SqliteSchema.Migrate(connection);
+                _commands = new CommitCommands(connection);
+            }
+            catch
+            {
+                _commands?.Dispose();
+                _commands = null;
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            _connection = connection;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string?> GetCheckpointAsync(string source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return ScalarAsync("SELECT checkpoint FROM checkpoints WHERE source = $key;", source, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string?> GetModelVersionAsync(CancellationToken cancellationToken) =>
+        ScalarAsync("SELECT value FROM meta WHERE key = $key;", ModelVersionKey, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync(CancellationToken cancellationToken) =>
+        QueryAsync("SELECT lead_id, ids, state, base_state, journal FROM leads ORDER BY rowid;", ReadLead, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<LeadMessage> LoadAccountMessagesAsync(CancellationToken cancellationToken) =>
+        QueryAsync("SELECT json FROM account_messages ORDER BY id;", r => ParseMessage(r.GetString(0)), cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<LeadMessage> LoadMessagesAsync(CancellationToken cancellationToken) =>
+        QueryAsync("SELECT json FROM messages ORDER BY seq;", r => ParseMessage(r.GetString(0)), cancellationToken);
+
+    /// <summary>
+    /// Writes <paramref name="batch"/> in one transaction: stored leads are deleted first when
+    /// <see cref="LeadStoreBatch.ReplaceAllLeads"/> is set, then <see cref="LeadStoreBatch.RemovedLeads"/> are deleted,
+    /// then <see cref="LeadStoreBatch.Leads"/> inserted or replaced (so a lead both removed and written is kept), then the
+    /// messages, account messages (a message already stored is skipped), history and dead letters appended, the
+    /// checkpoints set and the model version stored when given. When it returns, the batch survives the process being
+    /// killed; when it throws, nothing of the batch was written.
+    /// </summary>
+    public async ValueTask CommitAsync(LeadStoreBatch batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // The JSON is made before taking the lock: reads are not held up by it, and the transaction is short.
+        var json = new BatchJson(batch);
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = Open();
+            var c = _commands!;
+            using var transaction = connection.BeginTransaction(deferred: false);
+            c.Enlist(transaction);
+
+            if (batch.ReplaceAllLeads)
+            {
+                c.DeleteAllLeads.ExecuteNonQuery();
+                Step("replace-all");
+            }
+
+            foreach (string leadId in batch.RemovedLeads)
+            {
+                c.DeleteLead.Parameters[0].Value = leadId;
+                c.DeleteLead.ExecuteNonQuery();
+            }
+
+            Step("removed-leads");
+            long now = DateTime.UtcNow.Ticks;
+            var p = c.UpsertLead.Parameters;
+            for (int i = 0; i < batch.Leads.Count; i++)
+            {
+                var lead = batch.Leads[i];
+                p[0].Value = lead.LeadId;
+                p[1].Value = json.LeadIds[i];
+                p[2].Value = Bytes(lead.State);
+                p[3].Value = lead.BaseState is { IsEmpty: false } baseState ? Bytes(baseState) : DBNull.Value;  // empty: no base, as LeadSnapshot.Create reads it
+                p[4].Value = json.Journals[i];
+                p[5].Value = now;
+                c.UpsertLead.ExecuteNonQuery();
+            }
+
+            Step("leads");
+            p = c.InsertMessage.Parameters;
+            for (int i = 0; i < batch.Messages.Count; i++)
+            {
+                var message = batch.Messages[i];
+                p[0].Value = message.LeadId;
+                p[1].Value = message.MessageId;
+                p[2].Value = message.TimestampTicks;
+                p[3].Value = json.Messages[i];
+                c.InsertMessage.ExecuteNonQuery();
+            }
+
+            Step("messages");
+            p = c.InsertAccountMessage.Parameters;
+            for (int i = 0; i < batch.AccountMessages.Count; i++)
+            {
+                var message = batch.AccountMessages[i];
+                p[0].Value = message.GroupId ?? "";
+                p[1].Value = message.MessageId;
+                p[2].Value = message.TimestampTicks;
+                p[3].Value = json.AccountMessages[i];
+                c.InsertAccountMessage.ExecuteNonQuery();
+            }
+
+            Step("account-messages");
+            p = c.InsertHistory.Parameters;
+            for (int i = 0; i < batch.History.Count; i++)
+            {
+                var entry = batch.History[i];
+                p[0].Value = Value(entry.LeadId);
+                p[1].Value = entry.At.UtcTicks;
+                p[2].Value = json.Scores[i];
+                p[3].Value = Value(entry.Grade);
+                p[4].Value = Value(entry.Stage);
+                p[5].Value = Value(entry.ModelVersion);
+                p[6].Value = Value(entry.MessageId);
+                c.InsertHistory.ExecuteNonQuery();
+            }
+
+            Step("history");
+            p = c.InsertDeadLetter.Parameters;
+            foreach (var letter in batch.DeadLetters)
+            {
+                p[0].Value = Value(letter.Source);
+                p[1].Value = Value(letter.Location);
+                p[2].Value = Value(letter.Reason);
+                p[3].Value = Value(letter.Raw);
+                p[4].Value = letter.At.UtcTicks;
+                c.InsertDeadLetter.ExecuteNonQuery();
+            }
+
+            Step("dead-letters");
+            p = c.UpsertCheckpoint.Parameters;
+            foreach (var (source, checkpoint) in batch.Checkpoints)
+            {
+                p[0].Value = source;
+                p[1].Value = Value(checkpoint);
+                c.UpsertCheckpoint.ExecuteNonQuery();
+            }
+
+            Step("checkpoints");
+            if (batch.ModelVersion is not null)
+            {
+                c.UpsertMeta.Parameters[0].Value = ModelVersionKey;
+                c.UpsertMeta.Parameters[1].Value = batch.ModelVersion;
+                c.UpsertMeta.ExecuteNonQuery();
+            }
+
+            Step("model-version");
+            transaction.Commit();
+        }
+        finally
+        {
+            _commands?.Enlist(null);
+            _lock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Open().CreateCommand();
+            command.CommandText = """
+                SELECT lead_id, at, scores, grade, stage, model_version, message_id
+                FROM score_history WHERE lead_id = $lead_id ORDER BY at, id;
+                """;
+            command.Parameters.AddWithValue("$lead_id", leadId);
+            using var reader = command.ExecuteReader();
+            var entries = new List<ScoreHistoryEntry>();
+            while (reader.Read())
+            {
+                entries.Add(new ScoreHistoryEntry(
+                    reader.GetString(0),
+                    new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero),
+                    StoreJson.ReadScores(reader.GetString(2)),
+                    NullableString(reader, 3),
+                    NullableString(reader, 4),
+                    reader.GetString(5),
+                    NullableString(reader, 6)));
+            }
+
+            return entries;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>The <paramref name="max"/> dead letters committed last, the last one first.</summary>
+    public async ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Open().CreateCommand();
+            command.CommandText = "SELECT source, location, reason, raw, at FROM dead_letters ORDER BY id DESC LIMIT $max;";
+            command.Parameters.AddWithValue("$max", max);
+            using var reader = command.ExecuteReader();
+            var letters = new List<DeadLetter>();
+            while (reader.Read())
+            {
+                letters.Add(new DeadLetter(
+                    reader.GetString(0), reader.GetString(1), reader.GetString(2), NullableString(reader, 3), new DateTimeOffset(reader.GetInt64(4), TimeSpan.Zero)));
+            }
+
+            return letters;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Closes the connection (waiting for a commit in progress). The write-ahead log is merged into the file.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            Close();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Closes the connection (waiting for a commit in progress).</summary>
+    public void Dispose()
+    {
+        _lock.Wait();
+        try
+        {
+            Close();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private void Close()
+    {
+        _disposed = true;
+        _commands?.Dispose();
+        _commands = null;
+        _connection?.Dispose();
+        _connection = null;
+    }
+
+    private void Configure(SqliteConnection connection)
+    {
+        // WAL: a commit appends to the log, readers keep reading a snapshot meanwhile. It returns the mode in force
+        // ("memory" for an in-memory database, which has no log).
+        string mode = Convert.ToString(Execute(connection, "PRAGMA journal_mode=WAL;"), CultureInfo.InvariantCulture) ?? "";
+        if (!_privateDatabase && !mode.Equals("wal", StringComparison.OrdinalIgnoreCase) && !mode.Equals("memory", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"The lead store could not switch SQLite to write-ahead logging (journal mode: '{mode}').");
+        }
+
+        // In WAL mode a commit writes the transaction's pages and its commit record to the -wal file with write(2)
+        // before COMMIT returns. Once written, they are in the operating system's cache, which outlives the process:
+        // a committed batch survives the process being killed with synchronous=NORMAL. NORMAL skips only the fsync at
+        // each commit, so a power loss or OS crash may roll back the last commits, never leaving a half batch (the log
+        // is checksummed and replayed only up to its last complete commit). FULL also fsyncs each commit.
+        Execute(connection, _options.FlushEveryCommit ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
+        Execute(connection, "PRAGMA foreign_keys=ON;");
+        long busyMilliseconds = _options.CommandTimeoutSeconds == 0 ? int.MaxValue : Math.Min((long)_options.CommandTimeoutSeconds * 1000, int.MaxValue);
+        Execute(connection, "PRAGMA busy_timeout=" + busyMilliseconds.ToString(CultureInfo.InvariantCulture) + ";");
+    }
+
+    private static object? Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private SqliteConnection Open()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _connection ?? throw new InvalidOperationException("The lead store is not open: call InitializeAsync first.");
+    }
+
+    private void Step(string name) => CommitStepHook?.Invoke(name);
+
+    private async ValueTask<string?> ScalarAsync(string sql, string key, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Open().CreateCommand();
+            command.CommandText = sql;
+            command.Parameters.AddWithValue("$key", key);
+            return command.ExecuteScalar() as string;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async IAsyncEnumerable<T> QueryAsync<T>(string sql, Func<SqliteDataReader, T> read, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (_privateDatabase)
+        {
+            // Another connection would see another database: read it all on the store's connection.
+            var rows = new List<T>();
+            await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                using var command = Open().CreateCommand();
+                command.CommandText = sql;
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    rows.Add(read(reader));
+                }
+            }
+            finally
+            {
+                _lock.Release();
+            }
+
+            foreach (var row in rows)
+            {
+                yield return row;
+            }
+
+            yield break;
+        }
+
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Open();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+
+        // Its own connection: one read transaction (a snapshot) while commits go on, and no lock held between rows.
+        var readConnection = new SqliteConnection(_connectionString);
+        await using (readConnection.ConfigureAwait(false))
+        {
+            await readConnection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            using var command = readConnection.CreateCommand();
+            command.CommandText = sql;
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    yield return read(reader);
+                }
+            }
+        }
+    }
+
+    private static LeadSnapshot ReadLead(SqliteDataReader reader)
+    {
+        string leadId = reader.GetString(0);
+        var ids = StoreJson.ReadIds(reader.GetString(1));
+        byte[] state = reader.GetFieldValue<byte[]>(2);
+        byte[]? baseState = reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3);
+        string journal = reader.GetString(4);
+        var messages = new List<LeadMessage>();
+        foreach (var line in journal.AsSpan().EnumerateLines())
+        {
+            if (!line.IsEmpty)
+            {
+                messages.Add(ParseMessage(line));
+            }
+        }
+
+        return LeadSnapshot.Create(leadId, ids, state, baseState is null ? null : (ReadOnlyMemory<byte>?)baseState, messages);
+    }
+
+    private static LeadMessage ParseMessage(ReadOnlySpan<char> json)
+    {
+        byte[] utf8 = new byte[Encoding.UTF8.GetByteCount(json)];
+        Encoding.UTF8.GetBytes(json, utf8);
+        var result = MessageParser.Parse(utf8);
+        return result.Message ?? throw new InvalidDataException($"Lead store: a stored message cannot be read back ({result.Error ?? "ignored type " + result.IgnoredType}).");
+    }
+
+    private static object Bytes(ReadOnlyMemory<byte> memory) =>
+        MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : memory.ToArray();
+
+    private static object Value(string? text) => (object?)text ?? DBNull.Value;
+
+    private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    /// <summary>The prepared commands of a commit, made once per connection and reused.</summary>
+    private sealed class CommitCommands : IDisposable
+    {
+        public CommitCommands(SqliteConnection connection)
+        {
+            DeleteAllLeads = Prepare(connection, "DELETE FROM leads;");
+            DeleteLead = Prepare(connection, "DELETE FROM leads WHERE lead_id = $lead_id;", "$lead_id");
+            UpsertLead = Prepare(connection, """
+                INSERT INTO leads (lead_id, ids, state, base_state, journal, updated_at)
+                VALUES ($lead_id, $ids, $state, $base_state, $journal, $updated_at)
+                ON CONFLICT (lead_id) DO UPDATE SET
+                    ids = excluded.ids, state = excluded.state, base_state = excluded.base_state,
+                    journal = excluded.journal, updated_at = excluded.updated_at;
+                """, "$lead_id", "$ids", "$state", "$base_state", "$journal", "$updated_at");
+            InsertMessage = Prepare(connection, """
+                INSERT INTO messages (lead_id, message_id, timestamp, json) VALUES ($lead_id, $message_id, $timestamp, $json);
+                """, "$lead_id", "$message_id", "$timestamp", "$json");
+            InsertAccountMessage = Prepare(connection, """
+                INSERT INTO account_messages (group_id, message_id, timestamp, json) VALUES ($group_id, $message_id, $timestamp, $json)
+                ON CONFLICT DO NOTHING;
+                """, "$group_id", "$message_id", "$timestamp", "$json");
+            InsertHistory = Prepare(connection, """
+                INSERT INTO score_history (lead_id, at, scores, grade, stage, model_version, message_id)
+                VALUES ($lead_id, $at, $scores, $grade, $stage, $model_version, $message_id);
+                """, "$lead_id", "$at", "$scores", "$grade", "$stage", "$model_version", "$message_id");
+            InsertDeadLetter = Prepare(connection, """
+                INSERT INTO dead_letters (source, location, reason, raw, at) VALUES ($source, $location, $reason, $raw, $at);
+                """, "$source", "$location", "$reason", "$raw", "$at");
+            UpsertCheckpoint = Prepare(connection, """
+                INSERT INTO checkpoints (source, checkpoint) VALUES ($source, $checkpoint)
+                ON CONFLICT (source) DO UPDATE SET checkpoint = excluded.checkpoint;
+                """, "$source", "$checkpoint");
+            UpsertMeta = Prepare(connection, """
+                INSERT INTO meta (key, value) VALUES ($key, $value)
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+                """, "$key", "$value");
+        }
+
+        public SqliteCommand DeleteAllLeads { get; }
+
+        public SqliteCommand DeleteLead { get; }
+
+        public SqliteCommand UpsertLead { get; }
+
+        public SqliteCommand InsertMessage { get; }
+
+        public SqliteCommand InsertAccountMessage { get; }
+
+        public SqliteCommand InsertHistory { get; }
+
+        public SqliteCommand InsertDeadLetter { get; }
+
+        public SqliteCommand UpsertCheckpoint { get; }
+
+        public SqliteCommand UpsertMeta { get; }
+
+        private IEnumerable<SqliteCommand> All =>
+            [DeleteAllLeads, DeleteLead, UpsertLead, InsertMessage, InsertAccountMessage, InsertHistory, InsertDeadLetter, UpsertCheckpoint, UpsertMeta];
+
+        public void Enlist(SqliteTransaction? transaction)
+        {
+            foreach (var command in All)
+            {
+                command.Transaction = transaction;
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var command in All)
+            {
+                command.Dispose();
+            }
+        }
+
+        private static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] parameters)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (string name in parameters)
+            {
+                command.Parameters.Add(new SqliteParameter { ParameterName = name, Value = DBNull.Value });
+            }
+
+            command.Prepare();
+            return command;
+        }
+    }
+
+    /// <summary>The text columns of a batch, made before its transaction. A message in several places is written once.</summary>
+    private sealed class BatchJson
+    {
+        private readonly Dictionary<LeadMessage, string> _messages = [];  // by reference: messages do not override Equals
+        private readonly StringBuilder _journal = new();
+
+        public BatchJson(LeadStoreBatch batch)
+        {
+            var json = new StoreJson();
+            LeadIds = new string[batch.Leads.Count];
+            Journals = new string[batch.Leads.Count];
+            for (int i = 0; i < batch.Leads.Count; i++)
+            {
+                var lead = batch.Leads[i];
+                LeadIds[i] = json.Ids(lead.Ids);
+                Journals[i] = Journal(lead.Journal);
+            }
+
+            Messages = [.. batch.Messages.Select(Message)];
+            AccountMessages = [.. batch.AccountMessages.Select(Message)];
+            Scores = [.. batch.History.Select(h => json.Scores(h.Scores))];
+        }
+
+        public string[] LeadIds { get; }
+
+        public string[] Journals { get; }
+
+        public string[] Messages { get; }
+
+        public string[] AccountMessages { get; }
+
+        public string[] Scores { get; }
+
+        private string Message(LeadMessage message)
+        {
+            if (!_messages.TryGetValue(message, out string? text))
+            {
+                text = message.ToJson();
+                _messages.Add(message, text);
+            }
+
+            return text;
+        }
+
+        /// <summary>The journal as JSON Lines (a message's JSON never contains a raw line break).</summary>
+        private string Journal(IEnumerable<LeadMessage> journal)
+        {
+            _journal.Clear();
+            foreach (var message in journal)
+            {
+                if (_journal.Length > 0)
+                {
+                    _journal.Append('\n');
+                }
+
+                _journal.Append(Message(message));
+            }
+
+            return _journal.ToString();
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using Microsoft.Data.Sqlite;
+
+namespace LeadScoring.Sqlite;
+
+/// <summary>
+/// The store's schema as an ordered list of migrations. <c>schema_version</c> holds one row per applied migration;
+/// <see cref="Migrate"/> applies the missing ones in one transaction. To change the schema, append a migration with
+/// the next version number; never edit one that has shipped.
+/// </summary>
+internal static class SqliteSchema
+{
+    /// <summary>One schema change: its version (1, 2, ...), a description, and what it does inside the migration transaction.</summary>
+    internal sealed record Migration(int Version, string Description, Action<SqliteConnection, SqliteTransaction> Apply);
+
+    internal static readonly IReadOnlyList<Migration> Migrations =
+    [
+        new(1, "leads, message log, account messages, score history, dead letters, checkpoints, meta", Sql("""
+            CREATE TABLE leads (
+                lead_id    TEXT    NOT NULL PRIMARY KEY,
+                ids        TEXT    NOT NULL,  -- JSON array of every id linked to the lead
+                state      BLOB    NOT NULL,  -- LeadSnapshot.State (binary state format)
+                base_state BLOB    NULL,      -- LeadSnapshot.BaseState; NULL: the journal starts from an empty lead
+                journal    TEXT    NOT NULL,  -- JSON Lines: one Segment message per line, in journal order
+                updated_at INTEGER NOT NULL   -- UTC ticks of the commit that wrote the row
+            );
+
+            CREATE TABLE messages (
+                seq        INTEGER PRIMARY KEY AUTOINCREMENT,  -- commit order; never reused
+                lead_id    TEXT    NOT NULL,
+                message_id TEXT    NOT NULL,
+                timestamp  INTEGER NOT NULL,  -- UTC ticks
+                json       TEXT    NOT NULL
+            );
+            CREATE INDEX ix_messages_lead_id ON messages (lead_id);
+
+            CREATE TABLE account_messages (
+                id         INTEGER PRIMARY KEY,
+                group_id   TEXT    NOT NULL,
+                message_id TEXT    NOT NULL,
+                timestamp  INTEGER NOT NULL,  -- UTC ticks
+                json       TEXT    NOT NULL,
+                UNIQUE (group_id, message_id, timestamp, json)  -- adding a message again is a no-op
+            );
+
+            CREATE TABLE score_history (
+                id            INTEGER PRIMARY KEY,
+                lead_id       TEXT    NOT NULL,
+                at            INTEGER NOT NULL,  -- UTC ticks
+                scores        TEXT    NOT NULL,  -- JSON object, scores in model order
+                grade         TEXT    NULL,
+                stage         TEXT    NULL,
+                model_version TEXT    NOT NULL,
+                message_id    TEXT    NULL
+            );
+            CREATE INDEX ix_score_history_lead_id ON score_history (lead_id, at);  -- then rowid (id)
+
+            CREATE TABLE dead_letters (
+                id       INTEGER PRIMARY KEY,
+                source   TEXT    NOT NULL,
+                location TEXT    NOT NULL,
+                reason   TEXT    NOT NULL,
+                raw      TEXT    NULL,
+                at       INTEGER NOT NULL  -- UTC ticks
+            );
+
+            CREATE TABLE checkpoints (
+                source     TEXT NOT NULL PRIMARY KEY,
+                checkpoint TEXT NOT NULL
+            );
+
+            CREATE TABLE meta (
+                key   TEXT NOT NULL PRIMARY KEY,
+                value TEXT NOT NULL
+            );
+            """)),
+    ];
+
+    /// <summary>The schema version this code creates.</summary>
+    internal static int LatestVersion => Migrations[^1].Version;
+
+    /// <summary>Brings the database to <see cref="LatestVersion"/>; a no-op when it is there already.</summary>
+    /// <exception cref="InvalidOperationException">The database was written by a newer version of this package.</exception>
+    internal static void Migrate(SqliteConnection connection)
+    {
+        // IMMEDIATE: takes the write lock first, so that two processes starting at once migrate one after the other.
+        using var transaction = connection.BeginTransaction(deferred: false);
+        Execute(connection, transaction, """
+            CREATE TABLE IF NOT EXISTS schema_version (
+                version     INTEGER NOT NULL PRIMARY KEY,
+                description TEXT    NOT NULL,
+                applied_at  INTEGER NOT NULL  -- UTC ticks
+            );
+            """);
+
+        int current;
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version;";
+            current = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (current > LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The lead store's schema is at version {current}, newer than this LeadScoring.Sqlite supports ({LatestVersion}); upgrade the package.");
+        }
+
+        foreach (var migration in Migrations.Where(m => m.Version > current))
+        {
+            migration.Apply(connection, transaction);
+            using var record = connection.CreateCommand();
+            record.Transaction = transaction;
+            record.CommandText = "INSERT INTO schema_version (version, description, applied_at) VALUES ($version, $description, $at);";
+            record.Parameters.AddWithValue("$version", migration.Version);
+            record.Parameters.AddWithValue("$description", migration.Description);
+            record.Parameters.AddWithValue("$at", DateTime.UtcNow.Ticks);
+            record.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+
+    private static Action<SqliteConnection, SqliteTransaction> Sql(string sql) =>
+        (connection, transaction) => Execute(connection, transaction, sql);
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
