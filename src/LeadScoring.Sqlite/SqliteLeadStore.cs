@@ -231,6 +231,17 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             Step("model-version");
+            foreach (var n in batch.Notifications)
+            {
+                var op = c.UpsertOutbox.Parameters;
+                op[0].Value = n.Key;
+                op[1].Value = (int)n.Kind;
+                op[2].Value = n.LeadId;
+                op[3].Value = n.Payload;
+                c.UpsertOutbox.ExecuteNonQuery();
+            }
+
+            Step("notifications");
             transaction.Commit();
         }
         finally
@@ -294,6 +305,61 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             return letters;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<LeadNotification>> LoadPendingNotificationsAsync(CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Open().CreateCommand();
+            command.CommandText = "SELECT key, kind, lead_id, payload FROM outbox ORDER BY seq;";
+            using var reader = command.ExecuteReader();
+            var pending = new List<LeadNotification>();
+            while (reader.Read())
+            {
+                pending.Add(new LeadNotification(reader.GetString(0), (LeadNotificationKind)reader.GetInt32(1), reader.GetString(2), reader.GetString(3)));
+            }
+
+            return pending;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask AcknowledgeNotificationsAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = Open();
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "DELETE FROM outbox WHERE key = $key;";
+            var key = command.Parameters.Add("$key", SqliteType.Text);
+            foreach (var k in keys)
+            {
+                key.Value = k;
+                command.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
         }
         finally
         {
@@ -520,7 +586,13 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 INSERT INTO meta (key, value) VALUES ($key, $value)
                 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
                 """, "$key", "$value");
+            UpsertOutbox = Prepare(connection, """
+                INSERT INTO outbox (key, kind, lead_id, payload) VALUES ($key, $kind, $lead_id, $payload)
+                ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, lead_id = excluded.lead_id, payload = excluded.payload;
+                """, "$key", "$kind", "$lead_id", "$payload");
         }
+
+        public SqliteCommand UpsertOutbox { get; } = null!;
 
         public SqliteCommand DeleteAllLeads { get; }
 
@@ -541,7 +613,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         public SqliteCommand UpsertMeta { get; }
 
         private IEnumerable<SqliteCommand> All =>
-            [DeleteAllLeads, DeleteLead, UpsertLead, InsertMessage, InsertAccountMessage, InsertHistory, InsertDeadLetter, UpsertCheckpoint, UpsertMeta];
+            [DeleteAllLeads, DeleteLead, UpsertLead, InsertMessage, InsertAccountMessage, InsertHistory, InsertDeadLetter, UpsertCheckpoint, UpsertMeta, UpsertOutbox];
 
         public void Enlist(SqliteTransaction? transaction)
         {

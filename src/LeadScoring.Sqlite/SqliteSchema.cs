@@ -73,6 +73,15 @@ internal static class SqliteSchema
                 value TEXT NOT NULL
             );
             """)),
+        new(2, "outbox of handler notifications (committed with their batch, deleted once delivered)", Sql("""
+            CREATE TABLE outbox (
+                seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+                key     TEXT    NOT NULL UNIQUE,  -- the notification's idempotency key
+                kind    INTEGER NOT NULL,         -- LeadNotificationKind
+                lead_id TEXT    NOT NULL,
+                payload TEXT    NOT NULL          -- the handler arguments as JSON
+            );
+            """)),
     ];
 
     /// <summary>The schema version this code creates.</summary>

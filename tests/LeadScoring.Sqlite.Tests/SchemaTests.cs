@@ -10,7 +10,7 @@ public sealed class SchemaTests : IDisposable
     public void Dispose() => _folder.Dispose();
 
     [Fact]
-    public async Task Initialize_CreatesEveryTable_AtSchemaVersion1_InWalMode()
+    public async Task Initialize_CreatesEveryTable_AtTheLatestSchemaVersion_InWalMode()
     {
         string path = _folder.File();
         await using (var store = await StoreKit.OpenAsync(path))
@@ -28,8 +28,8 @@ public sealed class SchemaTests : IDisposable
                 }
             }
 
-            tables.Should().Equal("account_messages", "checkpoints", "dead_letters", "leads", "messages", "meta", "schema_version", "score_history");
-            StoreKit.Scalar(raw, "SELECT group_concat(version) FROM schema_version;").Should().Be("1");
+            tables.Should().Equal("account_messages", "checkpoints", "dead_letters", "leads", "messages", "meta", "outbox", "schema_version", "score_history");
+            StoreKit.Scalar(raw, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2");
             StoreKit.Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%';").Should().Be(2L);
         }
 
@@ -56,7 +56,7 @@ public sealed class SchemaTests : IDisposable
         }
 
         using var raw = StoreKit.Raw(path);
-        StoreKit.Scalar(raw, "SELECT count(*) FROM schema_version;").Should().Be(1L);
+        StoreKit.Scalar(raw, "SELECT count(*) FROM schema_version;").Should().Be(2L, "each migration is recorded once");
     }
 
     [Fact]

@@ -438,7 +438,7 @@ public sealed class LeadScoringEngine
             slot.ReportedId,
             [.. slot.Ids.Order(StringComparer.Ordinal)],
             LeadStateCodec.Encode(slot.Current, Model),
-            slot.Base is null ? null : LeadStateCodec.Encode(slot.Base, Model),
+            slot.Base is null ? (ReadOnlyMemory<byte>?)null : LeadStateCodec.Encode(slot.Base, Model),
             [.. slot.Journal]);
     }
 
