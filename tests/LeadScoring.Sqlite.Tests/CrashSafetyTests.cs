@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using LeadScoring.Engine;
+using LeadScoring.Messages;
+using LeadScoring.Model;
+using LeadScoring.Output;
+using Xunit.Abstractions;
+
+namespace LeadScoring.Sqlite.Tests;
+
+/// <summary>
+/// The Worker sample (folder source, SQLite store, pipeline) killed abruptly at random points and restarted ends
+/// exactly like an uninterrupted run: no message lost or counted twice, every stage move told (at least once).
+/// </summary>
+[Collection("Timing")]
+public class CrashSafetyTests(ITestOutputHelper output)
+{
+    private static readonly string Root = FindRoot();
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "LeadScoring.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    private static string WorkerDll()
+    {
+        // Same configuration as this test assembly (bin/<Configuration>/net10.0).
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        string dll = Path.Combine(Root, "samples", "Worker", "bin", configuration, "net10.0", "Worker.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("build samples/Worker first", dll);
+    }
+
+    private static Process Start(string work, string database, bool follow, string keys, string? outputFile)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = work,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+        {
+            WorkerDll(), "--Worker:Folder", "inbox", "--Worker:Database", database, "--Worker:Follow", follow ? "true" : "false",
+            "--Worker:ExitWhenDrained", follow ? "false" : "true", "--Worker:HandlerLog", keys, "--Worker:AsOf", "2026-11-30T00:00:00Z",
+            "--LeadScoring:ModelPath", Path.Combine(Root, "samples", "data", "model.json"), "--LeadScoring:BatchSize", "500",
+            "--LeadScoring:BatchDelay", "00:00:00.020", "--Logging:LogLevel:Default", "Warning",
+        })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        if (outputFile is not null)
+        {
+            info.ArgumentList.Add("--Worker:Output");
+            info.ArgumentList.Add(outputFile);
+        }
+
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task RunToEndAsync(string work, string database, string keys, string outputFile)
+    {
+        using var process = Start(work, database, follow: false, keys, outputFile);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        process.ExitCode.Should().Be(0);
+    }
+
+    private static async Task<int> CountMessagesAsync(string database)
+    {
+        await using var store = new SqliteLeadStore(new SqliteLeadStoreOptions { ConnectionString = $"Data Source={database}" });
+        await store.InitializeAsync(default);
+        int n = 0;
+        await foreach (var _ in store.LoadMessagesAsync(default))
+        {
+            n++;
+        }
+
+        return n;
+    }
+
+    [Fact]
+    public async Task WorkerKilledAtRandomPoints_ThenRestarted_EndsIdenticalToAnUninterruptedRun()
+    {
+        string work = Directory.CreateTempSubdirectory("ls-crash-").FullName;
+        string inbox = Directory.CreateDirectory(Path.Combine(work, "inbox")).FullName;
+        var lines = File.ReadAllLines(Path.Combine(Root, "samples", "data", "messages.jsonl"));
+        int third = lines.Length / 3;
+        File.WriteAllLines(Path.Combine(inbox, "a.jsonl"), lines.Take(third));
+        File.WriteAllLines(Path.Combine(inbox, "b.jsonl"), lines.Skip(third).Take(third));
+        File.WriteAllLines(Path.Combine(inbox, "c.jsonl"), lines.Skip(2 * third));
+
+        // The reference: one uninterrupted run.
+        await RunToEndAsync(work, "calm.db", "calm-keys.txt", Path.Combine(work, "calm.jsonl"));
+
+        // The same input, killed (not cancelled: the process is killed) at random moments, then run to the end.
+        var random = new Random(20261129);
+        for (int i = 0; i < 4; i++)
+        {
+            using var process = Start(work, "crashy.db", follow: true, "crashy-keys.txt", null);
+            await Task.Delay(random.Next(1_500, 6_000));
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            output.WriteLine($"kill {i + 1}: {(File.Exists(Path.Combine(work, "crashy.db")) ? await CountMessagesAsync(Path.Combine(work, "crashy.db")) : 0)} messages committed");
+        }
+
+        await RunToEndAsync(work, "crashy.db", "crashy-keys.txt", Path.Combine(work, "crashy.jsonl"));
+
+        var calm = File.ReadAllLines(Path.Combine(work, "calm.jsonl"));
+        var crashy = File.ReadAllLines(Path.Combine(work, "crashy.jsonl"));
+        crashy.Should().Equal(calm, "a crashed and restarted run ends exactly like an uninterrupted one");
+
+        // And both are the contract's answer for these messages.
+        var model = CompiledModel.Compile(ScoringModelLoader.LoadFile(Path.Combine(Root, "samples", "data", "model.json")).GetModelOrThrow());
+        var messages = lines.Select(l => MessageParser.Parse(l).Message).OfType<LeadMessage>();
+        calm.Should().Equal(LeadScoringBatch.Score(model, messages, new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero), explain: true).Select(LeadResultJson.ToJson));
+
+        // Nothing lost, nothing counted twice.
+        (await CountMessagesAsync(Path.Combine(work, "crashy.db"))).Should().Be(await CountMessagesAsync(Path.Combine(work, "calm.db")));
+
+        // Every stage move of the final histories was told, in both runs; keys make re-tellings after a crash
+        // harmless. (A run may also tell a move that a late message later revised: what was known at the time.)
+        var finalMoves = calm.SelectMany(line =>
+        {
+            var root = System.Text.Json.JsonDocument.Parse(line).RootElement;
+            string lead = root.GetProperty("leadId").GetString()!;
+            return root.GetProperty("stageHistory").EnumerateArray()
+                .Select(h => (From: h.GetProperty("from").GetString()!, To: h.GetProperty("to").GetString()!, At: DateTimeOffset.Parse(h.GetProperty("at").GetString()!, System.Globalization.CultureInfo.InvariantCulture)))
+                .Where(h => h.At < new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero))
+                .Select(h => new Hosting.StageChangedArguments(lead, h.From, h.To, h.At, "2026.11.1", null).IdempotencyKey);
+        }).ToList();
+        var calmKeys = File.ReadAllLines(Path.Combine(work, "calm-keys.txt"));
+        var crashyKeys = File.ReadAllLines(Path.Combine(work, "crashy-keys.txt"));
+        finalMoves.Should().NotBeEmpty();
+        calmKeys.Should().OnlyHaveUniqueItems("an uninterrupted run tells each move once").And.Contain(finalMoves);
+        crashyKeys.Distinct().Should().Contain(finalMoves, "no committed move is lost to a crash (the outbox delivers it after restart)");
+        output.WriteLine($"{finalMoves.Count} final stage moves; calm run told {calmKeys.Length}, crashy run {crashyKeys.Length} ({crashyKeys.Length - crashyKeys.Distinct().Count()} again after a crash)");
+    }
+}
