@@ -1,0 +1,26 @@
+namespace LeadScoring.Samples.WebApi;
+
+/// <summary>The sample's own settings (configuration section <c>WebApi</c>).</summary>
+public sealed class WebApiOptions
+{
+    /// <summary>Port of the default address <c>http://127.0.0.1:PORT</c>, used when no <c>--urls</c> is given.</summary>
+    public int Port { get; set; } = 5080;
+
+    /// <summary>Allows <c>--urls</c> to name an address other than loopback (the API has no authentication beyond the write key).</summary>
+    public bool AllowRemoteBinding { get; set; }
+
+    /// <summary>When set, every <c>/v1/*</c> request must carry this Segment write key (HTTP Basic user name, or <c>writeKey</c> in the body).</summary>
+    public string? WriteKey { get; set; }
+
+    /// <summary>Largest request body, after decompression (Segment: 500 KB per batch request).</summary>
+    public long MaxRequestBytes { get; set; } = 500 * 1024;
+
+    /// <summary>Largest single message (Segment: 32 KB per message).</summary>
+    public int MaxMessageBytes { get; set; } = 32 * 1024;
+
+    /// <summary>Most messages in one <c>/v1/batch</c> request.</summary>
+    public int MaxBatchMessages { get; set; } = 2_500;
+
+    /// <summary>Largest <c>top</c> accepted by <c>GET /leads</c>.</summary>
+    public int MaxTop { get; set; } = 1_000;
+}

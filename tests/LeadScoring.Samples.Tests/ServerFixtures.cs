@@ -1,0 +1,34 @@
+namespace LeadScoring.Samples.Tests;
+
+/// <summary>A WebApi process started with <see cref="Arguments"/>; killed when the test class is done.</summary>
+public abstract class ServerFixture : IAsyncLifetime
+{
+    private WebApiProcess? _server;
+
+    internal WebApiProcess Server => _server ?? throw new InvalidOperationException("not started");
+
+    internal HttpClient Client => Server.Client;
+
+    protected virtual string[] Arguments => [];
+
+    public async Task InitializeAsync() => _server = await WebApiProcess.StartAsync(Arguments);
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The WebApi with its default settings (no write key, Segment's limits).</summary>
+public sealed class DefaultServerFixture : ServerFixture;
+
+/// <summary>The WebApi with a write key configured.</summary>
+public sealed class WriteKeyServerFixture : ServerFixture
+{
+    public const string WriteKey = "s3cret-write-key";
+
+    protected override string[] Arguments => ["--WebApi:WriteKey", WriteKey];
+}
