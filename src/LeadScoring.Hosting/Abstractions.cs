@@ -56,7 +56,10 @@ public interface ILeadStore
     /// <summary>The model version the stored leads were scored with, or null for an empty store.</summary>
     ValueTask<string?> GetModelVersionAsync(CancellationToken cancellationToken);
 
-    /// <summary>Every stored lead (state, ids and journal).</summary>
+    /// <summary>
+    /// Every stored lead: ids, state, base state, and its journal, or any superset of it, such as every message of
+    /// the lead's ids in the message log (the engine keeps the messages after the base state and drops copies).
+    /// </summary>
     IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync(CancellationToken cancellationToken);
 
     /// <summary>Every group message committed (account traits, spec 3.5).</summary>

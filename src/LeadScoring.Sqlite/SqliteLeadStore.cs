@@ -100,9 +100,39 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     public ValueTask<string?> GetModelVersionAsync(CancellationToken cancellationToken) =>
         ScalarAsync("SELECT value FROM meta WHERE key = $key;", ModelVersionKey, cancellationToken);
 
-    /// <inheritdoc />
-    public IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync(CancellationToken cancellationToken) =>
-        QueryAsync("SELECT lead_id, ids, state, base_state, journal FROM leads ORDER BY rowid;", ReadLead, cancellationToken);
+    /// <summary>
+    /// Every stored lead. A lead's journal is not rewritten on every commit (it would cost more than the rest of the
+    /// batch): it is read back here from the message log, every message of the lead's ids, and
+    /// <see cref="LeadScoringEngine.ImportLead"/> keeps the ones after the lead's base snapshot.
+    /// </summary>
+    public async IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var leads = new List<LeadSnapshot>();
+        await foreach (var lead in QueryAsync("SELECT lead_id, ids, state, base_state, journal FROM leads ORDER BY rowid;", ReadLead, cancellationToken).ConfigureAwait(false))
+        {
+            leads.Add(lead);
+        }
+
+        foreach (var lead in leads)
+        {
+            if (!lead.Journal.IsEmpty)
+            {
+                yield return lead;
+                continue;
+            }
+
+            var journal = new List<LeadMessage>();
+            foreach (var id in lead.Ids)
+            {
+                await foreach (var m in QueryAsync("SELECT json FROM messages WHERE lead_id = $key ORDER BY seq;", id, r => ParseMessage(r.GetString(0)), cancellationToken).ConfigureAwait(false))
+                {
+                    journal.Add(m);
+                }
+            }
+
+            yield return LeadSnapshot.Create(lead.LeadId, lead.Ids, lead.State, lead.BaseState, journal);
+        }
+    }
 
     /// <inheritdoc />
     public IAsyncEnumerable<LeadMessage> LoadAccountMessagesAsync(CancellationToken cancellationToken) =>
@@ -456,7 +486,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         }
     }
 
-    private async IAsyncEnumerable<T> QueryAsync<T>(string sql, Func<SqliteDataReader, T> read, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private IAsyncEnumerable<T> QueryAsync<T>(string sql, Func<SqliteDataReader, T> read, CancellationToken cancellationToken) =>
+        QueryAsync(sql, null, read, cancellationToken);
+
+    private async IAsyncEnumerable<T> QueryAsync<T>(string sql, string? key, Func<SqliteDataReader, T> read, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (_privateDatabase)
         {
@@ -467,6 +500,11 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             {
                 using var command = Open().CreateCommand();
                 command.CommandText = sql;
+                if (key is not null)
+                {
+                    command.Parameters.AddWithValue("$key", key);
+                }
+
                 using var reader = command.ExecuteReader();
                 while (reader.Read())
                 {
@@ -503,6 +541,11 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             await readConnection.OpenAsync(cancellationToken).ConfigureAwait(false);
             using var command = readConnection.CreateCommand();
             command.CommandText = sql;
+                if (key is not null)
+                {
+                    command.Parameters.AddWithValue("$key", key);
+                }
+
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
@@ -649,7 +692,6 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     private sealed class BatchJson
     {
         private readonly Dictionary<LeadMessage, string> _messages = [];  // by reference: messages do not override Equals
-        private readonly StringBuilder _journal = new();
 
         public BatchJson(LeadStoreBatch batch)
         {
@@ -660,7 +702,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             {
                 var lead = batch.Leads[i];
                 LeadIds[i] = json.Ids(lead.Ids);
-                Journals[i] = Journal(lead.Journal);
+                // Journals are read back from the message log (see LoadLeadsAsync), not rewritten every batch.
+                Journals[i] = "";
             }
 
             Messages = [.. batch.Messages.Select(Message)];
@@ -689,21 +732,5 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             return text;
         }
 
-        /// <summary>The journal as JSON Lines (a message's JSON never contains a raw line break).</summary>
-        private string Journal(IEnumerable<LeadMessage> journal)
-        {
-            _journal.Clear();
-            foreach (var message in journal)
-            {
-                if (_journal.Length > 0)
-                {
-                    _journal.Append('\n');
-                }
-
-                _journal.Append(Message(message));
-            }
-
-            return _journal.ToString();
-        }
     }
 }

@@ -57,9 +57,12 @@ public sealed class RoundTripTests : IDisposable
         {
             StoreKit.Scalar(raw, "SELECT group_concat(lead_id || ':' || (base_state IS NULL), ',') FROM (SELECT * FROM leads ORDER BY lead_id);").Should().Be("u1:1,u2:0");
             StoreKit.Scalar(raw, "SELECT ids FROM leads WHERE lead_id = 'u1';").Should().Be("[\"anon-1\",\"u1\"]");
-            StoreKit.Scalar(raw, "SELECT length(journal) - length(replace(journal, char(10), '')) + 1 FROM leads WHERE lead_id = 'u1';")
-                .Should().Be((long)snapshots["u1"].Journal.Length, "the journal is JSON Lines, one message a line");
+            StoreKit.Scalar(raw, "SELECT journal FROM leads WHERE lead_id = 'u1';").Should().Be("", "journals are not rewritten on every commit");
         }
+
+        // The journal comes back from the message log: every logged message of the lead's ids, which covers the journal.
+        loaded.Single(s => s.LeadId == "u1").Journal.Select(m => m.ToJson())
+            .Should().Contain(snapshots["u1"].Journal.Select(m => m.ToJson()));
 
 
         (await StoreKit.ToListAsync(store.LoadMessagesAsync(CancellationToken.None))).Select(m => m.ToJson())
@@ -97,7 +100,8 @@ public sealed class RoundTripTests : IDisposable
 
         await using (var store = await StoreKit.OpenAsync(_folder.File()))
         {
-            await store.CommitAsync(new LeadStoreBatch { Leads = [.. original.ExportLeads()], AccountMessages = original.ExportAccountMessages() }, CancellationToken.None);
+            // As the pipeline does: the leads, and every message applied (the log the journals are read back from).
+            await store.CommitAsync(new LeadStoreBatch { Leads = [.. original.ExportLeads()], Messages = [.. messages.Take(half)], AccountMessages = original.ExportAccountMessages() }, CancellationToken.None);
         }
 
         var restored = new LeadScoringEngine(StoreKit.Model);

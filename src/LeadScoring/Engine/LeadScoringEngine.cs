@@ -447,7 +447,9 @@ public sealed class LeadScoringEngine
         LeadIds().Select(id => ExportLead(id)!);
 
     /// <summary>
-    /// Restores a lead exported by <see cref="ExportLead"/> under the same model (same name, version and rules);
+    /// Restores a lead exported by <see cref="ExportLead"/> under the same model (same name, version and rules).
+    /// The journal may also be every message the lead ever had (for example read back from a message log): messages
+    /// the base snapshot already holds and duplicate copies are skipped;
     /// a state written for another model throws <see cref="InvalidDataException"/>: re-score from the journal.
     /// A lead already holding one of the ids is replaced.
     /// </summary>
@@ -471,6 +473,24 @@ public sealed class LeadScoringEngine
         var slot = new LeadSlot(Model) { Current = current, Base = baseState };
         foreach (var m in snapshot.Journal)
         {
+            // A store may hand over the lead's whole message log: keep what follows the base snapshot, and of
+            // several copies of one message the one that counts (spec 2.1).
+            if (baseState is not null && !baseState.IsAfterLast(m.TimestampTicks, m.MessageId))
+            {
+                continue;
+            }
+
+            if (slot.ById.TryGetValue(m.MessageId, out var other))
+            {
+                if (LeadMessage.CompareTotal(other, m) <= 0)
+                {
+                    continue;
+                }
+
+                slot.Remove(other);
+                slot.Dirty = false;
+            }
+
             slot.Insert(m);
             _accounts.Add(m, slot);
         }
