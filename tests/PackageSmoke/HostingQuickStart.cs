@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LeadScoring.Hosting;
 using LeadScoring.Messages;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace PackageSmoke;
 
@@ -29,4 +30,12 @@ public sealed class QueueSource(IReadOnlyList<string> queue) : ILeadMessageSourc
             yield return new SourceRecord(MessageParser.Parse(queue[i]), checkpoint: $"{i + 1}", location: $"queue: item {i}", raw: queue[i]);
         }
     }
+}
+
+public static class Registration
+{
+    public static LeadScoringBuilder AddScoring(IServiceCollection services, IReadOnlyList<string> queue) =>
+        services.AddLeadScoring(options => options.ModelPath = "model.json")
+            .AddSource(new QueueSource(queue))
+            .AddStageChangedHandler<NotifySales>();
 }
