@@ -9,15 +9,15 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// (OperationsPerInvoke = 100,000). Every method writes each lead's fit into one array, checked after the runs
 /// against the §7 "no events" row (Σ 865,345).
 /// <list type="bullet">
-/// <item><b>Hand-written C#</b>: <see cref="HandWrittenBaseline.Fit"/> on the profile's fields (strings and an int).</item>
-/// <item><b>LeadScoring, Evaluate</b>: an engine holding the 100,000 identified leads (built in [GlobalSetup]);
+/// <item><b>HandWritten</b> (baseline): <see cref="HandWrittenBaseline.Fit"/> on the profile's fields (strings and an int).</item>
+/// <item><b>LeadScoringEvaluate</b>: an engine holding the 100,000 identified leads (built in [GlobalSetup]);
 /// timed: <c>engine.Evaluate(userId, asOf)["fit"]</c> per lead, i.e. the lead lookup, the 12 fit rules on the
 /// traits, the (zero) shares of the 17 event rules, the composite <c>total</c>, and the <see cref="LeadResult"/>
 /// it returns. LeadScoring evaluates trait rules when a lead is evaluated, not when its identify is applied, so
 /// this is where its fit work is.</item>
-/// <item><b>LeadScoring, identify + Evaluate</b>: a fresh engine per iteration; timed: apply each lead's identify
+/// <item><b>LeadScoringIdentifyAndEvaluate</b>: a fresh engine per iteration; timed: apply each lead's identify
 /// message (slot, id map, traits dictionary) then Evaluate it: fit from a profile that arrives as a message.</item>
-/// <item><b>LeadScoringBatch.Score</b>: the batch form over the 100,000 identify messages (id linking,
+/// <item><b>LeadScoringBatchScore</b>: <c>LeadScoringBatch.Score</c>, the batch form over the 100,000 identify messages (id linking,
 /// de-duplication, sort, apply, evaluate).</item>
 /// </list>
 /// </summary>
@@ -53,7 +53,7 @@ public class FitBenchmarks
         GC.Collect();
     }
 
-    [Benchmark(Baseline = true, OperationsPerInvoke = Leads, Description = "Hand-written C#")]
+    [Benchmark(Baseline = true, OperationsPerInvoke = Leads)]
     public int HandWritten()
     {
         var w = _workload;
@@ -67,7 +67,7 @@ public class FitBenchmarks
         return _fit[^1];
     }
 
-    [Benchmark(OperationsPerInvoke = Leads, Description = "LeadScoring, Evaluate")]
+    [Benchmark(OperationsPerInvoke = Leads)]
     public int LeadScoringEvaluate()
     {
         var engine = _identified;
@@ -81,7 +81,7 @@ public class FitBenchmarks
         return _fit[^1];
     }
 
-    [Benchmark(OperationsPerInvoke = Leads, Description = "LeadScoring, identify + Evaluate")]
+    [Benchmark(OperationsPerInvoke = Leads)]
     public int LeadScoringIdentifyAndEvaluate()
     {
         var engine = new LeadScoringEngine(_model);
@@ -97,7 +97,7 @@ public class FitBenchmarks
         return _fit[^1];
     }
 
-    [Benchmark(OperationsPerInvoke = Leads, Description = "LeadScoringBatch.Score")]
+    [Benchmark(OperationsPerInvoke = Leads)]
     public int LeadScoringBatchScore()
     {
         var results = LeadScoringBatch.Score(_model, _identifies, CanonicalWorkload.AsOf);
