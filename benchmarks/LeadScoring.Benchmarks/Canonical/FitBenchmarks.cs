@@ -1,0 +1,115 @@
+using BenchmarkDotNet.Attributes;
+using LeadScoring.Engine;
+using LeadScoring.Messages;
+
+namespace LeadScoring.Benchmarks.Canonical;
+
+/// <summary>
+/// canonical-workload.md §9.4, fit per lead: the 12 fit rules over the 100,000 profiles; figures per lead
+/// (OperationsPerInvoke = 100,000). Every method writes each lead's fit into one array, checked after the runs
+/// against the §7 "no events" row (Σ 865,345).
+/// <list type="bullet">
+/// <item><b>HandWritten</b> (baseline): <see cref="HandWrittenBaseline.Fit"/> on the profile's fields (strings and an int).</item>
+/// <item><b>LeadScoringEvaluate</b>: an engine holding the 100,000 identified leads (built in [GlobalSetup]);
+/// timed: <c>engine.Evaluate(userId, asOf)["fit"]</c> per lead, i.e. the lead lookup, the 12 fit rules on the
+/// traits, the (zero) shares of the 17 event rules, the composite <c>total</c>, and the <see cref="LeadResult"/>
+/// it returns. LeadScoring evaluates trait rules when a lead is evaluated, not when its identify is applied, so
+/// this is where its fit work is.</item>
+/// <item><b>LeadScoringIdentifyAndEvaluate</b>: a fresh engine per iteration; timed: apply each lead's identify
+/// message (slot, id map, traits dictionary) then Evaluate it: fit from a profile that arrives as a message.</item>
+/// <item><b>LeadScoringBatchScore</b>: <c>LeadScoringBatch.Score</c>, the batch form over the 100,000 identify messages (id linking,
+/// de-duplication, sort, apply, evaluate).</item>
+/// </list>
+/// </summary>
+[Config(typeof(CanonicalConfig))]
+[MemoryDiagnoser]
+public class FitBenchmarks
+{
+    private const int Leads = CanonicalWorkload.LeadCount;
+
+    private CanonicalWorkload _workload = null!;
+    private CompiledModel _model = null!;
+    private LeadMessage[] _identifies = [];
+    private LeadScoringEngine _identified = null!;
+    private readonly int[] _fit = new int[Leads];
+
+    [GlobalSetup]
+    public void GlobalSetup()
+    {
+        _workload = CanonicalWorkload.Generate(0);
+        _model = CanonicalWorkload.CompileModel();
+        _identifies = _workload.IdentifyMessages();
+        _identified = new LeadScoringEngine(_model);
+        foreach (var m in _identifies)
+        {
+            _identified.Apply(m);
+        }
+    }
+
+    [IterationSetup]
+    public void IterationSetup()
+    {
+        Array.Clear(_fit);
+        GC.Collect();
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Leads)]
+    public int HandWritten()
+    {
+        var w = _workload;
+        string[] title = w.Title, industry = w.Industry, country = w.Country, domain = w.Domain;
+        int[] size = w.Size;
+        for (int i = 0; i < Leads; i++)
+        {
+            _fit[i] = HandWrittenBaseline.Fit(title[i], size[i], industry[i], country[i], domain[i]);
+        }
+
+        return _fit[^1];
+    }
+
+    [Benchmark(OperationsPerInvoke = Leads)]
+    public int LeadScoringEvaluate()
+    {
+        var engine = _identified;
+        string[] ids = _workload.UserIds;
+        var asOf = CanonicalWorkload.AsOf;
+        for (int i = 0; i < Leads; i++)
+        {
+            _fit[i] = (int)engine.Evaluate(ids[i], asOf)!["fit"];
+        }
+
+        return _fit[^1];
+    }
+
+    [Benchmark(OperationsPerInvoke = Leads)]
+    public int LeadScoringIdentifyAndEvaluate()
+    {
+        var engine = new LeadScoringEngine(_model);
+        var identifies = _identifies;
+        string[] ids = _workload.UserIds;
+        var asOf = CanonicalWorkload.AsOf;
+        for (int i = 0; i < Leads; i++)
+        {
+            engine.Apply(identifies[i]);
+            _fit[i] = (int)engine.Evaluate(ids[i], asOf)!["fit"];
+        }
+
+        return _fit[^1];
+    }
+
+    [Benchmark(OperationsPerInvoke = Leads)]
+    public int LeadScoringBatchScore()
+    {
+        var results = LeadScoringBatch.Score(_model, _identifies, CanonicalWorkload.AsOf);
+        for (int i = 0; i < Leads; i++)
+        {
+            _fit[i] = (int)results[i]["fit"];
+        }
+
+        return _fit[^1];
+    }
+
+    [GlobalCleanup]
+    public void Check() =>
+        CanonicalWorkload.Check("fit of every lead, last iteration", 0, CanonicalWorkload.Describe(_fit));
+}
