@@ -85,7 +85,11 @@ internal sealed class Evaluator
         switch (m.Type)
         {
             case MessageType.Identify:
-                MergeTraits(state, m.Traits);
+                if (m.Traits is not null)
+                {
+                    DataValue.MergeTraits(state.Traits ??= new Dictionary<string, DataValue>(StringComparer.Ordinal), m.Traits);
+                }
+
                 break;
             case MessageType.Group:
                 state.GroupId = m.GroupId;
@@ -110,28 +114,6 @@ internal sealed class Evaluator
             {
                 (state.History ??= []).Add(new StageMove(Model.StageNames[state.Stage], Model.StageNames[to], new DateTimeOffset(t, TimeSpan.Zero)));
                 state.Stage = to;
-            }
-        }
-    }
-
-    private static void MergeTraits(LeadState state, DataValue? traits)
-    {
-        if (traits?.Keys is not { } keys)
-        {
-            return;
-        }
-
-        var target = state.Traits ??= new Dictionary<string, DataValue>(StringComparer.Ordinal);
-        var values = traits.Values!;
-        for (int i = 0; i < keys.Length; i++)
-        {
-            if (values[i].Kind == DataKind.Null)
-            {
-                target.Remove(keys[i]);
-            }
-            else
-            {
-                target[keys[i]] = values[i];
             }
         }
     }

@@ -126,17 +126,7 @@ public static class LeadScoringBatch
                     break;
                 }
 
-                foreach (var (k, v) in g.Traits?.Pairs() ?? [])
-                {
-                    if (v.Kind == DataKind.Null)
-                    {
-                        merged.Remove(k);
-                    }
-                    else
-                    {
-                        merged[k] = v;
-                    }
-                }
+                DataValue.MergeTraits(merged, g.Traits);
             }
 
             return merged;

@@ -767,7 +767,7 @@ public sealed class LeadScoringEngine
             public void Merge(LeadMessage m)
             {
                 _version++;
-                MergeInto(Merged, m.Traits);
+                DataValue.MergeTraits(Merged, m.Traits);
             }
 
             public void Rebuild()
@@ -776,7 +776,7 @@ public sealed class LeadScoringEngine
                 Merged.Clear();
                 foreach (var e in Entries)
                 {
-                    MergeInto(Merged, e.Traits);
+                    DataValue.MergeTraits(Merged, e.Traits);
                 }
             }
 
@@ -795,31 +795,11 @@ public sealed class LeadScoringEngine
                         break;
                     }
 
-                    MergeInto(_scratch, e.Traits);
+                    DataValue.MergeTraits(_scratch, e.Traits);
                 }
 
                 (_scratchVersion, _scratchTicks, _scratchId) = (_version, ticks, messageId);
                 return _scratch;
-            }
-
-            private static void MergeInto(Dictionary<string, DataValue> target, DataValue? traits)
-            {
-                if (traits?.Keys is not { } keys)
-                {
-                    return;
-                }
-
-                for (int i = 0; i < keys.Length; i++)
-                {
-                    if (traits.Values![i].Kind == DataKind.Null)
-                    {
-                        target.Remove(keys[i]);
-                    }
-                    else
-                    {
-                        target[keys[i]] = traits.Values[i];
-                    }
-                }
             }
         }
     }

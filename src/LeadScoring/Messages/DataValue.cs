@@ -88,6 +88,40 @@ internal sealed class DataValue
         return new DataValue { Kind = DataKind.Object, Keys = [.. keys], Values = [.. items] };
     }
 
+    /// <summary>
+    /// Merges traits into <paramref name="target"/> key by key at the top level (spec 3.5): later values overwrite,
+    /// <c>null</c> removes. The one merge used for lead traits and account traits alike.
+    /// </summary>
+    public static void MergeTraits(Dictionary<string, DataValue> target, DataValue? traits)
+    {
+        if (traits?.Keys is not { } keys)
+        {
+            return;
+        }
+
+        var values = traits.Values!;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            if (values[i].Kind == DataKind.Null)
+            {
+                target.Remove(keys[i]);
+            }
+            else
+            {
+                target[keys[i]] = values[i];
+            }
+        }
+    }
+
+    /// <summary>An object's own properties (null ones included: they remove a trait when merged).</summary>
+    public IEnumerable<KeyValuePair<string, DataValue>> Pairs()
+    {
+        for (int i = 0; i < (Keys?.Length ?? 0); i++)
+        {
+            yield return new(Keys![i], Values![i]);
+        }
+    }
+
     /// <summary>Canonical text of a message's content (keys sorted), to order messages that tie on (timestamp, id).</summary>
     public static string Canonical(LeadMessage m)
     {
@@ -145,14 +179,6 @@ internal sealed class DataValue
         }
     }
 
-    /// <summary>An object's own (non-null) properties.</summary>
-    public IEnumerable<KeyValuePair<string, DataValue>> Pairs()
-    {
-        for (int i = 0; i < (Keys?.Length ?? 0); i++)
-        {
-            yield return new(Keys![i], Values![i]);
-        }
-    }
 
     public static DataValue? FromClr(object? value) => value switch
     {
