@@ -561,17 +561,24 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
                     if (previous is null || !SameOutcome(previous.Entry, entry))
                     {
                         history.Add(entry);
-                        var args = new ScoreChangedArguments(id, previous?.Entry, entry, entry.MessageId);
-                        notifications.Add(new LeadNotification(args.IdempotencyKey, LeadNotificationKind.ScoreChanged, id, NotificationJson.Write(args)));
+                        // Only what some handler listens to goes to the outbox.
+                        if (_scoreHandlers.Count > 0)
+                        {
+                            var args = new ScoreChangedArguments(id, previous?.Entry, entry, entry.MessageId);
+                            notifications.Add(new LeadNotification(args.IdempotencyKey, LeadNotificationKind.ScoreChanged, id, NotificationJson.Write(args)));
+                        }
                     }
 
                     foreach (var move in result.StageHistory)
                     {
                         if (previous is null || !previous.Moves.Contains(move))
                         {
-                            var args = new StageChangedArguments(id, move.From, move.To, move.At, result.ModelVersion, rescore ? null : result.LatestMessageId);
-                            notifications.Add(new LeadNotification(args.IdempotencyKey, LeadNotificationKind.StageChanged, id, NotificationJson.Write(args)));
                             _metrics.StageTransitions.Add(1);
+                            if (_stageHandlers.Count > 0)
+                            {
+                                var args = new StageChangedArguments(id, move.From, move.To, move.At, result.ModelVersion, rescore ? null : result.LatestMessageId);
+                                notifications.Add(new LeadNotification(args.IdempotencyKey, LeadNotificationKind.StageChanged, id, NotificationJson.Write(args)));
+                            }
                         }
                     }
 
