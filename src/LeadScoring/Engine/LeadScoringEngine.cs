@@ -74,7 +74,7 @@ public sealed class LeadScoringEngine
 {
     private readonly Dictionary<string, LeadSlot> _byId = new(StringComparer.Ordinal);
     private readonly HashSet<LeadSlot> _slots = [];
-    private readonly HashSet<LeadSlot> _changed = [];
+    private readonly List<LeadSlot> _changed = [];
     private readonly List<string> _removed = [];
     private readonly AccountBook _accounts;
     private readonly Evaluator _evaluator;
@@ -107,7 +107,7 @@ public sealed class LeadScoringEngine
     {
         ArgumentNullException.ThrowIfNull(message);
         var slot = SlotFor(message);
-        _changed.Add(slot);
+        MarkChanged(slot);
 
         // De-duplication (spec 2.1): of several copies only the earliest counts.
         if (slot.ById.TryGetValue(message.MessageId, out var existing))
@@ -213,7 +213,7 @@ public sealed class LeadScoringEngine
         }
 
         Statistics.Replays++;
-        _changed.Add(slot);
+        MarkChanged(slot);
         var current = slot.Current;
         if (slot.Base is null)
         {
@@ -252,6 +252,15 @@ public sealed class LeadScoringEngine
         Rotate(slot);
     }
 
+    private void MarkChanged(LeadSlot slot)
+    {
+        if (!slot.Changed)
+        {
+            slot.Changed = true;
+            _changed.Add(slot);
+        }
+    }
+
     /// <summary>Marks a lead stale because an account it reads changed before its latest message.</summary>
     internal void Invalidate(LeadSlot slot)
     {
@@ -264,6 +273,12 @@ public sealed class LeadScoringEngine
 
     private LeadSlot SlotFor(LeadMessage m)
     {
+        // The common case: one id, already known. One lookup.
+        if (m.AnonymousId is null && m.PreviousId is null && m.UserId is { } only && _byId.TryGetValue(only, out var known))
+        {
+            return known;
+        }
+
         LeadSlot? slot = null;
         slot = Link(slot, m.UserId);
         slot = Link(slot, m.AnonymousId);
@@ -338,7 +353,7 @@ public sealed class LeadScoringEngine
 
         _accounts.Move(absorbed, survivor);
         _slots.Remove(absorbed);
-        _changed.Remove(absorbed);
+        absorbed.Removed = true;
         if (absorbed.PersistedId is { } gone)
         {
             _removed.Add(gone);
@@ -521,7 +536,15 @@ public sealed class LeadScoringEngine
         var removed = new List<string>(_removed);
         foreach (var slot in _changed)
         {
+            if (slot.Removed)
+            {
+                slot.Changed = false;
+                continue;
+            }
+
+            // While the flag is still set, the rebuild cannot add the slot to the list being read.
             Rebuild(slot);
+            slot.Changed = false;
             string id = slot.ReportedId;
             if (slot.PersistedId is { } old && old != id)
             {
@@ -555,7 +578,7 @@ public sealed class LeadScoringEngine
 
         _accounts.Leave(slot);
         _slots.Remove(slot);
-        _changed.Remove(slot);
+        slot.Removed = true;
         return true;
     }
 
@@ -839,6 +862,12 @@ internal sealed class LeadSlot(CompiledModel model)
 
     /// <summary>The id this lead was last handed out under by <see cref="LeadScoringEngine.TakeChanges"/> or imported with.</summary>
     public string? PersistedId;
+
+    /// <summary>Whether the lead is in the engine's list of leads changed since <see cref="LeadScoringEngine.TakeChanges"/>.</summary>
+    public bool Changed;
+
+    /// <summary>Whether the lead was merged into another or removed.</summary>
+    public bool Removed;
 
     public string ReportedId => Current.UserId ?? Current.AnonymousId ?? Ids.Order(StringComparer.Ordinal).First();
 
