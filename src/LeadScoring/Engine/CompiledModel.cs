@@ -151,13 +151,6 @@ public sealed class CompiledModel
         return new CompiledModel(model, options ?? ModelLoadOptions.Default);
     }
 
-    internal CompiledRule[] RulesFor(LeadMessage message) => message.Type switch
-    {
-        MessageType.Page => PageRules,
-        MessageType.Track => EventRules.TryGetValue(message.Event!, out var rules) ? rules : [],
-        _ => [],
-    };
-
     internal string? GradeOf(double value)
     {
         for (int i = 0; i < GradeMins.Length; i++)

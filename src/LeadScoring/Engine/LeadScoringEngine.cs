@@ -617,17 +617,6 @@ public sealed class LeadScoringEngine
         }
     }
 
-    internal LeadState? StateOf(string leadId)
-    {
-        if (!_byId.TryGetValue(leadId, out var slot))
-        {
-            return null;
-        }
-
-        Rebuild(slot);
-        return slot.Current;
-    }
-
     internal int JournalLength(string leadId) => _byId.TryGetValue(leadId, out var slot) ? slot.Journal.Count : 0;
 
     private sealed class AccountBook(LeadScoringEngine engine) : IAccountDirectory
