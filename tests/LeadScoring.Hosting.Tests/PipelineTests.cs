@@ -7,19 +7,6 @@ namespace LeadScoring.Hosting.Tests;
 
 public class PipelineTests
 {
-    private static List<LeadMessage> Shuffled(List<LeadMessage> messages, int seed)
-    {
-        var copy = messages.ToList();
-        var random = new Random(seed);
-        for (int i = copy.Count - 1; i > 0; i--)
-        {
-            int j = random.Next(i + 1);
-            (copy[i], copy[j]) = (copy[j], copy[i]);
-        }
-
-        return copy;
-    }
-
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
