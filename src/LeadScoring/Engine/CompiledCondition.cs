@@ -12,6 +12,8 @@ internal abstract class CompiledCondition
 
 internal sealed class AllNode(CompiledCondition[] children) : CompiledCondition
 {
+    public CompiledCondition[] Children => children;
+
     public override bool Evaluate(Evaluator ctx)
     {
         foreach (var c in children)
@@ -28,6 +30,8 @@ internal sealed class AllNode(CompiledCondition[] children) : CompiledCondition
 
 internal sealed class AnyNode(CompiledCondition[] children) : CompiledCondition
 {
+    public CompiledCondition[] Children => children;
+
     public override bool Evaluate(Evaluator ctx)
     {
         foreach (var c in children)
@@ -44,6 +48,8 @@ internal sealed class AnyNode(CompiledCondition[] children) : CompiledCondition
 
 internal sealed class NotNode(CompiledCondition inner) : CompiledCondition
 {
+    public CompiledCondition Inner => inner;
+
     public override bool Evaluate(Evaluator ctx) => !inner.Evaluate(ctx);
 }
 
@@ -114,9 +120,13 @@ internal sealed class FieldNode : CompiledCondition
         }
     }
 
-    public override bool Evaluate(Evaluator ctx)
+    public FieldPath Field => _field;
+
+    public override bool Evaluate(Evaluator ctx) => Test(ctx.Resolve(_field));
+
+    /// <summary>The comparison on a resolved value.</summary>
+    public bool Test(in FieldValue v)
     {
-        var v = ctx.Resolve(_field);
         if (!v.Found)
         {
             return _op is ConditionOperator.NotExists or ConditionOperator.Ne or ConditionOperator.NotIn or ConditionOperator.NotContains;

@@ -39,35 +39,240 @@ public readonly struct JsonApplyResult
 /// <see cref="LeadScoringEngine"/> with a zero reorder horizon. Use <see cref="LeadScoringEngine"/> when arrival
 /// order must not matter. Not thread-safe; the <see cref="CompiledModel"/> may be shared.
 /// </summary>
-public sealed class LeadScorer
+/// <remarks>
+/// Where the model allows it (no stages beyond one, no decay or expiry, no per-value limits, no <c>after</c>, no
+/// <c>occurred</c>, no account fields), a lead is a row of flat arrays: counters and limit windows at a fixed
+/// offset, traits as a small array of pooled values, and the bits of the trait conditions the event rules test.
+/// Other models keep a full lead state per lead, with the same results. Scores, explanations and stages are
+/// computed by the same evaluator as <see cref="LeadScoringEngine"/>.
+/// </remarks>
+public sealed partial class LeadScorer
 {
-    private readonly LeadScoringEngine _engine;
+    private const int MaxPooled = 1 << 20;
+
+    private readonly Evaluator _evaluator;
+    private readonly FastPlan? _plan;
+    private readonly LeadState _scratch;
+    private readonly LeadState _scratch2;
+    private readonly IdTable _ids = new();
+    private readonly LatestAccounts? _accounts;
+    private readonly int _countStride;
+    private readonly int _ringStride;
+    private readonly int _windowStride;
+    private readonly Dictionary<string, string> _keyPool = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DataValue> _stringPool = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DataValue> _numberPool = new(StringComparer.Ordinal);
+    private readonly int _cellStride;
+    private readonly string?[] _eventNames = new string?[8];
+    private readonly FastRuleSet?[] _eventSets = new FastRuleSet?[8];
+    private int _nextEvent;
+    private HotRow[] _hot = new HotRow[64];
+    private ColdRow[] _rows = new ColdRow[64];
+    private LeadState?[] _states = [];
+    private int[] _cells = [];
+    private long[] _ring = [];
+    private int _rowCount;
+    private int _removed;
 
     /// <summary>Creates a scorer for a compiled model.</summary>
     public LeadScorer(CompiledModel model)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
-        _engine = new LeadScoringEngine(model, new LeadScoringEngineOptions { ReorderHorizon = TimeSpan.Zero });
+        _plan = FastPlan.TryCreate(model);
+        _accounts = model.UsesAccount ? new LatestAccounts() : null;
+        _evaluator = new Evaluator(model, _accounts);
+        _scratch = new LeadState(model) { Traits = new Dictionary<string, DataValue>(StringComparer.Ordinal) };
+        _scratch2 = new LeadState(model) { Traits = new Dictionary<string, DataValue>(StringComparer.Ordinal) };
+        _countStride = model.EventRuleCount * 2;
+        _ringStride = model.RingSlots;
+        _windowStride = model.RingCount;
+        _cellStride = _countStride + _windowStride;
+        if (_plan is null)
+        {
+            _states = new LeadState?[_rows.Length];
+        }
+        else
+        {
+            _cells = new int[_rows.Length * _cellStride];
+            _ring = new long[_rows.Length * _ringStride];
+        }
     }
 
     /// <summary>The compiled model.</summary>
     public CompiledModel Model { get; }
 
     /// <summary>The scorer's counters.</summary>
-    public EngineStatistics Statistics => _engine.Statistics;
+    public EngineStatistics Statistics { get; } = new();
 
     /// <summary>How many leads the scorer holds.</summary>
-    public int LeadCount => _engine.LeadCount;
+    public int LeadCount => _rowCount - _removed;
+
+    /// <summary>
+    /// Whether leads are kept as flat rows (the model allows it), rather than a full lead state each. Both give the
+    /// same results; flat rows are smaller and faster.
+    /// </summary>
+    public bool UsesFlatRows => _plan is not null;
 
     /// <summary>Applies one message to its lead.</summary>
-    public ApplyOutcome Apply(LeadMessage message) => _engine.Apply(message);
+    public ApplyOutcome Apply(LeadMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+
+        // The hot path: the next message of a known lead, by its user id alone, on flat rows.
+        if (_plan is { } plan && message.UserId is { } user && message.AnonymousId is null && message.PreviousId is null)
+        {
+            int row = _ids.Find(user);
+            if (row >= 0)
+            {
+                ref HotRow r = ref _hot[row];
+                long t = message.TimestampTicks;
+                string id = message.MessageId;
+                if (t > r.LastTicks && r.UserId is { } known && (ReferenceEquals(user, known) || string.Equals(user, known, StringComparison.Ordinal)) && !IsLastId(ref r, id))
+                {
+                    switch (message.Type)
+                    {
+                        case MessageType.Track:
+                            if (EventSet(plan, message.Event!) is { } set)
+                            {
+                                ApplyRules(row, r.TraitBits, set, MessageBits(set, message), t);
+                            }
+
+                            break;
+                        case MessageType.Page:
+                            ApplyRules(row, r.TraitBits, plan.Page, MessageBits(plan.Page, message), t);
+                            break;
+                        case MessageType.Identify:
+                            if (message.Traits is not null)
+                            {
+                                ref ColdRow cold = ref _rows[row];
+                                cold.Traits = MergeTraits(cold.Traits, message.Traits);
+                                r.TraitBits = TraitBitsOf(cold.Traits);
+                            }
+
+                            break;
+                        default:
+                            return ApplySlow(message);
+                    }
+
+                    r.LastTicks = t;
+                    r.LastMessageId = id;
+                    r.LastIdKey = IdKey(id);
+                    r.MessageCount++;
+                    r.UserIdAtLast = true;
+                    Statistics.Applied++;
+                    return ApplyOutcome.Applied;
+                }
+            }
+        }
+
+        return ApplySlow(message);
+    }
+
+    /// <summary>Every other message: new leads, ids to link, late messages, duplicates, group and alias messages.</summary>
+    private ApplyOutcome ApplySlow(LeadMessage message)
+    {
+        int row = RowFor(message);
+        long t = message.TimestampTicks;
+        string id = message.MessageId;
+        long lastTicks;
+        string? lastId;
+        if (_plan is null)
+        {
+            var s = _states[row]!;
+            (lastTicks, lastId) = (s.LastTicks, s.LastMessageId);
+        }
+        else
+        {
+            (lastTicks, lastId) = (_hot[row].LastTicks, _hot[row].LastMessageId);
+        }
+
+        // De-duplication without a journal: a copy of the lead's latest message is a duplicate.
+        if (string.Equals(id, lastId, StringComparison.Ordinal))
+        {
+            Statistics.Duplicates++;
+            return ApplyOutcome.Duplicate;
+        }
+
+        bool inOrder = t > lastTicks || (t == lastTicks && string.CompareOrdinal(id, lastId) > 0);
+        ApplyOutcome outcome;
+        if (inOrder)
+        {
+            Statistics.Applied++;
+            outcome = ApplyOutcome.Applied;
+        }
+        else
+        {
+            Statistics.BeyondHorizon++;
+            outcome = ApplyOutcome.BeyondHorizon;
+        }
+
+        if (_plan is null)
+        {
+            if (message.Type == MessageType.Group && message.GroupId is { } group)
+            {
+                _accounts?.Merge(group, message.Traits);
+            }
+
+            _evaluator.Apply(_states[row]!, message);
+            return outcome;
+        }
+
+        // On flat rows: the general evaluator on a full state loaded from the row and stored back.
+        Load(row, _scratch);
+        _evaluator.Apply(_scratch, message);
+        Store(row, _scratch, message.Traits is not null);
+        return outcome;
+    }
+
+    /// <summary>A cheap digest of a message id, so the duplicate check rarely reads the previous id's characters.</summary>
+    private static int IdKey(string id) => id.Length == 0 ? 0 : (id.Length * 65_599) ^ (id[^1] << 16) ^ id[id.Length >> 1];
+
+    private static bool IsLastId(ref HotRow r, string id) =>
+        ReferenceEquals(id, r.LastMessageId) || (r.LastIdKey == IdKey(id) && string.Equals(id, r.LastMessageId, StringComparison.Ordinal));
+
+    /// <summary>The rules of a track event, with a small cache by reference for the names a host passes again and again.</summary>
+    private FastRuleSet? EventSet(FastPlan plan, string name)
+    {
+        var names = _eventNames;
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (ReferenceEquals(names[i], name))
+            {
+                return _eventSets[i];
+            }
+        }
+
+        plan.Events.TryGetValue(name, out var set);
+        names[_nextEvent] = name;
+        _eventSets[_nextEvent] = set;
+        _nextEvent = (_nextEvent + 1) & (names.Length - 1);
+        return set;
+    }
+
+    private static ulong MessageBits(FastRuleSet set, LeadMessage m)
+    {
+        ulong bits = 0;
+        foreach (var field in set.Fields)
+        {
+            bits |= field.Bits(m);
+        }
+
+        return bits;
+    }
 
     /// <summary>
     /// Parses one Segment message from UTF-8 JSON (one line of a JSON Lines file) and applies it. A message that
-    /// cannot be used is not applied: the result carries the reason.
+    /// cannot be used is not applied: the result carries the reason, worded as <see cref="MessageParser"/> words it.
+    /// An in-order track or page message of a known lead is read straight from the bytes, without building a
+    /// <see cref="LeadMessage"/>: it allocates only its <c>messageId</c>.
     /// </summary>
     public JsonApplyResult ApplyJson(ReadOnlySpan<byte> utf8Json)
     {
+        if (_plan is not null && TryApplyFast(utf8Json, out var fast))
+        {
+            return new JsonApplyResult(fast, null, null);
+        }
+
         var parsed = MessageParser.Parse(utf8Json);
         if (parsed.Message is { } m)
         {
@@ -77,21 +282,536 @@ public sealed class LeadScorer
         return new JsonApplyResult(ApplyOutcome.Applied, parsed.Error, parsed.IgnoredType);
     }
 
-    /// <summary>Evaluates the lead known by <paramref name="leadId"/> at <paramref name="asOf"/>; null when unknown.</summary>
-    public LeadResult? Evaluate(string leadId, DateTimeOffset asOf, bool explain = false) => _engine.Evaluate(leadId, asOf, explain);
+    /// <summary>Evaluates the lead known by <paramref name="leadId"/> (any of its ids) at <paramref name="asOf"/>.</summary>
+    /// <returns>The result, or null when no message of that id was applied.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="asOf"/> is before the lead's latest message: the scorer keeps no history to rewind.
+    /// </exception>
+    public LeadResult? Evaluate(string leadId, DateTimeOffset asOf, bool explain = false)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        int row = _ids.Find(leadId);
+        return row < 0 ? null : Evaluate(row, asOf.UtcTicks, explain);
+    }
 
     /// <summary>Evaluates every lead at <paramref name="asOf"/>, ordered by lead id (ordinal).</summary>
-    public IEnumerable<LeadResult> EvaluateAll(DateTimeOffset asOf, bool explain = false) => _engine.EvaluateAll(asOf, explain);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="asOf"/> is before a lead's latest message.</exception>
+    public IEnumerable<LeadResult> EvaluateAll(DateTimeOffset asOf, bool explain = false)
+    {
+        long ticks = asOf.UtcTicks;
+        foreach (var (_, row) in OrderedRows())
+        {
+            yield return Evaluate(row, ticks, explain);
+        }
+    }
+
+    /// <summary>The reported ids of every lead, ordered (ordinal).</summary>
+    public IReadOnlyList<string> LeadIds() => [.. OrderedRows().Select(x => x.Id)];
 
     /// <summary>
     /// The value of score <paramref name="scoreIndex"/> (an index into <see cref="CompiledModel.ScoreNames"/>) of the
-    /// lead known by <paramref name="leadId"/> at <paramref name="asOf"/>, without building a <see cref="LeadResult"/>.
+    /// lead known by <paramref name="leadId"/> at <paramref name="asOf"/>, without building a <see cref="LeadResult"/>:
+    /// allocates nothing.
     /// </summary>
     /// <returns>False when the lead is unknown.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="scoreIndex"/> is not a score of the model, or <paramref name="asOf"/> is before the lead's latest message.
+    /// </exception>
     public bool TryGetScore(string leadId, int scoreIndex, DateTimeOffset asOf, out double value)
     {
-        var r = _engine.Evaluate(leadId, asOf);
-        value = r?.ValueAt(scoreIndex) ?? 0;
-        return r is not null;
+        ArgumentNullException.ThrowIfNull(leadId);
+        ArgumentOutOfRangeException.ThrowIfNegative(scoreIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(scoreIndex, Model.ScoreNames.Length);
+        value = 0;
+        int row = _ids.Find(leadId);
+        if (row < 0)
+        {
+            return false;
+        }
+
+        var state = StateOf(row, asOf.UtcTicks);
+        value = _evaluator.ScoreAt(state, asOf.UtcTicks, scoreIndex);
+        return true;
+    }
+
+    // ------------------------------------------------------------------ rows
+
+    private LeadResult Evaluate(int row, long asOf, bool explain) =>
+        _evaluator.Evaluate(StateOf(row, asOf), ReportedId(row), asOf, explain);
+
+    private LeadState StateOf(int row, long asOf)
+    {
+        LeadState state;
+        if (_plan is null)
+        {
+            state = _states[row]!;
+        }
+        else
+        {
+            Load(row, _scratch);
+            state = _scratch;
+        }
+
+        if (state.LastTicks > asOf)
+        {
+            throw new ArgumentOutOfRangeException(nameof(asOf), new DateTimeOffset(asOf, TimeSpan.Zero),
+                $"Lead '{ReportedId(row)}' has a message at {new DateTimeOffset(state.LastTicks, TimeSpan.Zero):O}, after the as-of time; a LeadScorer keeps no history to rewind. Evaluate at or after the lead's latest message, or use a LeadScoringEngine to score the past.");
+        }
+
+        return state;
+    }
+
+    private List<(string Id, int Row)> OrderedRows()
+    {
+        var rows = new List<(string Id, int Row)>(LeadCount);
+        for (int i = 0; i < _rowCount; i++)
+        {
+            if (!_rows[i].Removed)
+            {
+                rows.Add((ReportedId(i), i));
+            }
+        }
+
+        rows.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+        return rows;
+    }
+
+    private string ReportedId(int row)
+    {
+        if (_plan is null)
+        {
+            var s = _states[row]!;
+            return s.UserId ?? s.AnonymousId ?? _rows[row].FirstId!;
+        }
+
+        return _hot[row].UserId ?? _rows[row].AnonymousId ?? _rows[row].FirstId!;
+    }
+
+    private void ApplyRules(int row, ulong traitBits, FastRuleSet set, ulong messageBits, long t)
+    {
+        var cells = _cells.AsSpan(row * _cellStride, _cellStride);
+        int ringBase = row * _ringStride;
+        foreach (var rule in set.Rules)
+        {
+            if (rule.Masked)
+            {
+                if ((traitBits & rule.TraitMask) != rule.TraitMask || (messageBits & rule.MessageMask) != rule.MessageMask)
+                {
+                    continue;
+                }
+            }
+            else if (!rule.When!.Evaluate(traitBits, messageBits))
+            {
+                continue;
+            }
+
+            if (rule.LimitCount > 0)
+            {
+                if (rule.LimitWindowTicks == 0)
+                {
+                    if (cells[rule.CountIndex] >= rule.LimitCount)
+                    {
+                        cells[rule.CountIndex + 1]++;
+                        continue;
+                    }
+                }
+                else
+                {
+                    // The times of the rule's last LimitCount awards. The cell holds how many were written while
+                    // fewer than size, then size + the index of the oldest.
+                    ref int cell = ref cells[_countStride + rule.Ring];
+                    int size = rule.RingSize;
+                    if (cell < size)
+                    {
+                        _ring[ringBase + rule.RingOffset + cell] = t;
+                        cell++;
+                    }
+                    else
+                    {
+                        int head = cell - size;
+                        ref long oldest = ref _ring[ringBase + rule.RingOffset + head];
+                        if (oldest > t - rule.LimitWindowTicks)
+                        {
+                            cells[rule.CountIndex + 1]++;
+                            continue;
+                        }
+
+                        oldest = t;
+                        cell = head + 1 == size ? size : cell + 1;
+                    }
+                }
+            }
+
+            cells[rule.CountIndex]++;
+        }
+    }
+
+    private int RowFor(LeadMessage m)
+    {
+        int row = m.UserId is { } user ? _ids.Find(user) : -1;
+        if (row >= 0 && m.PreviousId is null && (m.AnonymousId is null || string.Equals(m.AnonymousId, AnonymousIdOf(row), StringComparison.Ordinal)))
+        {
+            return row;
+        }
+
+        // Spec 2.2: every id of the message names the same lead; leads known by two of them become one.
+        row = Link(-1, m.UserId);
+        row = Link(row, m.AnonymousId);
+        row = Link(row, m.PreviousId);
+        if (row < 0)
+        {
+            row = NewRow(m.UserId ?? m.AnonymousId!);
+        }
+
+        Claim(row, m.UserId);
+        Claim(row, m.AnonymousId);
+        Claim(row, m.PreviousId);
+        return row;
+    }
+
+    private string? AnonymousIdOf(int row) => _plan is null ? _states[row]!.AnonymousId : _rows[row].AnonymousId;
+
+    private int Link(int row, string? id)
+    {
+        if (id is null)
+        {
+            return row;
+        }
+
+        int other = _ids.Find(id);
+        return other < 0 || other == row ? row : row < 0 ? other : Merge(row, other);
+    }
+
+    private void Claim(int row, string? id)
+    {
+        if (id is not null && _ids.Find(id) < 0)
+        {
+            _ids.Set(id, row);
+            if (!string.Equals(id, _rows[row].FirstId, StringComparison.Ordinal))
+            {
+                (_rows[row].OtherIds ??= []).Add(id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Two leads turn out to be one. Without a journal their histories cannot be replayed in order, so their states
+    /// are folded together as <see cref="LeadScoringEngine"/> does beyond its reorder horizon (<see cref="LeadStateMerger"/>).
+    /// </summary>
+    private int Merge(int a, int b)
+    {
+        Statistics.Merges++;
+        int countA = _plan is null ? _states[a]!.MessageCount : _hot[a].MessageCount;
+        int countB = _plan is null ? _states[b]!.MessageCount : _hot[b].MessageCount;
+        var (survivor, absorbed) = countA >= countB ? (a, b) : (b, a);
+        if (_plan is null)
+        {
+            LeadStateMerger.MergeInto(_states[survivor]!, _states[absorbed]!);
+            _states[absorbed] = null;
+        }
+        else
+        {
+            Load(survivor, _scratch);
+            Load(absorbed, _scratch2);
+            LeadStateMerger.MergeInto(_scratch, _scratch2);
+            Store(survivor, _scratch, traitsChanged: true);
+        }
+
+        ref ColdRow gone = ref _rows[absorbed];
+        foreach (var id in (IEnumerable<string>?)gone.OtherIds ?? [])
+        {
+            _ids.Set(id, survivor);
+            (_rows[survivor].OtherIds ??= []).Add(id);
+        }
+
+        _ids.Set(gone.FirstId!, survivor);
+        (_rows[survivor].OtherIds ??= []).Add(gone.FirstId!);
+        gone = new ColdRow { Removed = true, FirstId = gone.FirstId };
+        _hot[absorbed] = default;
+        _removed++;
+        return survivor;
+    }
+
+    private int NewRow(string firstId)
+    {
+        if (_rowCount == _rows.Length)
+        {
+            int size = _rows.Length * 2;
+            Array.Resize(ref _rows, size);
+            Array.Resize(ref _hot, size);
+            if (_plan is null)
+            {
+                Array.Resize(ref _states, size);
+            }
+            else
+            {
+                Array.Resize(ref _cells, size * _cellStride);
+                Array.Resize(ref _ring, size * _ringStride);
+            }
+        }
+
+        int row = _rowCount++;
+        _rows[row] = new ColdRow { FirstId = firstId };
+        _hot[row] = new HotRow { LastTicks = long.MinValue };
+        if (_plan is null)
+        {
+            _states[row] = new LeadState(Model);
+        }
+
+        return row;
+    }
+
+    /// <summary>Copies a flat row into a full state.</summary>
+    private void Load(int row, LeadState s)
+    {
+        ref HotRow r = ref _hot[row];
+        ref ColdRow c = ref _rows[row];
+        s.LastTicks = r.LastTicks;
+        s.LastMessageId = r.LastMessageId;
+        s.UserId = r.UserId;
+        if (r.UserIdAtLast)
+        {
+            s.UserIdTicks = r.LastTicks;
+            s.UserIdMessageId = r.LastMessageId;
+        }
+        else
+        {
+            s.UserIdTicks = c.Extra?.UserIdTicks ?? long.MinValue;
+            s.UserIdMessageId = c.Extra?.UserIdMessageId;
+        }
+
+        s.AnonymousId = c.AnonymousId;
+        s.GroupId = c.Extra?.GroupId;
+        s.Stage = 0;
+        s.MessageCount = r.MessageCount;
+        s.History?.Clear();
+        var traits = s.Traits!;
+        traits.Clear();
+        if (c.Traits is { } pairs)
+        {
+            foreach (var (k, v) in pairs)
+            {
+                traits[k] = v;
+            }
+        }
+
+        var cells = _cells.AsSpan(row * _cellStride, _cellStride);
+        cells[.._countStride].CopyTo(s.Counts);
+        _ring.AsSpan(row * _ringStride, _ringStride).CopyTo(s.Ring);
+        for (int w = 0; w < _windowStride; w++)
+        {
+            // Count while not full, then size + head; LeadState keeps a count whose remainder is the head.
+            s.RingWritten[w] = cells[_countStride + w];
+        }
+    }
+
+    /// <summary>Copies a full state back into a flat row.</summary>
+    private void Store(int row, LeadState s, bool traitsChanged)
+    {
+        ref HotRow r = ref _hot[row];
+        ref ColdRow c = ref _rows[row];
+        r.LastTicks = s.LastTicks;
+        r.LastMessageId = s.LastMessageId;
+        r.LastIdKey = s.LastMessageId is null ? 0 : IdKey(s.LastMessageId);
+        r.UserId = s.UserId;
+        r.UserIdAtLast = s.UserId is not null && s.UserIdTicks == s.LastTicks && string.Equals(s.UserIdMessageId, s.LastMessageId, StringComparison.Ordinal);
+        if (!r.UserIdAtLast && (s.UserId is not null || c.Extra is not null))
+        {
+            var extra = c.Extra ??= new RowExtra();
+            extra.UserIdTicks = s.UserIdTicks;
+            extra.UserIdMessageId = s.UserIdMessageId;
+        }
+
+        c.AnonymousId = s.AnonymousId;
+        if (s.GroupId is not null || c.Extra is not null)
+        {
+            (c.Extra ??= new RowExtra()).GroupId = s.GroupId;
+        }
+
+        r.MessageCount = s.MessageCount;
+        var cells = _cells.AsSpan(row * _cellStride, _cellStride);
+        s.Counts.CopyTo(cells);
+        s.Ring.CopyTo(_ring.AsSpan(row * _ringStride, _ringStride));
+        for (int w = 0; w < _windowStride; w++)
+        {
+            int size = Model.RingSizes[w], written = s.RingWritten[w];
+            cells[_countStride + w] = written < size ? written : size + (written % size);
+        }
+
+        if (traitsChanged)
+        {
+            c.Traits = s.Traits is { Count: > 0 } t ? Compact(t) : null;
+            r.TraitBits = TraitBitsOf(c.Traits);
+        }
+    }
+
+    // ------------------------------------------------------------------ traits
+
+    private KeyValuePair<string, DataValue>[] Compact(Dictionary<string, DataValue> traits)
+    {
+        var pairs = new KeyValuePair<string, DataValue>[traits.Count];
+        int i = 0;
+        foreach (var (k, v) in traits)
+        {
+            pairs[i++] = new(Pool(k), Pool(v));
+        }
+
+        return pairs;
+    }
+
+    /// <summary>Spec 2.3: an identify's traits merge over the lead's, key by key; a null removes the key.</summary>
+    private KeyValuePair<string, DataValue>[]? MergeTraits(KeyValuePair<string, DataValue>[]? current, DataValue traits)
+    {
+        if (traits.Keys is not { } keys || keys.Length == 0)
+        {
+            return current;
+        }
+
+        var merged = new List<KeyValuePair<string, DataValue>>((current?.Length ?? 0) + keys.Length);
+        merged.AddRange(current ?? []);
+        var values = traits.Values!;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            int at = merged.FindIndex(p => string.Equals(p.Key, keys[i], StringComparison.Ordinal));
+            if (values[i].Kind == DataKind.Null)
+            {
+                if (at >= 0)
+                {
+                    merged.RemoveAt(at);
+                }
+            }
+            else if (at >= 0)
+            {
+                merged[at] = new(merged[at].Key, Pool(values[i]));
+            }
+            else
+            {
+                merged.Add(new(Pool(keys[i]), Pool(values[i])));
+            }
+        }
+
+        return merged.Count == 0 ? null : [.. merged];
+    }
+
+    private ulong TraitBitsOf(KeyValuePair<string, DataValue>[]? pairs)
+    {
+        var leaves = _plan!.TraitLeaves;
+        if (leaves.Length == 0)
+        {
+            return 0;
+        }
+
+        var traits = _scratch2.Traits!;
+        traits.Clear();
+        foreach (var (k, v) in pairs ?? [])
+        {
+            traits[k] = v;
+        }
+
+        ulong bits = 0;
+        for (int i = 0; i < leaves.Length; i++)
+        {
+            if (_evaluator.Test(leaves[i], _scratch2, null, 0))
+            {
+                bits |= 1UL << i;
+            }
+        }
+
+        return bits;
+    }
+
+    /// <summary>One instance per distinct trait name, string and number, so 100,000 leads share their values.</summary>
+    private string Pool(string key)
+    {
+        if (_keyPool.TryGetValue(key, out var pooled))
+        {
+            return pooled;
+        }
+
+        if (_keyPool.Count < MaxPooled)
+        {
+            _keyPool[key] = key;
+        }
+
+        return key;
+    }
+
+    private DataValue Pool(DataValue v)
+    {
+        var pool = v.Kind switch
+        {
+            DataKind.String => _stringPool,
+            DataKind.Number => _numberPool,
+            _ => null,
+        };
+        if (pool is null || v.Text is not { } text)
+        {
+            return v;
+        }
+
+        if (pool.TryGetValue(text, out var pooled))
+        {
+            return pooled;
+        }
+
+        if (pool.Count < MaxPooled)
+        {
+            pool[text] = v;
+        }
+
+        return v;
+    }
+
+    /// <summary>
+    /// The part of a lead's flat row that every message reads (40 bytes); counters and limit windows live in the
+    /// scorer's cell and ring arrays at the row's offset.
+    /// </summary>
+    private struct HotRow
+    {
+        public long LastTicks;
+        public string? LastMessageId;
+        public string? UserId;
+        public ulong TraitBits;
+        public int LastIdKey;
+        public int MessageCount;
+        public bool UserIdAtLast;
+    }
+
+    /// <summary>The part of a lead's row that only new leads, identifies, links and evaluations read.</summary>
+    private struct ColdRow
+    {
+        public string? FirstId;
+        public string? AnonymousId;
+        public KeyValuePair<string, DataValue>[]? Traits;
+        public RowExtra? Extra;
+        public List<string>? OtherIds;
+        public bool Removed;
+    }
+
+    /// <summary>The rarely used part of a row.</summary>
+    private sealed class RowExtra
+    {
+        public long UserIdTicks = long.MinValue;
+        public string? UserIdMessageId;
+        public string? GroupId;
+    }
+
+    /// <summary>Account traits in arrival order, the latest merged over the earlier (no history: zero horizon).</summary>
+    private sealed class LatestAccounts : IAccountDirectory
+    {
+        private readonly Dictionary<string, Dictionary<string, DataValue>> _accounts = new(StringComparer.Ordinal);
+
+        public void Merge(string groupId, DataValue? traits)
+        {
+            if (!_accounts.TryGetValue(groupId, out var merged))
+            {
+                _accounts[groupId] = merged = new Dictionary<string, DataValue>(StringComparer.Ordinal);
+            }
+
+            DataValue.MergeTraits(merged, traits);
+        }
+
+        public Dictionary<string, DataValue>? TraitsAt(string groupId, long ticks, string? messageId) =>
+            _accounts.TryGetValue(groupId, out var traits) ? traits : null;
     }
 }

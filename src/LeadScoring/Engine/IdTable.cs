@@ -1,0 +1,133 @@
+using System.Runtime.InteropServices;
+
+namespace LeadScoring.Engine;
+
+/// <summary>
+/// Lead ids to row numbers: open addressing with linear probing over one array of entries (key, hash, row), so a
+/// lookup touches one entry and its key. Looks up by <see cref="ReadOnlySpan{T}"/> as well as by string, so a
+/// parser can find a lead without allocating its id. Ids are never removed (a merged lead's ids point to the
+/// survivor). Not thread-safe.
+/// </summary>
+internal sealed class IdTable
+{
+    private Entry[] _entries = new Entry[64];
+    private int _count;
+
+    public int Count => _count;
+
+    /// <summary>A per-process random seed, so ids cannot be chosen to collide.</summary>
+    private static readonly ulong Seed = (ulong)Random.Shared.NextInt64() | 1;
+
+    /// <summary>
+    /// A seeded multiply-xorshift hash over 8 bytes at a time: lead ids are short, and this costs a few cycles where
+    /// Marvin (string's own hash) costs several per character.
+    /// </summary>
+    public static int Hash(ReadOnlySpan<char> key)
+    {
+        var bytes = MemoryMarshal.AsBytes(key);
+        ulong h = Seed ^ ((ulong)bytes.Length * 0x9E3779B97F4A7C15);
+        while (bytes.Length >= 8)
+        {
+            h = (h ^ MemoryMarshal.Read<ulong>(bytes)) * 0xBF58476D1CE4E5B9;
+            h ^= h >> 31;
+            bytes = bytes[8..];
+        }
+
+        if (bytes.Length >= 4)
+        {
+            h = (h ^ MemoryMarshal.Read<uint>(bytes)) * 0xBF58476D1CE4E5B9;
+            h ^= h >> 31;
+            bytes = bytes[4..];
+        }
+
+        if (bytes.Length >= 2)
+        {
+            h = (h ^ MemoryMarshal.Read<ushort>(bytes)) * 0xBF58476D1CE4E5B9;
+        }
+
+        h = (h ^ (h >> 29)) * 0x94D049BB133111EB;
+        return (int)(h ^ (h >> 32));
+    }
+
+    public int Find(string key) => Find(key.AsSpan(), Hash(key));
+
+    public int Find(ReadOnlySpan<char> key, int hash)
+    {
+        var entries = _entries;
+        int mask = entries.Length - 1;
+        int i = hash & mask;
+        while (true)
+        {
+            ref Entry e = ref entries[i];
+            if (e.Key is null)
+            {
+                return -1;
+            }
+
+            if (e.Hash == hash && key.SequenceEqual(e.Key))
+            {
+                return e.Row;
+            }
+
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// <summary>Maps <paramref name="key"/> to <paramref name="row"/>, adding it or re-pointing it.</summary>
+    public void Set(string key, int row)
+    {
+        if ((_count + 1) * 2 > _entries.Length)
+        {
+            Grow();
+        }
+
+        int hash = Hash(key);
+        var entries = _entries;
+        int mask = entries.Length - 1;
+        int i = hash & mask;
+        while (entries[i].Key is { } k)
+        {
+            if (entries[i].Hash == hash && string.Equals(k, key, StringComparison.Ordinal))
+            {
+                entries[i].Row = row;
+                return;
+            }
+
+            i = (i + 1) & mask;
+        }
+
+        entries[i] = new Entry { Key = key, Hash = hash, Row = row };
+        _count++;
+    }
+
+    private void Grow()
+    {
+        var old = _entries;
+        var entries = new Entry[old.Length * 2];
+        int mask = entries.Length - 1;
+        foreach (var e in old)
+        {
+            if (e.Key is null)
+            {
+                continue;
+            }
+
+            int i = e.Hash & mask;
+            while (entries[i].Key is not null)
+            {
+                i = (i + 1) & mask;
+            }
+
+            entries[i] = e;
+        }
+
+        _entries = entries;
+    }
+
+    private struct Entry
+    {
+        public string? Key;
+        public int Hash;
+        public int Row;
+    }
+}
