@@ -8,8 +8,9 @@ namespace LeadScoring.Benchmarks.Canonical;
 
 /// <summary>
 /// <c>--verify</c>: checks the in-memory workload against canonical-workload.md (model.json and messages.jsonl
-/// SHA-256, §7 checksums of the hand-written baseline and of LeadScoring at 0 / 20,000 / 100,000 / 200,000 /
-/// 1,000,000 events, per-rule awards) before anyone trusts a benchmark figure. Exit code 0 when all hold.
+/// SHA-256, §7 checksums of the hand-written baseline, of LeadScoring and of the peer engines (RulesEngine tuned and
+/// with defaults, NRules) at 0 / 20,000 / 100,000 / 200,000 / 1,000,000 events, per-rule awards) before anyone
+/// trusts a benchmark figure. Exit code 0 when all hold.
 /// </summary>
 public static class CanonicalVerify
 {
@@ -113,8 +114,75 @@ public static class CanonicalVerify
 
         CanonicalWorkload.Check("LeadScoringBatch.Score", CanonicalWorkload.EventCount, CanonicalWorkload.Describe(totals));
         Console.WriteLine($"//   {sw.ElapsedMilliseconds} ms");
+
+        // The peer rule engines of §8 on the same data: fit, then the events in order, checked at every prefix.
+        var profiles = PeerProfile.All(w);
+        var peerEvents = PeerEvent.All(w, CanonicalWorkload.EventCount);
+        foreach (var (name, settings) in new (string, RulesEngine.Models.ReSettings?)[] { ("tuned", RulesEnginePeer.Tuned), ("library defaults", null) })
+        {
+            var re = new RulesEnginePeer(settings) { Awards = new int[29] };
+            VerifyPeer($"RulesEngine 6.0.1, {name}", profiles, peerEvents, re.FitAsync, re.ApplyAsync).GetAwaiter().GetResult();
+            CheckPeerRuleCounts(re.RuleNames.Zip(re.Awards).ToDictionary(x => x.First, x => x.Second, StringComparer.Ordinal));
+        }
+
+        var nrules = new NRulesPeer();
+        var fired = nrules.CountAwards();
+        VerifyPeer(
+            "NRules 1.0.4", profiles, peerEvents,
+            p => ValueTask.FromResult(nrules.Fit(p)),
+            (e, p, s) =>
+            {
+                nrules.Apply(e, p, s);
+                return ValueTask.CompletedTask;
+            }).GetAwaiter().GetResult();
+        CheckPeerRuleCounts(fired);
         Console.WriteLine("verify: all checks passed");
         return 0;
+    }
+
+    /// <summary>A peer engine's fit of every lead, then its lead states after each prefix of the events, against §7.</summary>
+    private static async Task VerifyPeer(
+        string name, PeerProfile[] profiles, PeerEvent[] events,
+        Func<PeerProfile, ValueTask<int>> fit, Func<PeerEvent, PeerProfile, PeerLeadState, ValueTask> apply)
+    {
+        var sw = Stopwatch.StartNew();
+        var fits = new int[profiles.Length];
+        for (int i = 0; i < fits.Length; i++)
+        {
+            fits[i] = await fit(profiles[i]);
+        }
+
+        long fitMs = sw.ElapsedMilliseconds;
+        var states = PeerLeadState.Fresh(fits);
+        int applied = 0;
+        foreach (int n in Prefixes)
+        {
+            for (; applied < n; applied++)
+            {
+                var e = events[applied];
+                await apply(e, profiles[e.Lead], states[e.Lead]);
+            }
+
+            CanonicalWorkload.Check(name, n, CanonicalWorkload.Describe(PeerLeadState.Totals(states)));
+        }
+
+        Console.WriteLine($"//   fit of 100,000 leads {fitMs:N0} ms, 1,000,000 events {sw.ElapsedMilliseconds - fitMs:N0} ms");
+    }
+
+    /// <summary>A peer's awards per rule (keyed by the §6 rule id, e.g. <c>E01_pricing_view</c>) against §7.</summary>
+    private static void CheckPeerRuleCounts(Dictionary<string, int> awards)
+    {
+        var byRule = awards.ToDictionary(x => x.Key[..3], x => x.Value, StringComparer.Ordinal);
+        foreach (var (rule, expected) in RuleCounts)
+        {
+            int got = byRule.GetValueOrDefault(rule);
+            if (got != expected.Awards)
+            {
+                throw new InvalidOperationException($"rule {rule}: {got} awards, §7 expects {expected.Awards}");
+            }
+        }
+
+        Console.WriteLine("//   per-rule awards of all 29 rules equal §7 OK");
     }
 
     private static void CheckModelFile()

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using LeadScoring.Engine;
 using LeadScoring.Messages;
+using RulesEngine.Models;
 
 namespace LeadScoring.Benchmarks.Canonical;
 
@@ -19,6 +20,11 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// message (slot, id map, traits dictionary) then Evaluate it: fit from a profile that arrives as a message.</item>
 /// <item><b>LeadScoringBatchScore</b>: <c>LeadScoringBatch.Score</c>, the batch form over the 100,000 identify messages (id linking,
 /// de-duplication, sort, apply, evaluate).</item>
+/// <item><b>RulesEngineTuned</b>, <b>RulesEngineDefaults</b>: Microsoft RulesEngine 6.0.1 (<see cref="RulesEnginePeer"/>),
+/// <c>ExecuteAllRulesAsync</c> of the 12-rule <c>LeadFit</c> workflow per profile, the points of the successful
+/// rules summed; with the settings of RulesEngine's own benchmark, then with the library defaults.</item>
+/// <item><b>NRulesSession</b>: NRules 1.0.4 (<see cref="NRulesPeer"/>): per profile insert a fit fact into the
+/// long-lived session, fire the 12 fit rules, retract it.</item>
 /// </list>
 /// </summary>
 [Config(typeof(CanonicalConfig))]
@@ -32,6 +38,9 @@ public class FitBenchmarks
     private LeadMessage[] _identifies = [];
     private LeadScoringEngine _identified = null!;
     private readonly int[] _fit = new int[Leads];
+    private PeerProfile[] _profiles = [];
+    private RulesEnginePeer _rulesEngine = null!;
+    private NRulesPeer _nrules = null!;
 
     [GlobalSetup]
     public void GlobalSetup()
@@ -44,6 +53,28 @@ public class FitBenchmarks
         {
             _identified.Apply(m);
         }
+    }
+
+    [GlobalSetup(Target = nameof(RulesEngineTuned))]
+    public Task SetupRulesEngineTuned() => SetupRulesEngine(RulesEnginePeer.Tuned);
+
+    [GlobalSetup(Target = nameof(RulesEngineDefaults))]
+    public Task SetupRulesEngineDefaults() => SetupRulesEngine(null);
+
+    private async Task SetupRulesEngine(ReSettings? settings)
+    {
+        _workload = CanonicalWorkload.Generate(0);
+        _profiles = PeerProfile.All(_workload);
+        _rulesEngine = new RulesEnginePeer(settings);
+        await _rulesEngine.FitAsync(_profiles[0]);   // compiles the workflow's expressions
+    }
+
+    [GlobalSetup(Target = nameof(NRulesSession))]
+    public void SetupNRules()
+    {
+        _workload = CanonicalWorkload.Generate(0);
+        _profiles = PeerProfile.All(_workload);
+        _nrules = new NRulesPeer();
     }
 
     [IterationSetup]
@@ -104,6 +135,37 @@ public class FitBenchmarks
         for (int i = 0; i < Leads; i++)
         {
             _fit[i] = (int)results[i]["fit"];
+        }
+
+        return _fit[^1];
+    }
+
+    [Benchmark(OperationsPerInvoke = Leads)]
+    public Task<int> RulesEngineTuned() => FitRulesEngine();
+
+    [Benchmark(OperationsPerInvoke = Leads)]
+    public Task<int> RulesEngineDefaults() => FitRulesEngine();
+
+    private async Task<int> FitRulesEngine()
+    {
+        var re = _rulesEngine;
+        var profiles = _profiles;
+        for (int i = 0; i < Leads; i++)
+        {
+            _fit[i] = await re.FitAsync(profiles[i]);
+        }
+
+        return _fit[^1];
+    }
+
+    [Benchmark(OperationsPerInvoke = Leads)]
+    public int NRulesSession()
+    {
+        var nrules = _nrules;
+        var profiles = _profiles;
+        for (int i = 0; i < Leads; i++)
+        {
+            _fit[i] = nrules.Fit(profiles[i]);
         }
 
         return _fit[^1];
