@@ -275,7 +275,7 @@ internal sealed class MessageField(FieldPath path)
     /// <summary>Position in <see cref="FastPlan.Fields"/>.</summary>
     public int Index { get; set; }
 
-    public Dictionary<string, ulong> Memo { get; } = [];
+    public MemoTable Memo { get; } = new();
 
     public ulong MissingBits()
     {
@@ -291,26 +291,14 @@ internal sealed class MessageField(FieldPath path)
     /// <summary>The bits for a string value given as characters; allocates only the first time a value is seen.</summary>
     public ulong Bits(ReadOnlySpan<char> text)
     {
-#if NET9_0_OR_GREATER
-        var lookup = Memo.GetAlternateLookup<ReadOnlySpan<char>>();
-        if (lookup.TryGetValue(text, out ulong bits))
+        if (Memo.TryGetValue(text, out ulong bits))
         {
             return bits;
         }
-#else
-        if (Memo.TryGetValue(text.ToString(), out ulong bits))
-        {
-            return bits;
-        }
-#endif
 
         string s = text.ToString();
         bits = Test(new FieldValue(DataKind.String, s, DataValue.ParseNumber(s)));
-        if (Memo.Count < FastPlan.MaxMemo)
-        {
-            Memo[s] = bits;
-        }
-
+        Memo.Add(s, bits);
         return bits;
     }
 
@@ -331,11 +319,7 @@ internal sealed class MessageField(FieldPath path)
             }
 
             bits = Test(FieldValue.Of(v));
-            if (Memo.Count < FastPlan.MaxMemo)
-            {
-                Memo[text] = bits;
-            }
-
+            Memo.Add(text, bits);
             return bits;
         }
 

@@ -49,9 +49,11 @@ internal sealed class IdTable
         return (int)(h ^ (h >> 32));
     }
 
-    public int Find(string key) => Find(key.AsSpan(), Hash(key));
+    public int Find(string key) => Find(key.AsSpan(), Hash(key), key);
 
-    public int Find(ReadOnlySpan<char> key, int hash)
+    public int Find(ReadOnlySpan<char> key, int hash) => Find(key, hash, null);
+
+    private int Find(ReadOnlySpan<char> key, int hash, string? keyString)
     {
         var entries = _entries;
         int mask = entries.Length - 1;
@@ -64,7 +66,7 @@ internal sealed class IdTable
                 return -1;
             }
 
-            if (e.Hash == hash && key.SequenceEqual(e.Key))
+            if (e.Hash == hash && (ReferenceEquals(e.Key, keyString) || key.SequenceEqual(e.Key)))
             {
                 return e.Row;
             }

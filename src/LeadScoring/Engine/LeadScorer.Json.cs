@@ -18,6 +18,9 @@ public sealed partial class LeadScorer
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
 
     private char[] _chars = new char[512];
+
+    /// <summary>Lines applied by the JSON fast path (for tests and diagnostics).</summary>
+    internal long FastJsonLines { get; private set; }
     private int[]? _fieldStart;
     private int[]? _fieldLength;
 
@@ -63,6 +66,7 @@ public sealed partial class LeadScorer
                     : name.SequenceEqual("name"u8) ? 7
                     : name.SequenceEqual("properties"u8) ? 8
                     : name.SequenceEqual("context"u8) ? 9
+                    : name.SequenceEqual("traits"u8) ? 10
                     : 0;
                 if (key == 0)
                 {
@@ -76,6 +80,21 @@ public sealed partial class LeadScorer
                 }
 
                 seen |= 1 << key;
+                if (key == 10)
+                {
+                    if (reader.TokenType == JsonTokenType.Null)
+                    {
+                        continue;
+                    }
+
+                    if (reader.TokenType != JsonTokenType.StartObject || !ReadTraits(ref reader))
+                    {
+                        return false;
+                    }
+
+                    continue;
+                }
+
                 if (key is 8 or 9)
                 {
                     if (reader.TokenType == JsonTokenType.Null)
@@ -124,9 +143,15 @@ public sealed partial class LeadScorer
         }
 
         bool track = type.SequenceEqual("track"u8);
-        if (!track && !type.SequenceEqual("page"u8))
+        bool identify = !track && type.SequenceEqual("identify"u8);
+        if (!track && !identify && !type.SequenceEqual("page"u8))
         {
             return false;
+        }
+
+        if (identify && (seen & (1 << 10)) == 0)
+        {
+            _traitCount = 0;
         }
 
         if (messageId.IsEmpty || userId.IsEmpty || (track && eventName.IsEmpty) ||
@@ -148,6 +173,11 @@ public sealed partial class LeadScorer
         }
 
         int row = _ids.Find(user, IdTable.Hash(user));
+        if (identify)
+        {
+            return (seen & (1 << 4)) == 0 && TryIdentify(json, row, user, messageId, chars, ref used, t);
+        }
+
         if (row < 0)
         {
             return false;
@@ -164,7 +194,7 @@ public sealed partial class LeadScorer
             return false;
         }
 
-        if (!Decode(messageId, chars, ref used, out var id) || (r.LastMessageId is { } lastId && id.SequenceEqual(lastId)))
+        if (!Decode(messageId, chars, ref used, out var id) || (r.LastIdKey == IdKey(id) && r.LastMessageId is { } lastId && id.SequenceEqual(lastId)))
         {
             return false;
         }
@@ -221,7 +251,200 @@ public sealed partial class LeadScorer
         r.MessageCount++;
         r.UserIdAtLast = true;
         Statistics.Applied++;
+        FastJsonLines++;
         return true;
+    }
+
+    /// <summary>
+    /// An identify of a new lead, or the next message of a known one, by user id alone: its traits merge into the
+    /// row (spec 2.3) from the values <see cref="ReadTraits"/> noted, pooled, without a <see cref="LeadMessage"/>.
+    /// </summary>
+    private bool TryIdentify(ReadOnlySpan<byte> json, int row, ReadOnlySpan<char> user, ReadOnlySpan<byte> messageIdBytes, Span<char> chars, ref int used, long t)
+    {
+        if (row >= 0)
+        {
+            ref HotRow known = ref _hot[row];
+            if (known.UserId is null || !user.SequenceEqual(known.UserId) || t <= known.LastTicks)
+            {
+                return false;
+            }
+        }
+
+        if (!Decode(messageIdBytes, chars, ref used, out var id) || (row >= 0 && _hot[row].LastMessageId is { } lastId && id.SequenceEqual(lastId)))
+        {
+            return false;
+        }
+
+        // Decode every trait before changing anything: invalid UTF-8 goes to the parser.
+        int start = used;
+        for (int i = 0; i < _traitCount; i++)
+        {
+            if (!Decode(json.Slice(_traitKeyStart[i], _traitKeyLength[i]), chars, ref used, out var k))
+            {
+                return false;
+            }
+
+            _traitKeyChars[i] = k.Length;
+            if (_traitKind[i] == DataKind.String)
+            {
+                if (!Decode(json.Slice(_traitValueStart[i], _traitValueLength[i]), chars, ref used, out var v))
+                {
+                    return false;
+                }
+
+                _traitValueChars[i] = v.Length;
+            }
+        }
+
+        string userId;
+        if (row < 0)
+        {
+            userId = user.ToString();
+            row = NewRow(userId);
+            _ids.Set(userId, row);
+        }
+        else
+        {
+            userId = _hot[row].UserId!;
+        }
+
+        ref HotRow r = ref _hot[row];
+        ref ColdRow cold = ref _rows[row];
+        if (_traitCount > 0)
+        {
+            var merged = new List<KeyValuePair<string, DataValue>>((cold.Traits?.Length ?? 0) + _traitCount);
+            merged.AddRange(cold.Traits ?? []);
+            int at = start;
+            for (int i = 0; i < _traitCount; i++)
+            {
+                var key = chars.Slice(at, _traitKeyChars[i]);
+                at += key.Length;
+                DataValue? value = null;
+                switch (_traitKind[i])
+                {
+                    case DataKind.String:
+                        var text = chars.Slice(at, _traitValueChars[i]);
+                        at += text.Length;
+                        value = PoolString(text);
+                        break;
+                    case DataKind.Number:
+                        value = PoolNumber(json.Slice(_traitValueStart[i], _traitValueLength[i]), _traitNumber[i]);
+                        break;
+                    case DataKind.True:
+                        value = DataValue.True;
+                        break;
+                    case DataKind.False:
+                        value = DataValue.False;
+                        break;
+                }
+
+                int found = -1;
+                for (int j = 0; j < merged.Count; j++)
+                {
+                    if (key.SequenceEqual(merged[j].Key))
+                    {
+                        found = j;
+                        break;
+                    }
+                }
+
+                if (value is null)
+                {
+                    if (found >= 0)
+                    {
+                        merged.RemoveAt(found);
+                    }
+                }
+                else if (found >= 0)
+                {
+                    merged[found] = new(merged[found].Key, value);
+                }
+                else
+                {
+                    merged.Add(new(PoolKey(key), value));
+                }
+            }
+
+            cold.Traits = merged.Count == 0 ? null : [.. merged];
+            r.TraitBits = TraitBitsOf(cold.Traits);
+        }
+
+        string messageIdText = id.ToString();
+        r.LastTicks = t;
+        r.LastMessageId = messageIdText;
+        r.LastIdKey = IdKey(messageIdText);
+        r.UserId = userId;
+        r.UserIdAtLast = true;
+        r.MessageCount++;
+        Statistics.Applied++;
+        FastJsonLines++;
+        return true;
+    }
+
+    // Where ReadTraits found each trait of the current line, and the lengths TryIdentify decoded them to.
+    private readonly int[] _traitKeyStart = new int[16];
+    private readonly int[] _traitKeyLength = new int[16];
+    private readonly int[] _traitKeyChars = new int[16];
+    private readonly DataKind[] _traitKind = new DataKind[16];
+    private readonly int[] _traitValueStart = new int[16];
+    private readonly int[] _traitValueLength = new int[16];
+    private readonly int[] _traitValueChars = new int[16];
+    private readonly double[] _traitNumber = new double[16];
+    private int _traitCount;
+
+    /// <summary>
+    /// Notes where an identify's traits are: flat values only (strings, finite numbers, booleans, null), no escapes.
+    /// Anything else (nested objects, arrays, escaped text, more than 16 traits) goes to the parser.
+    /// </summary>
+    private bool ReadTraits(ref Utf8JsonReader reader)
+    {
+        _traitCount = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueIsEscaped || _traitCount == _traitKind.Length)
+            {
+                return false;
+            }
+
+            int i = _traitCount;
+            _traitKeyStart[i] = (int)reader.TokenStartIndex + 1;
+            _traitKeyLength[i] = reader.ValueSpan.Length;
+            reader.Read();
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.String when !reader.ValueIsEscaped:
+                    _traitKind[i] = DataKind.String;
+                    _traitValueStart[i] = (int)reader.TokenStartIndex + 1;
+                    _traitValueLength[i] = reader.ValueSpan.Length;
+                    break;
+                case JsonTokenType.Number:
+                    if (!reader.TryGetDouble(out double d) || !double.IsFinite(d))
+                    {
+                        return false;
+                    }
+
+                    _traitKind[i] = DataKind.Number;
+                    _traitNumber[i] = d;
+                    _traitValueStart[i] = (int)reader.TokenStartIndex;
+                    _traitValueLength[i] = reader.ValueSpan.Length;
+                    break;
+                case JsonTokenType.True:
+                    _traitKind[i] = DataKind.True;
+                    break;
+                case JsonTokenType.False:
+                    _traitKind[i] = DataKind.False;
+                    break;
+                case JsonTokenType.Null:
+                    _traitKind[i] = DataKind.Null;
+                    break;
+                default:
+                    return false;
+            }
+
+            _traitCount++;
+        }
+
+        return reader.TokenType == JsonTokenType.EndObject;
     }
 
     /// <summary>Reads a <c>properties</c> or <c>context</c> object, noting where the rules' fields are.</summary>

@@ -225,7 +225,7 @@ public sealed partial class LeadScorer
     }
 
     /// <summary>A cheap digest of a message id, so the duplicate check rarely reads the previous id's characters.</summary>
-    private static int IdKey(string id) => id.Length == 0 ? 0 : (id.Length * 65_599) ^ (id[^1] << 16) ^ id[id.Length >> 1];
+    private static int IdKey(ReadOnlySpan<char> id) => id.Length == 0 ? 0 : (id.Length * 65_599) ^ (id[^1] << 16) ^ id[id.Length >> 1];
 
     private static bool IsLastId(ref HotRow r, string id) =>
         ReferenceEquals(id, r.LastMessageId) || (r.LastIdKey == IdKey(id) && string.Equals(id, r.LastMessageId, StringComparison.Ordinal));
@@ -718,6 +718,49 @@ public sealed partial class LeadScorer
         }
 
         return bits;
+    }
+
+    private string PoolKey(ReadOnlySpan<char> key)
+    {
+#if NET9_0_OR_GREATER
+        if (_keyPool.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(key, out var pooled))
+        {
+            return pooled;
+        }
+#endif
+        return Pool(key.ToString());
+    }
+
+    private DataValue PoolString(ReadOnlySpan<char> text)
+    {
+#if NET9_0_OR_GREATER
+        if (_stringPool.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var pooled))
+        {
+            return pooled;
+        }
+#endif
+        return Pool(DataValue.FromString(text.ToString()));
+    }
+
+    private DataValue PoolNumber(ReadOnlySpan<byte> raw, double number)
+    {
+        Span<char> text = stackalloc char[raw.Length <= 64 ? raw.Length : 0];
+        if (raw.Length <= 64)
+        {
+            for (int i = 0; i < raw.Length; i++)
+            {
+                text[i] = (char)raw[i];
+            }
+
+#if NET9_0_OR_GREATER
+            if (_numberPool.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var pooled))
+            {
+                return pooled;
+            }
+#endif
+        }
+
+        return Pool(DataValue.FromNumber(number, System.Text.Encoding.ASCII.GetString(raw)));
     }
 
     /// <summary>One instance per distinct trait name, string and number, so 100,000 leads share their values.</summary>
