@@ -414,4 +414,22 @@ public sealed class CanonicalWorkload
 
         return totals;
     }
+
+    /// <summary>The lead totals (<c>lead_id</c> order) of a <see cref="LeadScorer"/>, read without building results.</summary>
+    public int[] Totals(LeadScorer scorer, string score = "total")
+    {
+        int index = scorer.Model.ScoreNames.IndexOf(score);
+        var totals = new int[LeadCount];
+        for (int i = 0; i < totals.Length; i++)
+        {
+            if (!scorer.TryGetScore(UserIds[i], index, AsOf, out double value))
+            {
+                throw new InvalidOperationException($"lead {UserIds[i]} unknown to the scorer");
+            }
+
+            totals[i] = checked((int)value);
+        }
+
+        return totals;
+    }
 }

@@ -37,6 +37,8 @@ public class FitBenchmarks
     private CompiledModel _model = null!;
     private LeadMessage[] _identifies = [];
     private LeadScoringEngine _identified = null!;
+    private LeadScorer _scorer = null!;
+    private int _fitIndex;
     private readonly int[] _fit = new int[Leads];
     private PeerProfile[] _profiles = [];
     private RulesEnginePeer _rulesEngine = null!;
@@ -49,9 +51,12 @@ public class FitBenchmarks
         _model = CanonicalWorkload.CompileModel();
         _identifies = _workload.IdentifyMessages();
         _identified = new LeadScoringEngine(_model);
+        _scorer = new LeadScorer(_model);
+        _fitIndex = _model.ScoreNames.IndexOf("fit");
         foreach (var m in _identifies)
         {
             _identified.Apply(m);
+            _scorer.Apply(m);
         }
     }
 
@@ -107,6 +112,23 @@ public class FitBenchmarks
         for (int i = 0; i < Leads; i++)
         {
             _fit[i] = (int)engine.Evaluate(ids[i], asOf)!["fit"];
+        }
+
+        return _fit[^1];
+    }
+
+    /// <summary><see cref="LeadScorer.TryGetScore"/>: the fit score of each identified lead, no result object.</summary>
+    [Benchmark(OperationsPerInvoke = Leads)]
+    public int LeadScorerTryGetScore()
+    {
+        var scorer = _scorer;
+        string[] ids = _workload.UserIds;
+        var asOf = CanonicalWorkload.AsOf;
+        int fit = _fitIndex;
+        for (int i = 0; i < Leads; i++)
+        {
+            scorer.TryGetScore(ids[i], fit, asOf, out double value);
+            _fit[i] = (int)value;
         }
 
         return _fit[^1];
