@@ -34,6 +34,7 @@ public static class StateSizeTool
         Console.WriteLine("|---|---:|---|");
 
         MeasureBaseline();
+        MeasureScorer(model);
 
         var notes = new List<string>();
         foreach (var (name, horizon) in new (string, TimeSpan?)[] { ("30-day horizon (default)", TimeSpan.FromDays(30)), ("unbounded horizon", null), ("zero horizon", TimeSpan.Zero) })
@@ -157,6 +158,37 @@ public static class StateSizeTool
 
         CanonicalWorkload.Check("hand-written baseline", CanonicalWorkload.EventCount, CanonicalWorkload.Describe(b.Totals()));
         return b;
+    }
+
+    /// <summary><see cref="LeadScorer"/>: flat rows, no journal, so there is nothing to strip.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void MeasureScorer(CompiledModel model)
+    {
+        long zero = Total();
+        var scorer = RunScorer(model);
+        long full = Total() - zero;
+        Row("LeadScorer (flat rows; keeps no journal)", full,
+            "id table, hot row (40 B), cold row, counters and window heads (42 ints), 32-slot tick ring, pooled traits, last message id; arrays grown by doubling (131,072 rows for 100,000 leads)");
+        GC.KeepAlive(scorer);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static LeadScorer RunScorer(CompiledModel model)
+    {
+        var w = CanonicalWorkload.Generate();
+        var scorer = new LeadScorer(model);
+        for (int i = 0; i < Leads; i++)
+        {
+            scorer.Apply(w.IdentifyMessage(i));
+        }
+
+        for (int j = 0; j < CanonicalWorkload.EventCount; j++)
+        {
+            scorer.Apply(w.EventMessage(j));
+        }
+
+        CanonicalWorkload.Check("LeadScorer", CanonicalWorkload.EventCount, CanonicalWorkload.Describe(w.Totals(scorer)));
+        return scorer;
     }
 
     /// <summary>Builds and applies the messages one at a time, so none is held except by the engine.</summary>

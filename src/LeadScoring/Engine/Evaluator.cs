@@ -289,14 +289,14 @@ internal sealed class Evaluator
         Array.Copy(_raw, raw, raw.Length);
         string? grade = Model.GradeScore >= 0 ? Model.GradeOf(_values[Model.GradeScore]) : null;
         int persona = Persona();
-        var history = state.History is { Count: > 0 } h ? new List<StageMove>(h) : [];
+        var history = state.History is { Count: > 0 } h ? new List<StageMove>(h) : null;
         string? stage = null;
         if (Model.StageNames.Length > 0)
         {
             int current = state.Stage;
             if (reevaluateStage && Model.StageNames.Length > 1 && NextStage() is { } to && to != current)
             {
-                history.Add(new StageMove(Model.StageNames[current], Model.StageNames[to], new DateTimeOffset(asOf, TimeSpan.Zero)));
+                (history ??= []).Add(new StageMove(Model.StageNames[current], Model.StageNames[to], new DateTimeOffset(asOf, TimeSpan.Zero)));
                 current = to;
             }
 

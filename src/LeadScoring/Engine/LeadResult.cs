@@ -18,7 +18,7 @@ public sealed class LeadResult
 
     internal LeadResult(
         string leadId, DateTimeOffset asOf, ImmutableArray<string> scoreNames, double[] values, double[] raw,
-        string? grade, string? persona, string? stage, List<StageMove> history, List<RuleContribution>? contributions, string modelVersion, string? latestMessageId = null)
+        string? grade, string? persona, string? stage, List<StageMove>? history, List<RuleContribution>? contributions, string modelVersion, string? latestMessageId = null)
     {
         LatestMessageId = latestMessageId;
         LeadId = leadId;
@@ -29,7 +29,7 @@ public sealed class LeadResult
         Grade = grade;
         Persona = persona;
         Stage = stage;
-        StageHistory = [.. history];
+        StageHistory = history is null ? [] : [.. history];
         Contributions = contributions is null ? [] : [.. contributions];
         HasExplanation = contributions is not null;
         ModelVersion = modelVersion;
