@@ -118,9 +118,29 @@ public sealed partial class LeadScorer
     {
         ArgumentNullException.ThrowIfNull(message);
 
-        // The hot path: the next message of a known lead, by its user id alone, on flat rows.
+        // The hot path: the next track or page message of a known lead, by its user id alone, on flat rows.
         if (_plan is { } plan && message.UserId is { } user && message.AnonymousId is null && message.PreviousId is null)
         {
+            // The message's field bits first: they depend only on the message, so their memory reads overlap
+            // with the lead lookup's below instead of waiting for them.
+            FastRuleSet? set = null;
+            ulong messageBits = 0;
+            var type = message.Type;
+            if (type == MessageType.Page)
+            {
+                set = plan.Page;
+                messageBits = MessageBits(set, message);
+            }
+            else if (type == MessageType.Track)
+            {
+                set = EventSet(plan, message.Event!);
+                messageBits = set is null ? 0 : MessageBits(set, message);
+            }
+            else if (type != MessageType.Identify)
+            {
+                return ApplySlow(message);
+            }
+
             int row = _ids.Find(user);
             if (row >= 0)
             {
@@ -129,29 +149,15 @@ public sealed partial class LeadScorer
                 string id = message.MessageId;
                 if (t > r.LastTicks && r.UserId is { } known && (ReferenceEquals(user, known) || string.Equals(user, known, StringComparison.Ordinal)) && !IsLastId(ref r, id))
                 {
-                    switch (message.Type)
+                    if (set is not null)
                     {
-                        case MessageType.Track:
-                            if (EventSet(plan, message.Event!) is { } set)
-                            {
-                                ApplyRules(row, r.TraitBits, set, MessageBits(set, message), t);
-                            }
-
-                            break;
-                        case MessageType.Page:
-                            ApplyRules(row, r.TraitBits, plan.Page, MessageBits(plan.Page, message), t);
-                            break;
-                        case MessageType.Identify:
-                            if (message.Traits is not null)
-                            {
-                                ref ColdRow cold = ref _rows[row];
-                                cold.Traits = MergeTraits(cold.Traits, message.Traits);
-                                r.TraitBits = TraitBitsOf(cold.Traits);
-                            }
-
-                            break;
-                        default:
-                            return ApplySlow(message);
+                        ApplyRules(row, r.TraitBits, set, messageBits, t);
+                    }
+                    else if (type == MessageType.Identify && message.Traits is not null)
+                    {
+                        ref ColdRow cold = ref _rows[row];
+                        cold.Traits = MergeTraits(cold.Traits, message.Traits);
+                        r.TraitBits = TraitBitsOf(cold.Traits);
                     }
 
                     r.LastTicks = t;
