@@ -48,6 +48,9 @@ internal sealed class FastPlan
 
     public FastRuleSet Page { get; }
 
+    /// <summary>Every event rule.</summary>
+    public FastRule[] Rules { get; private init; } = [];
+
     public FrozenDictionary<string, FastRuleSet> Events { get; }
 
 #if NET9_0_OR_GREATER
@@ -107,7 +110,7 @@ internal sealed class FastPlan
         var compiled = conditions.ToDictionary(c => c.Rule, c => new FastRule(c.Rule, c.When, model));
         var page = FastRuleSet.Of(model.PageRules, compiled);
         var events = model.EventRules.ToFrozenDictionary(kv => kv.Key, kv => FastRuleSet.Of(kv.Value, compiled), StringComparer.OrdinalIgnoreCase);
-        return new FastPlan(model, traitLeaves, fields, page, events);
+        return new FastPlan(model, traitLeaves, fields, page, events) { Rules = [.. compiled.Values] };
     }
 
     private static FastCondition? Convert(CompiledCondition c, List<FieldNode> traitLeaves, Dictionary<FieldPath, MessageField> fields)
@@ -195,6 +198,7 @@ internal sealed class FastRule
         CountIndex = 2 * rule.EventIndex;
         LimitCount = rule.LimitCount;
         LimitWindowTicks = rule.LimitWindowTicks;
+        LimitWindowSeconds = (int)Math.Min(int.MaxValue, rule.LimitWindowTicks / TimeSpan.TicksPerSecond);
         Ring = rule.LimitRing;
         ulong traitMask = 0, messageMask = 0;
         Masked = when is null || Masks(when, ref traitMask, ref messageMask);
@@ -249,6 +253,9 @@ internal sealed class FastRule
     public int LimitCount { get; }
 
     public long LimitWindowTicks { get; }
+
+    /// <summary>The window in whole seconds (the scorer keeps window times in seconds when every window is whole seconds).</summary>
+    public int LimitWindowSeconds { get; }
 
     public int Ring { get; }
 

@@ -70,7 +70,11 @@ public sealed partial class LeadScorer
     private ColdRow[] _rows = new ColdRow[64];
     private LeadState?[] _states = [];
     private int[] _cells = [];
-    private long[] _ring = [];
+    /// <summary>Window times as seconds since <see cref="EpochTicks"/>: half the memory of ticks.</summary>
+    private int[] _ring32 = [];
+
+    /// <summary>Window times as ticks, once a time that is not a whole second (or outside 1932–2068) turned up.</summary>
+    private long[]? _ring64;
     private int _rowCount;
     private int _removed;
 
@@ -94,7 +98,14 @@ public sealed partial class LeadScorer
         else
         {
             _cells = new int[_rows.Length * _cellStride];
-            _ring = new long[_rows.Length * _ringStride];
+            if (_plan.Rules.All(r => r.LimitWindowTicks % TimeSpan.TicksPerSecond == 0))
+            {
+                _ring32 = new int[_rows.Length * _ringStride];
+            }
+            else
+            {
+                _ring64 = new long[_rows.Length * _ringStride];
+            }
         }
     }
 
@@ -397,6 +408,8 @@ public sealed partial class LeadScorer
     {
         var cells = _cells.AsSpan(row * _cellStride, _cellStride);
         int ringBase = row * _ringStride;
+        bool seconds = false;
+        int now = 0;
         foreach (var rule in set.Rules)
         {
             if (rule.Masked)
@@ -427,29 +440,58 @@ public sealed partial class LeadScorer
                     // fewer than size, then size + the index of the oldest.
                     ref int cell = ref cells[_countStride + rule.Ring];
                     int size = rule.RingSize;
-                    if (cell < size)
+                    int head = cell < size ? cell : cell - size; // the next free place, or the oldest time
+                    int at = ringBase + rule.RingOffset + head;
+                    if (_ring64 is null && !seconds && !(seconds = TryToSeconds(t, out now)))
                     {
-                        _ring[ringBase + rule.RingOffset + cell] = t;
-                        cell++;
+                        Widen();
+                    }
+
+                    if (cell >= size && (_ring64 is { } wide ? wide[at] > t - rule.LimitWindowTicks : _ring32[at] > (long)now - rule.LimitWindowSeconds))
+                    {
+                        cells[rule.CountIndex + 1]++;
+                        continue;
+                    }
+
+                    if (_ring64 is { } w)
+                    {
+                        w[at] = t;
                     }
                     else
                     {
-                        int head = cell - size;
-                        ref long oldest = ref _ring[ringBase + rule.RingOffset + head];
-                        if (oldest > t - rule.LimitWindowTicks)
-                        {
-                            cells[rule.CountIndex + 1]++;
-                            continue;
-                        }
-
-                        oldest = t;
-                        cell = head + 1 == size ? size : cell + 1;
+                        _ring32[at] = now;
                     }
+
+                    cell = cell < size ? cell + 1 : head + 1 == size ? size : cell + 1;
                 }
             }
 
             cells[rule.CountIndex]++;
         }
+    }
+
+    /// <summary>2000-01-01T00:00:00Z: window times are kept as whole seconds from it while they can be.</summary>
+    private const long EpochTicks = 630_822_816_000_000_000;
+
+    private static bool TryToSeconds(long ticks, out int seconds)
+    {
+        long since = ticks - EpochTicks;
+        long whole = since / TimeSpan.TicksPerSecond;
+        seconds = (int)whole;
+        return since % TimeSpan.TicksPerSecond == 0 && whole >= int.MinValue && whole <= int.MaxValue;
+    }
+
+    /// <summary>Moves the window times to ticks, for good: a message carried a time that seconds cannot hold.</summary>
+    private void Widen()
+    {
+        var wide = new long[_ring32.Length];
+        for (int i = 0; i < wide.Length; i++)
+        {
+            wide[i] = EpochTicks + (_ring32[i] * TimeSpan.TicksPerSecond);
+        }
+
+        _ring64 = wide;
+        _ring32 = [];
     }
 
     private int RowFor(LeadMessage m)
@@ -552,7 +594,14 @@ public sealed partial class LeadScorer
             else
             {
                 Array.Resize(ref _cells, size * _cellStride);
-                Array.Resize(ref _ring, size * _ringStride);
+                if (_ring64 is null)
+                {
+                    Array.Resize(ref _ring32, size * _ringStride);
+                }
+                else
+                {
+                    Array.Resize(ref _ring64, size * _ringStride);
+                }
             }
         }
 
@@ -603,7 +652,18 @@ public sealed partial class LeadScorer
 
         var cells = _cells.AsSpan(row * _cellStride, _cellStride);
         cells[.._countStride].CopyTo(s.Counts);
-        _ring.AsSpan(row * _ringStride, _ringStride).CopyTo(s.Ring);
+        if (_ring64 is { } wide)
+        {
+            wide.AsSpan(row * _ringStride, _ringStride).CopyTo(s.Ring);
+        }
+        else
+        {
+            var narrow = _ring32.AsSpan(row * _ringStride, _ringStride);
+            for (int i = 0; i < narrow.Length; i++)
+            {
+                s.Ring[i] = EpochTicks + (narrow[i] * TimeSpan.TicksPerSecond);
+            }
+        }
         for (int w = 0; w < _windowStride; w++)
         {
             // Count while not full, then size + head; LeadState keeps a count whose remainder is the head.
@@ -637,7 +697,30 @@ public sealed partial class LeadScorer
         r.MessageCount = s.MessageCount;
         var cells = _cells.AsSpan(row * _cellStride, _cellStride);
         s.Counts.CopyTo(cells);
-        s.Ring.CopyTo(_ring.AsSpan(row * _ringStride, _ringStride));
+        if (_ring64 is null)
+        {
+            foreach (long ticks in s.Ring)
+            {
+                if (!TryToSeconds(ticks, out _))
+                {
+                    Widen();
+                    break;
+                }
+            }
+        }
+
+        if (_ring64 is { } wide)
+        {
+            s.Ring.CopyTo(wide.AsSpan(row * _ringStride, _ringStride));
+        }
+        else
+        {
+            var narrow = _ring32.AsSpan(row * _ringStride, _ringStride);
+            for (int i = 0; i < narrow.Length; i++)
+            {
+                TryToSeconds(s.Ring[i], out narrow[i]);
+            }
+        }
         for (int w = 0; w < _windowStride; w++)
         {
             int size = Model.RingSizes[w], written = s.RingWritten[w];
