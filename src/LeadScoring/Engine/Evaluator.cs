@@ -340,7 +340,7 @@ internal sealed class Evaluator
     /// Scores saturate at ±<see cref="double.MaxValue"/> instead of overflowing to infinity (JSON has no infinity);
     /// only absurd models (points near 1e308) ever reach it.
     /// </summary>
-    private static double Finite(double v) =>
+    internal static double Finite(double v) =>
         double.IsNaN(v) ? 0 : v > double.MaxValue ? double.MaxValue : v < double.MinValue ? double.MinValue : v;
 
     /// <summary>The value of score <paramref name="index"/> at <see cref="Now"/>.</summary>

@@ -48,6 +48,12 @@ internal sealed class FastPlan
 
     public FastRuleSet Page { get; }
 
+    /// <summary>
+    /// Per rule of the model (by index): for a trait rule, its condition as trait bits; null for event rules. Null
+    /// altogether when some trait rule reads more than traits, so scores need the evaluator.
+    /// </summary>
+    public TraitRuleBits?[]? TraitRules { get; private init; }
+
     /// <summary>Every event rule.</summary>
     public FastRule[] Rules { get; private init; } = [];
 
@@ -94,6 +100,29 @@ internal sealed class FastPlan
             return null;
         }
 
+        // Trait rules too, when their conditions are on traits alone and the leaves still fit in 64 bits: then a
+        // lead's trait-rule results are bits as well, and its scores are sums over bits and counters.
+        var traitRules = new FastCondition?[model.Rules.Length];
+        var extended = new List<FieldNode>(traitLeaves);
+        bool traitRulesFit = true;
+        foreach (var rule in model.Rules.Where(r => !r.IsEvent && r.When is not null))
+        {
+            if ((traitRules[rule.Index] = Convert(rule.When!, extended, null)) is null)
+            {
+                traitRulesFit = false;
+                break;
+            }
+        }
+
+        if (traitRulesFit && extended.Count <= 64)
+        {
+            traitLeaves = extended;
+        }
+        else
+        {
+            traitRules = null;
+        }
+
         int shift = 0;
         foreach (var f in fields.Values)
         {
@@ -110,10 +139,14 @@ internal sealed class FastPlan
         var compiled = conditions.ToDictionary(c => c.Rule, c => new FastRule(c.Rule, c.When, model));
         var page = FastRuleSet.Of(model.PageRules, compiled);
         var events = model.EventRules.ToFrozenDictionary(kv => kv.Key, kv => FastRuleSet.Of(kv.Value, compiled), StringComparer.OrdinalIgnoreCase);
-        return new FastPlan(model, traitLeaves, fields, page, events) { Rules = [.. compiled.Values] };
+        return new FastPlan(model, traitLeaves, fields, page, events)
+        {
+            Rules = [.. compiled.Values],
+            TraitRules = traitRules?.Select((c, i) => model.Rules[i].IsEvent ? null : new TraitRuleBits(c)).ToArray(),
+        };
     }
 
-    private static FastCondition? Convert(CompiledCondition c, List<FieldNode> traitLeaves, Dictionary<FieldPath, MessageField> fields)
+    private static FastCondition? Convert(CompiledCondition c, List<FieldNode> traitLeaves, Dictionary<FieldPath, MessageField>? fields)
     {
         switch (c)
         {
@@ -132,7 +165,7 @@ internal sealed class FastPlan
                 }
 
                 return new TraitBit(bit);
-            case FieldNode leaf when leaf.Field.Root is FieldRoot.Properties or FieldRoot.Context:
+            case FieldNode leaf when fields is not null && leaf.Field.Root is FieldRoot.Properties or FieldRoot.Context:
                 if (!fields.TryGetValue(leaf.Field, out var field))
                 {
                     fields[leaf.Field] = field = new MessageField(leaf.Field);
@@ -151,7 +184,7 @@ internal sealed class FastPlan
         }
     }
 
-    private static FastCondition[]? ConvertAll(CompiledCondition[] children, List<FieldNode> traitLeaves, Dictionary<FieldPath, MessageField> fields)
+    private static FastCondition[]? ConvertAll(CompiledCondition[] children, List<FieldNode> traitLeaves, Dictionary<FieldPath, MessageField>? fields)
     {
         var result = new FastCondition[children.Length];
         for (int i = 0; i < children.Length; i++)
@@ -188,6 +221,15 @@ internal sealed class FastRuleSet(FastRule[] rules, MessageField[] fields)
     }
 }
 
+/// <summary>A trait rule's condition on a lead's trait bits (always true without a condition).</summary>
+internal sealed class TraitRuleBits(FastCondition? when)
+{
+    private readonly ulong _mask = when is null ? 0 : FastRule.MaskOf(when);
+    private readonly bool _masked = when is null || FastRule.IsMaskable(when);
+
+    public bool Holds(ulong traits) => _masked ? (traits & _mask) == _mask : when!.Evaluate(traits, 0);
+}
+
 /// <summary>An event rule on flat rows: its condition on bits and its limit window's place in the row.</summary>
 internal sealed class FastRule
 {
@@ -221,6 +263,19 @@ internal sealed class FastRule
     public ulong TraitMask { get; }
 
     public ulong MessageMask { get; }
+
+    public static bool IsMaskable(FastCondition c)
+    {
+        ulong t = 0, m = 0;
+        return Masks(c, ref t, ref m);
+    }
+
+    public static ulong MaskOf(FastCondition c)
+    {
+        ulong t = 0, m = 0;
+        Masks(c, ref t, ref m);
+        return t;
+    }
 
     private static bool Masks(FastCondition c, ref ulong traits, ref ulong message)
     {

@@ -63,6 +63,8 @@ public sealed partial class LeadScorer
     private readonly Dictionary<string, DataValue> _stringPool = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DataValue> _numberPool = new(StringComparer.Ordinal);
     private readonly int _cellStride;
+    private readonly double[] _raw;
+    private readonly double[] _values;
     private readonly string?[] _eventNames = new string?[8];
     private readonly FastRuleSet?[] _eventSets = new FastRuleSet?[8];
     private int _nextEvent;
@@ -91,6 +93,8 @@ public sealed partial class LeadScorer
         _ringStride = model.RingSlots;
         _windowStride = model.RingCount;
         _cellStride = _countStride + _windowStride;
+        _raw = new double[model.Scores.Length];
+        _values = new double[model.Scores.Length];
         if (_plan is null)
         {
             _states = new LeadState?[_rows.Length];
@@ -346,9 +350,88 @@ public sealed partial class LeadScorer
             return false;
         }
 
+        if (_plan?.TraitRules is { } traitRules)
+        {
+            value = ScoreOfRow(row, traitRules, asOf.UtcTicks, scoreIndex);
+            return true;
+        }
+
         var state = StateOf(row, asOf.UtcTicks);
         value = _evaluator.ScoreAt(state, asOf.UtcTicks, scoreIndex);
         return true;
+    }
+
+    /// <summary>
+    /// A score straight from a flat row, when every trait rule is a test on the lead's trait bits: the evaluator's
+    /// arithmetic (spec 3.5, one running sum per score in rule order, then bounds, then weighted sums) on bits and
+    /// counters, without loading a full state. Flat models have no decay or expiry, so scores do not depend on the
+    /// instant beyond it not being before the lead's latest message.
+    /// </summary>
+    private double ScoreOfRow(int row, TraitRuleBits?[] traitRules, long asOf, int scoreIndex)
+    {
+        ref HotRow r = ref _hot[row];
+        if (r.LastTicks > asOf)
+        {
+            _ = StateOf(row, asOf); // throws, with the message
+        }
+
+        var raw = _raw;
+        var values = _values;
+        Array.Clear(raw);
+        var counts = _cells.AsSpan(row * _cellStride, _countStride);
+        foreach (var rule in Model.Rules)
+        {
+            if (!rule.IsEvent)
+            {
+                if (traitRules[rule.Index]!.Holds(r.TraitBits))
+                {
+                    raw[rule.ScoreIndex] += rule.Points;
+                }
+
+                continue;
+            }
+
+            int awards = counts[2 * rule.EventIndex];
+            double share;
+            if (rule.PointsAreWhole)
+            {
+                share = awards * rule.Points;
+            }
+            else
+            {
+                share = 0;
+                for (int i = 0; i < awards; i++)
+                {
+                    share += rule.Points;
+                }
+            }
+
+            raw[rule.ScoreIndex] += rule.ClampShare(Evaluator.Finite(share));
+        }
+
+        var scores = Model.Scores;
+        for (int s = 0; s < scores.Length; s++)
+        {
+            if (!scores[s].IsComposite)
+            {
+                raw[s] = Evaluator.Finite(raw[s]);
+                values[s] = scores[s].Clamp(raw[s]);
+            }
+        }
+
+        foreach (int s in Model.CompositeOrder)
+        {
+            double sum = 0;
+            foreach (var (component, weight) in scores[s].Components)
+            {
+                sum += weight * values[component];
+            }
+
+            raw[s] = Evaluator.Finite(sum);
+            values[s] = scores[s].Clamp(raw[s]);
+        }
+
+        return values[scoreIndex];
     }
 
     // ------------------------------------------------------------------ rows
