@@ -1,0 +1,162 @@
+using CsCheck;
+using LeadScoring.Engine;
+using LeadScoring.Messages;
+using LeadScoring.Model;
+
+namespace LeadScoring.Tests.Engine;
+
+/// <summary>
+/// <see cref="LeadScorer.TryGetScore"/> on flat rows computes scores from trait bits and counters instead of the
+/// evaluator: it must give exactly the evaluator's numbers (the value of <see cref="LeadScorer.Evaluate"/>), for
+/// fractional points, point bounds, score bounds and weighted sums alike.
+/// </summary>
+public class LeadScorerScoreTests
+{
+    private const string ModelJson = """
+        {
+          "name": "flat-arithmetic", "version": "1",
+          "scores": [
+            { "name": "fit", "min": -10, "max": 40 },
+            { "name": "engagement", "max": 57.5 },
+            { "name": "total", "sum": { "fit": 0.7, "engagement": 1.3 }, "min": 0 }
+          ],
+          "rules": [
+            { "id": "vp", "score": "fit", "points": 15.25, "when": { "field": "traits.title", "op": "containsAny", "value": ["VP", "Director"] } },
+            { "id": "big", "score": "fit", "points": 10, "when": { "field": "traits.employees", "op": "between", "value": [200, 5000] } },
+            { "id": "free", "score": "fit", "points": -12.5, "when": { "not": { "field": "traits.email", "op": "endsWith", "value": ".example" } } },
+            { "id": "us", "score": "fit", "points": 5, "when": { "any": [ { "field": "traits.country", "op": "eq", "value": "US" }, { "field": "traits.country", "op": "eq", "value": "CA" } ] } },
+            { "id": "always", "score": "fit", "points": 0.1 },
+            { "id": "pricing", "score": "engagement", "points": 7.3, "on": "$page", "when": { "field": "properties.url", "op": "contains", "value": "/pricing" }, "limit": { "count": 2, "perDays": 7 } },
+            { "id": "docs", "score": "engagement", "points": 0.35, "on": "$page", "when": { "field": "properties.url", "op": "contains", "value": "/docs" }, "maxPoints": 2 },
+            { "id": "open", "score": "engagement", "points": 1, "on": "Email Opened", "limit": { "count": 3 } },
+            { "id": "demo", "score": "engagement", "points": 40, "on": "Demo Requested", "minPoints": 1, "when": { "field": "traits.employees", "op": "gte", "value": 100 } },
+            { "id": "unsub", "score": "engagement", "points": -25.5, "on": "Unsubscribed" }
+          ]
+        }
+        """;
+
+    private static readonly CompiledModel Model = CompiledModel.Compile(ScoringModelLoader.Load(ModelJson).GetModelOrThrow());
+
+    private static readonly string[] Titles = ["VP Sales", "Director of IT", "Engineer", "Intern"];
+    private static readonly string[] Urls = ["https://x.example/pricing", "https://x.example/docs/a", "https://x.example/", "https://x.example/docs/pricing"];
+    private static readonly string[] Events = ["Email Opened", "Demo Requested", "Unsubscribed", "Other"];
+
+    private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Leads identified once, then a run of page and track messages in order (hours apart).</summary>
+    private static readonly Gen<List<LeadMessage>> Streams =
+        Gen.Select(Gen.Int[1, 6], Gen.Select(Gen.Int[0, 5], Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int[1, 30]).Array[0, 80], Gen.Int[0, 9999])
+            .Select((leads, steps, seed) =>
+            {
+                var messages = new List<LeadMessage>();
+                var random = new Random(seed);
+                for (int l = 0; l < leads; l++)
+                {
+                    messages.Add(LeadMessage.Identify($"i{l}", $"u{l}", Start, new Dictionary<string, object?>
+                    {
+                        ["title"] = Titles[random.Next(Titles.Length)],
+                        ["employees"] = random.Next(0, 8000),
+                        ["email"] = random.Next(2) == 0 ? $"a{l}@corp.example" : $"a{l}@gmail.com",
+                        ["country"] = random.Next(3) switch { 0 => "US", 1 => "CA", _ => "DE" },
+                    }));
+                }
+
+                var at = Start;
+                int n = 0;
+                foreach (var (lead, kind, pick, hours) in steps)
+                {
+                    at = at.AddHours(hours);
+                    string user = $"u{lead % leads}";
+                    messages.Add(kind < 2
+                        ? LeadMessage.Page($"m{n++}", user, at, new Dictionary<string, object?> { ["url"] = Urls[pick] })
+                        : LeadMessage.Track($"m{n++}", user, Events[pick], at));
+                }
+
+                return messages;
+            });
+
+    [Fact]
+    public void TheModelRunsOnFlatRowsWithTraitRulesAsBits()
+    {
+        var scorer = new LeadScorer(Model);
+        scorer.UsesFlatRows.Should().BeTrue();
+    }
+
+    [Fact]
+    public void TryGetScore_EqualsTheEvaluatorsValue_ForEveryScoreOfEveryLead()
+    {
+        var asOf = Start.AddDays(200);
+        Streams.Sample(messages =>
+        {
+            var scorer = new LeadScorer(Model);
+            foreach (var m in messages)
+            {
+                scorer.Apply(m);
+            }
+
+            foreach (string id in scorer.LeadIds())
+            {
+                var result = scorer.Evaluate(id, asOf)!;
+                for (int s = 0; s < Model.ScoreNames.Length; s++)
+                {
+                    scorer.TryGetScore(id, s, asOf, out double value).Should().BeTrue();
+                    value.Should().Be(result.ValueAt(s), $"score {Model.ScoreNames[s]} of {id}");
+                }
+            }
+
+            // And the evaluator's numbers are the batch numbers: the in-order stream is scored exactly.
+            var batch = LeadScoringBatch.Score(Model, messages, asOf).ToDictionary(r => r.LeadId);
+            foreach (string id in scorer.LeadIds())
+            {
+                for (int s = 0; s < Model.ScoreNames.Length; s++)
+                {
+                    scorer.TryGetScore(id, s, asOf, out double value);
+                    value.Should().Be(batch[id].ValueAt(s));
+                }
+            }
+        }, iter: 200);
+    }
+
+    [Fact]
+    public void TryGetScore_BeforeTheLeadsLatestMessage_Throws_AndUnknownLeadsAreFalse()
+    {
+        var scorer = new LeadScorer(Model);
+        scorer.Apply(LeadMessage.Identify("i0", "u0", Start, new Dictionary<string, object?> { ["title"] = "VP" }));
+        scorer.Apply(LeadMessage.Track("m1", "u0", "Email Opened", Start.AddDays(3)));
+
+        var act = () => scorer.TryGetScore("u0", 0, Start.AddDays(1), out _);
+        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*u0*");
+        scorer.TryGetScore("nobody", 0, Start.AddDays(5), out double none).Should().BeFalse();
+        none.Should().Be(0);
+        var bad = () => scorer.TryGetScore("u0", Model.ScoreNames.Length, Start.AddDays(5), out _);
+        bad.Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
+    public void WindowTimesWithFractionsOfASecond_SwitchToTicks_AndStayExact()
+    {
+        // Whole seconds first (kept as seconds), then a time with milliseconds (moves every window to ticks):
+        // the pricing limit (2 per 7 days) must still count exactly across the switch.
+        var scorer = new LeadScorer(Model);
+        var messages = new List<LeadMessage>
+        {
+            LeadMessage.Identify("i0", "u0", Start, new Dictionary<string, object?> { ["title"] = "VP" }),
+            LeadMessage.Page("p1", "u0", Start.AddDays(1), new Dictionary<string, object?> { ["url"] = Urls[0] }),
+            LeadMessage.Page("p2", "u0", Start.AddDays(2).AddMilliseconds(250), new Dictionary<string, object?> { ["url"] = Urls[0] }),
+            LeadMessage.Page("p3", "u0", Start.AddDays(8).AddMilliseconds(100), new Dictionary<string, object?> { ["url"] = Urls[0] }),
+            LeadMessage.Page("p4", "u0", Start.AddDays(8).AddMilliseconds(300), new Dictionary<string, object?> { ["url"] = Urls[0] }),
+            LeadMessage.Page("p5", "u0", Start.AddDays(9).AddMilliseconds(250), new Dictionary<string, object?> { ["url"] = Urls[0] }),
+        };
+        foreach (var m in messages)
+        {
+            scorer.Apply(m);
+        }
+
+        var asOf = Start.AddDays(30);
+        var expected = LeadScoringBatch.Score(Model, messages, asOf, explain: true).Single();
+        var actual = scorer.Evaluate("u0", asOf, explain: true)!;
+        actual.Contributions.Should().Equal(expected.Contributions);
+        actual["engagement"].Should().Be(expected["engagement"]);
+        expected.Contributions.Single(c => c.Rule == "pricing").Suppressed.Should().BeGreaterThan(0, "the case must exercise the limit");
+    }
+}
