@@ -115,7 +115,7 @@ public sealed partial class LeadScorer
                     continue;
                 }
 
-                if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
+                if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || (key == 7 && !Utf8.IsValid(reader.ValueSpan)))
                 {
                     return false;
                 }
@@ -462,16 +462,21 @@ public sealed partial class LeadScorer
                 }
             }
 
+            // The parser decodes every name and string of these objects and rejects text that is not Unicode.
             bool escapedName = reader.ValueIsEscaped;
+            if (escapedName || !Utf8.IsValid(reader.ValueSpan))
+            {
+                return false; // an escaped name might spell a field's name; let the parser decide
+            }
+
             reader.Read();
             if (f < 0)
             {
-                if (escapedName)
+                if (!SkipValid(ref reader))
                 {
-                    return false; // it might spell a field's name; let the parser decide
+                    return false;
                 }
 
-                reader.Skip();
                 continue;
             }
 
@@ -491,11 +496,62 @@ public sealed partial class LeadScorer
                 return false;
             }
 
+            if (!Utf8.IsValid(reader.ValueSpan))
+            {
+                return false;
+            }
+
             fieldStart[f] = (int)reader.TokenStartIndex + 1;
             fieldLength[f] = reader.ValueSpan.Length;
         }
 
         return reader.TokenType == JsonTokenType.EndObject;
+    }
+
+    /// <summary>
+    /// Skips the value the reader is on, checking that every name and string in it is text the parser can decode:
+    /// valid UTF-8, and no escape that decodes to a lone surrogate.
+    /// </summary>
+    private static bool SkipValid(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        {
+            return reader.TokenType != JsonTokenType.String || ValidText(ref reader);
+        }
+
+        int depth = reader.CurrentDepth;
+        while (reader.Read() && reader.CurrentDepth > depth)
+        {
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && !ValidText(ref reader))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool ValidText(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return Utf8.IsValid(reader.ValueSpan);
+        }
+
+        char[] buffer = ArrayPool<char>.Shared.Rent(reader.ValueSpan.Length);
+        try
+        {
+            reader.CopyString(buffer);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>UTF-8 to UTF-16 into <paramref name="buffer"/>; false on invalid UTF-8 (the parser rejects it).</summary>

@@ -64,6 +64,9 @@ public sealed partial class LeadScorer
     private readonly Dictionary<string, DataValue> _numberPool = new(StringComparer.Ordinal);
     private readonly int _cellStride;
     private readonly double[] _raw;
+
+    /// <summary>The trait bits of a lead without traits: conditions such as <c>notExists</c> hold on it.</summary>
+    private readonly ulong _emptyTraitBits;
     private readonly double[] _values;
     private readonly string?[] _eventNames = new string?[8];
     private readonly FastRuleSet?[] _eventSets = new FastRuleSet?[8];
@@ -94,6 +97,7 @@ public sealed partial class LeadScorer
         _windowStride = model.RingCount;
         _cellStride = _countStride + _windowStride;
         _raw = new double[model.Scores.Length];
+        _emptyTraitBits = _plan is null ? 0 : TraitBitsOf(null);
         _values = new double[model.Scores.Length];
         if (_plan is null)
         {
@@ -690,7 +694,7 @@ public sealed partial class LeadScorer
 
         int row = _rowCount++;
         _rows[row] = new ColdRow { FirstId = firstId };
-        _hot[row] = new HotRow { LastTicks = long.MinValue };
+        _hot[row] = new HotRow { LastTicks = long.MinValue, TraitBits = _emptyTraitBits };
         if (_plan is null)
         {
             _states[row] = new LeadState(Model);

@@ -60,7 +60,14 @@ internal sealed class MemoTable
             Grow();
         }
 
-        Insert(_entries, key, Hash(key), value);
+        int hash = Hash(key);
+        if (!Insert(_entries, key, hash, value) && _entries.Length < FastPlan.MaxMemo * 4)
+        {
+            // A run of MaxProbes taken places: spread the table once more. Keys that still collide (built to)
+            // stay out, and are tested each time they come.
+            Grow();
+            Insert(_entries, key, hash, value);
+        }
     }
 
     private bool Insert(Entry[] entries, string key, int hash, ulong value)
@@ -105,7 +112,7 @@ internal sealed class MemoTable
         if (bytes.Length >= 8)
         {
             h = Mix(h, MemoryMarshal.Read<ulong>(bytes));
-            h = Mix(h, MemoryMarshal.Read<ulong>(bytes[((bytes.Length >> 1) & ~1)..]));
+            h = Mix(h, MemoryMarshal.Read<ulong>(bytes[Math.Min((bytes.Length >> 1) & ~1, bytes.Length - 8)..]));
             h = Mix(h, MemoryMarshal.Read<ulong>(bytes[^8..]));
             if (bytes.Length >= 16)
             {

@@ -289,17 +289,14 @@ public class LeadScorerJsonTests
     }
 
     /// <summary>
-    /// BUG (LeadScorer.Json.cs, TryApplyFast): the fast path skips the unknown keys of <c>properties</c> and
-    /// <c>context</c> (and a page's <c>name</c>) without decoding them, but <see cref="MessageParser"/> decodes
-    /// every string there (DataValue.FromJson, OptionalString) and rejects the line with "a string is not valid
-    /// Unicode: ...". So an in-order page or track of a known lead with a lone surrogate escape (<c>"\ud800"</c>)
-    /// or an invalid UTF-8 byte in such a place is applied by <see cref="LeadScorer.ApplyJson"/> and rejected by
-    /// the parser (and by <see cref="LeadScorer.Apply"/>'s callers, the CLI, the engine).
+    /// Regression: the fast path used to skip the unknown keys of <c>properties</c> and <c>context</c> (and a page's
+    /// <c>name</c>) without decoding them, while <see cref="MessageParser"/> decodes every string there and rejects
+    /// text that is not Unicode (a lone surrogate escape, an invalid UTF-8 byte). Such a line must be rejected by
+    /// <see cref="LeadScorer.ApplyJson"/> with the parser's reason, and change nothing.
     /// </summary>
     [Theory]
-    [Trait("Category", "KnownBug")]
     [MemberData(nameof(NotUnicode))]
-    public void Bug_ApplyJson_AppliesALineTheParserRejects_WhenTextIsNotUnicode(string name, string line)
+    public void ApplyJson_RejectsWhatTheParserRejects_WhenTextIsNotUnicode(string name, string line)
     {
         var bytes = RawBytes(line);
         MessageParser.Parse(bytes).Error.Should().StartWith("a string is not valid Unicode", name);

@@ -342,20 +342,18 @@ public class LeadScorerTests
         scorer.Statistics.Applied.Should().Be(0);
     }
 
-    // ------------------------------------------------------------------ known bugs
+    // ------------------------------------------------------------------ regressions
 
     /// <summary>
-    /// BUG (LeadScorer.cs, flat rows): a new row starts with <c>TraitBits = 0</c>, and the bits are computed only when
-    /// an identify brings traits (or on a merge). A trait leaf that holds on a missing trait (<c>notExists</c>,
-    /// <c>ne</c>, <c>notIn</c>, <c>notContains</c>) is therefore read as false by the hot path for a lead whose first
-    /// message is a page or track, or an identify without traits, until traits arrive. The slow path (the first
-    /// message, and the full-state mode) evaluates it correctly, so the result depends on the path taken.
+    /// Regression: a new flat row used to start with all trait bits clear, and the bits were computed only when an
+    /// identify brought traits. A trait condition that holds on a missing trait (<c>notExists</c>, <c>ne</c>,
+    /// <c>notIn</c>, <c>notContains</c>) must hold on the hot path for a lead without traits, as it does on the
+    /// slow path and in the batch.
     /// </summary>
     [Theory]
-    [Trait("Category", "KnownBug")]
     [InlineData("page first")]
     [InlineData("identify without traits first")]
-    public void Bug_FlatRows_TraitLeafThatHoldsOnAMissingTrait_IsFalseUntilTheFirstIdentifyWithTraits(string start)
+    public void FlatRows_TraitConditionThatHoldsOnAMissingTrait_HoldsBeforeAnyTraits(string start)
     {
         var model = FlatStreams.Model;
         var t = FlatStreams.Start;

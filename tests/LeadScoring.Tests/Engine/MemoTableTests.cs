@@ -1,0 +1,66 @@
+using LeadScoring.Engine;
+
+namespace LeadScoring.Tests.Engine;
+
+/// <summary>The per-value memo of the in-order scorer: exact keys of every length, bounded size and probing.</summary>
+public class MemoTableTests
+{
+    [Fact]
+    public void KeysOfEveryLength_AreFoundWithTheirValue_AndNearMissesAreNot()
+    {
+        var memo = new MemoTable();
+        var keys = new List<string>();
+        for (int length = 0; length <= 70; length++)
+        {
+            for (int variant = 0; variant < 3; variant++)
+            {
+                // Same length, differing in one character at the start, the middle or the end.
+                var chars = new string('a', length).ToCharArray();
+                if (length > 0)
+                {
+                    chars[variant switch { 0 => 0, 1 => length / 2, _ => length - 1 }] = 'b';
+                }
+
+                string key = new(chars);
+                if (!keys.Contains(key))
+                {
+                    keys.Add(key);
+                    memo.Add(key, (ulong)keys.Count);
+                }
+            }
+        }
+
+        for (int i = 0; i < keys.Count; i++)
+        {
+            memo.TryGetValue(keys[i], out ulong value).Should().BeTrue(keys[i]);
+            value.Should().Be((ulong)(i + 1));
+        }
+
+        memo.TryGetValue(new string('c', 33), out _).Should().BeFalse();
+        memo.TryGetValue("https://www.example.com/pricing", out _).Should().BeFalse();
+    }
+
+    [Fact]
+    public void TheMemo_HoldsAtMostMaxMemoValues_AndForgetsNothingItTook()
+    {
+        var memo = new MemoTable();
+        for (int i = 0; i < FastPlan.MaxMemo + 500; i++)
+        {
+            memo.Add($"https://www.example.com/page-{i}", (ulong)i);
+        }
+
+        memo.Count.Should().BeLessThanOrEqualTo(FastPlan.MaxMemo);
+        int found = 0;
+        for (int i = 0; i < FastPlan.MaxMemo + 500; i++)
+        {
+            if (memo.TryGetValue($"https://www.example.com/page-{i}", out ulong v))
+            {
+                v.Should().Be((ulong)i);
+                found++;
+            }
+        }
+
+        found.Should().Be(memo.Count);
+        found.Should().BeGreaterThan(FastPlan.MaxMemo - 100, "only keys past the bound or past the probe limit are left out");
+    }
+}
