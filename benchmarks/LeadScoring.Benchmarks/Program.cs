@@ -1,3 +1,5 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Loggers;
 using BenchmarkDotNet.Running;
 using LeadScoring.Benchmarks.Canonical;
 
@@ -13,5 +15,42 @@ switch (args.FirstOrDefault())
         return BreakdownTool.Run(args[1..]);
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
-return 0;
+// Exit code 1 when a benchmark failed or could not run. BenchmarkDotNet reports an exception of a [GlobalCleanup]
+// (such as a §7 check that throws) only as an error line, so the errors it logs are counted too: CI's smoke pass
+// must see them.
+var errors = new ErrorCounter();
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, DefaultConfig.Instance.AddLogger(errors));
+bool failed = errors.Count > 0
+    || summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success) || s.Reports.Length < s.BenchmarksCases.Length);
+if (failed)
+{
+    Console.Error.WriteLine($"benchmarks FAILED: {errors.Count} error(s) logged, {summaries.Sum(s => s.Reports.Count(r => !r.Success))} benchmark(s) without a result");
+}
+
+return failed ? 1 : 0;
+
+/// <summary>Counts what BenchmarkDotNet logs as an error, including the <c>// ERROR:</c> lines of a benchmark process.</summary>
+internal sealed class ErrorCounter : ILogger
+{
+    public int Count { get; private set; }
+
+    public string Id => nameof(ErrorCounter);
+
+    public int Priority => 0;
+
+    public void Write(LogKind logKind, string text) => See(logKind, text);
+
+    public void WriteLine() { }
+
+    public void WriteLine(LogKind logKind, string text) => See(logKind, text);
+
+    public void Flush() { }
+
+    private void See(LogKind logKind, string text)
+    {
+        if (logKind == LogKind.Error || text.StartsWith("// ERROR:", StringComparison.Ordinal))
+        {
+            Count++;
+        }
+    }
+}
