@@ -82,6 +82,9 @@ internal static class LeadScoreCli
             env));
         root.Subcommands.Add(score);
 
+        // bench --model M --events FILE | bench --generate DIR
+        root.Subcommands.Add(BenchCommand.Create(env));
+
         // schema
         var schema = new Command("schema", "Print the JSON Schema of the scoring-model document.");
         schema.SetAction(_ => Schema(env));
@@ -89,7 +92,7 @@ internal static class LeadScoreCli
         return root;
     }
 
-    private static ModelLoadResult? LoadModel(FileInfo file, CliEnvironment env)
+    internal static ModelLoadResult? LoadModel(FileInfo file, CliEnvironment env)
     {
         if (!file.Exists)
         {
@@ -113,7 +116,7 @@ internal static class LeadScoreCli
         }
     }
 
-    private static bool ReportErrors(ModelLoadResult result, FileInfo file, CliEnvironment env)
+    internal static bool ReportErrors(ModelLoadResult result, FileInfo file, CliEnvironment env)
     {
         if (result.IsValid)
         {

@@ -12,19 +12,24 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// the command line (<c>--job short</c> while developing) replaces it. Median, min and max are shown beside the mean;
 /// ratios are to the hand-written baseline.
 /// </summary>
-public sealed class CanonicalConfig : ManualConfig
+public class CanonicalConfig : ManualConfig
 {
     public CanonicalConfig()
-    {
-        AddJob(Job.Default
+        : this(Job.Default
             .WithStrategy(RunStrategy.Monitoring)
             .WithLaunchCount(1)
             .WithWarmupCount(1)
             .WithIterationCount(5)
             .WithInvocationCount(1)
             .WithUnrollFactor(1)
-            .WithId("Canonical")
-            .AsDefault());
+            .WithId("Canonical"))
+    {
+    }
+
+    /// <summary>The same columns and ratio style with another default job (see <see cref="MicrosecondConfig"/>).</summary>
+    protected CanonicalConfig(Job job)
+    {
+        AddJob(job.AsDefault());
         AddColumn(StatisticColumn.Median, StatisticColumn.Min, StatisticColumn.Max);
         SummaryStyle = SummaryStyle.Default.WithRatioStyle(RatioStyle.Value);
     }
