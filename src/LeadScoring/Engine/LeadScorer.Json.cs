@@ -194,7 +194,7 @@ public sealed partial class LeadScorer
             return false;
         }
 
-        if (!Decode(messageId, chars, ref used, out var id) || (r.LastIdKey == IdKey(id) && r.LastMessageId is { } lastId && id.SequenceEqual(lastId)))
+        if (!Decode(messageId, chars, ref used, out var id) || (r.LastIdKey == IdKey(id) && SameLastId(ref r, id)))
         {
             return false;
         }
@@ -244,10 +244,8 @@ public sealed partial class LeadScorer
             ApplyRules(row, r.TraitBits, set, messageBits, t);
         }
 
-        string messageIdText = id.ToString();
         r.LastTicks = t;
-        r.LastMessageId = messageIdText;
-        r.LastIdKey = IdKey(messageIdText);
+        SetLastId(ref r, id);
         r.MessageCount++;
         r.UserIdAtLast = true;
         Statistics.Applied++;
@@ -270,7 +268,7 @@ public sealed partial class LeadScorer
             }
         }
 
-        if (!Decode(messageIdBytes, chars, ref used, out var id) || (row >= 0 && _hot[row].LastMessageId is { } lastId && id.SequenceEqual(lastId)))
+        if (!Decode(messageIdBytes, chars, ref used, out var id) || (row >= 0 && SameLastId(ref _hot[row], id)))
         {
             return false;
         }
@@ -369,10 +367,8 @@ public sealed partial class LeadScorer
             r.TraitBits = TraitBitsOf(cold.Traits);
         }
 
-        string messageIdText = id.ToString();
         r.LastTicks = t;
-        r.LastMessageId = messageIdText;
-        r.LastIdKey = IdKey(messageIdText);
+        SetLastId(ref r, id);
         r.UserId = userId;
         r.UserIdAtLast = true;
         r.MessageCount++;

@@ -181,6 +181,7 @@ public sealed partial class LeadScorer
 
                     r.LastTicks = t;
                     r.LastMessageId = id;
+                    r.IdLength = 0;
                     r.LastIdKey = IdKey(id);
                     r.MessageCount++;
                     r.UserIdAtLast = true;
@@ -208,7 +209,7 @@ public sealed partial class LeadScorer
         }
         else
         {
-            (lastTicks, lastId) = (_hot[row].LastTicks, _hot[row].LastMessageId);
+            (lastTicks, lastId) = (_hot[row].LastTicks, LastIdOf(ref _hot[row]));
         }
 
         // De-duplication without a journal: a copy of the lead's latest message is a duplicate.
@@ -253,7 +254,84 @@ public sealed partial class LeadScorer
     private static int IdKey(ReadOnlySpan<char> id) => id.Length == 0 ? 0 : (id.Length * 65_599) ^ (id[^1] << 16) ^ id[id.Length >> 1];
 
     private static bool IsLastId(ref HotRow r, string id) =>
-        ReferenceEquals(id, r.LastMessageId) || (r.LastIdKey == IdKey(id) && string.Equals(id, r.LastMessageId, StringComparison.Ordinal));
+        ReferenceEquals(id, r.LastMessageId) || (r.LastIdKey == IdKey(id) && SameLastId(ref r, id));
+
+    /// <summary>Whether <paramref name="id"/> is the row's latest message id, held as a string or inline.</summary>
+    private static bool SameLastId(ref HotRow r, ReadOnlySpan<char> id)
+    {
+        if (r.LastMessageId is { } last)
+        {
+            return id.SequenceEqual(last);
+        }
+
+        return r.IdLength != 0 && r.IdLength == id.Length && TryPack(id, out ulong lo, out ulong hi) && lo == r.IdLo && hi == r.IdHi;
+    }
+
+    /// <summary>
+    /// Packs an id of up to 16 ASCII characters into two words, so the JSON path keeps a lead's latest message id
+    /// without allocating a string per message (ids such as "e123456" or a 16-character hex id).
+    /// </summary>
+    private static bool TryPack(ReadOnlySpan<char> id, out ulong lo, out ulong hi)
+    {
+        lo = hi = 0;
+        if (id.Length is 0 or > 16)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < id.Length; i++)
+        {
+            char c = id[i];
+            if (c > 0x7F)
+            {
+                return false;
+            }
+
+            if (i < 8)
+            {
+                lo |= (ulong)c << (8 * i);
+            }
+            else
+            {
+                hi |= (ulong)c << (8 * (i - 8));
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The row's latest message id as a string (made from the packed form when needed).</summary>
+    private static string? LastIdOf(ref HotRow r)
+    {
+        if (r.LastMessageId is { } last || r.IdLength == 0)
+        {
+            return r.LastMessageId;
+        }
+
+        Span<char> chars = stackalloc char[16];
+        for (int i = 0; i < r.IdLength; i++)
+        {
+            chars[i] = (char)(byte)((i < 8 ? r.IdLo >> (8 * i) : r.IdHi >> (8 * (i - 8))) & 0xFF);
+        }
+
+        return new string(chars[..r.IdLength]);
+    }
+
+    /// <summary>Sets the row's latest message id from characters: packed when it fits, else as a string.</summary>
+    private static void SetLastId(ref HotRow r, ReadOnlySpan<char> id)
+    {
+        r.LastIdKey = IdKey(id);
+        if (TryPack(id, out ulong lo, out ulong hi))
+        {
+            r.LastMessageId = null;
+            (r.IdLo, r.IdHi, r.IdLength) = (lo, hi, (byte)id.Length);
+        }
+        else
+        {
+            r.LastMessageId = id.ToString();
+            r.IdLength = 0;
+        }
+    }
 
     /// <summary>The rules of a track event, with a small cache by reference for the names a host passes again and again.</summary>
     private FastRuleSet? EventSet(FastPlan plan, string name)
@@ -709,12 +787,12 @@ public sealed partial class LeadScorer
         ref HotRow r = ref _hot[row];
         ref ColdRow c = ref _rows[row];
         s.LastTicks = r.LastTicks;
-        s.LastMessageId = r.LastMessageId;
+        s.LastMessageId = LastIdOf(ref r);
         s.UserId = r.UserId;
         if (r.UserIdAtLast)
         {
             s.UserIdTicks = r.LastTicks;
-            s.UserIdMessageId = r.LastMessageId;
+            s.UserIdMessageId = s.LastMessageId;
         }
         else
         {
@@ -765,6 +843,7 @@ public sealed partial class LeadScorer
         ref ColdRow c = ref _rows[row];
         r.LastTicks = s.LastTicks;
         r.LastMessageId = s.LastMessageId;
+        r.IdLength = 0;
         r.LastIdKey = s.LastMessageId is null ? 0 : IdKey(s.LastMessageId);
         r.UserId = s.UserId;
         r.UserIdAtLast = s.UserId is not null && s.UserIdTicks == s.LastTicks && string.Equals(s.UserIdMessageId, s.LastMessageId, StringComparison.Ordinal);
@@ -869,25 +948,25 @@ public sealed partial class LeadScorer
         return merged.Count == 0 ? null : [.. merged];
     }
 
+    /// <summary>The lead's trait bits: each trait leaf tested on the value at its path (as Evaluator.Resolve reads it).</summary>
     private ulong TraitBitsOf(KeyValuePair<string, DataValue>[]? pairs)
     {
         var leaves = _plan!.TraitLeaves;
-        if (leaves.Length == 0)
-        {
-            return 0;
-        }
-
-        var traits = _scratch2.Traits!;
-        traits.Clear();
-        foreach (var (k, v) in pairs ?? [])
-        {
-            traits[k] = v;
-        }
-
         ulong bits = 0;
         for (int i = 0; i < leaves.Length; i++)
         {
-            if (_evaluator.Test(leaves[i], _scratch2, null, 0))
+            var path = leaves[i].Field;
+            DataValue? value = null;
+            foreach (var (key, v) in pairs ?? [])
+            {
+                if (string.Equals(key, path.Segments[0], StringComparison.Ordinal))
+                {
+                    value = path.Walk(v, 1);
+                    break;
+                }
+            }
+
+            if (leaves[i].Test(FieldValue.Of(value)))
             {
                 bits |= 1UL << i;
             }
@@ -989,11 +1068,16 @@ public sealed partial class LeadScorer
     {
         public long LastTicks;
         public string? LastMessageId;
+        public ulong IdLo;
+        public ulong IdHi;
         public string? UserId;
         public ulong TraitBits;
         public int LastIdKey;
         public int MessageCount;
         public bool UserIdAtLast;
+
+        /// <summary>The length of the latest message id held in <see cref="IdLo"/>/<see cref="IdHi"/>; 0 when it is in <see cref="LastMessageId"/>.</summary>
+        public byte IdLength;
     }
 
     /// <summary>The part of a lead's row that only new leads, identifies, links and evaluations read.</summary>

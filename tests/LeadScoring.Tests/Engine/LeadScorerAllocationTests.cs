@@ -168,14 +168,44 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ApplyJson_OfAnInOrderPageOrTrack_AllocatesOnlyItsMessageId()
+    public void ApplyJson_OfAnInOrderPageOrTrack_WithAShortAsciiId_AllocatesNothing()
     {
+        // Ids of up to 16 ASCII characters are kept packed in the row: nothing is allocated per line.
         var (scorer, t) = Identified();
         WarmUp(scorer, ref t);
         var messages = Activity(ref t, 5_000, firstId: 2_000);
         var lines = messages.Select(m => Encoding.UTF8.GetBytes(m.ToJson())).ToList();
-        string id = messages[1000].MessageId;
-        messages.Skip(1000).Should().OnlyContain(m => m.MessageId.Length == id.Length, "the measured ids are all of one length");
+        messages.Should().OnlyContain(m => m.MessageId.Length <= 16);
+
+        foreach (var line in lines.Take(1000))
+        {
+            scorer.ApplyJson(line).IsApplied.Should().BeTrue();
+        }
+
+        long applied = scorer.Statistics.Applied;
+        long fast = scorer.FastJsonLines;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 1000; i < lines.Count; i++)
+        {
+            scorer.ApplyJson(lines[i]);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        scorer.Statistics.Applied.Should().Be(applied + 4000);
+        scorer.FastJsonLines.Should().Be(fast + 4000, "every line took the fast path");
+        allocated.Should().Be(0);
+    }
+
+    [Fact]
+    public void ApplyJson_OfAnInOrderPageOrTrack_WithALongId_AllocatesOnlyItsMessageId()
+    {
+        var (scorer, t) = Identified();
+        WarmUp(scorer, ref t);
+        var lines = Activity(ref t, 5_000, firstId: 2_000)
+            .Select(m => Encoding.UTF8.GetBytes(m.ToJson().Replace($"\"messageId\":\"{m.MessageId}\"", $"\"messageId\":\"{m.MessageId}-0123456789abcdef\"", StringComparison.Ordinal)))
+            .ToList();
+        string id = "m-2000-1000-0123456789abcdef"; // the measured lines (k = 1000..4999) all have ids of this length
 
         // What one message id costs: a string of that length.
         long idBefore = GC.GetAllocatedBytesForCurrentThread();
