@@ -4,8 +4,7 @@ namespace LeadScoring.Engine;
 
 /// <summary>
 /// Remembers a 64-bit result per distinct string (the condition bits of one message field's value, such as a URL).
-/// Open addressing over one entry array; the hash reads the length and three 8-byte samples (start, middle, end)
-/// rather than every character, then the full key is compared. Probing is bounded: a value whose probe sequence is
+/// Open addressing over one entry array with a seeded hash of the whole key, then the full key is compared. Probing is bounded: a value whose probe sequence is
 /// longer than <see cref="MaxProbes"/> (only keys built to collide get there) is not remembered, so the caller tests
 /// it directly. Holds at most <see cref="FastPlan.MaxMemo"/> values. Not thread-safe.
 /// </summary>
@@ -105,28 +104,36 @@ internal sealed class MemoTable
         _entries = entries;
     }
 
+    /// <summary>
+    /// A seeded hash of every byte of the key, 16 bytes per step in two independent lanes (values such as URLs
+    /// share long prefixes and suffixes, so every byte must count).
+    /// </summary>
     internal static int Hash(ReadOnlySpan<char> key)
     {
         var bytes = MemoryMarshal.AsBytes(key);
-        ulong h = Seed ^ ((ulong)bytes.Length * 0x9E3779B97F4A7C15);
-        if (bytes.Length >= 8)
+        ulong a = Seed ^ ((ulong)bytes.Length * 0x9E3779B97F4A7C15);
+        ulong b = ~Seed;
+        while (bytes.Length >= 16)
         {
-            h = Mix(h, MemoryMarshal.Read<ulong>(bytes));
-            h = Mix(h, MemoryMarshal.Read<ulong>(bytes[Math.Min((bytes.Length >> 1) & ~1, bytes.Length - 8)..]));
-            h = Mix(h, MemoryMarshal.Read<ulong>(bytes[^8..]));
-            if (bytes.Length >= 16)
-            {
-                h = Mix(h, MemoryMarshal.Read<ulong>(bytes[^16..]));
-            }
-        }
-        else
-        {
-            foreach (char c in key)
-            {
-                h = Mix(h, c);
-            }
+            a = Mix(a, MemoryMarshal.Read<ulong>(bytes));
+            b = Mix(b, MemoryMarshal.Read<ulong>(bytes[8..]));
+            bytes = bytes[16..];
         }
 
+        if (bytes.Length >= 8)
+        {
+            a = Mix(a, MemoryMarshal.Read<ulong>(bytes));
+            bytes = bytes[8..];
+        }
+
+        ulong tail = 0;
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            tail |= (ulong)bytes[i] << (8 * i);
+        }
+
+        b = Mix(b, tail);
+        ulong h = a ^ ((b << 32) | (b >> 32));
         h = (h ^ (h >> 29)) * 0x94D049BB133111EB;
         return (int)(h ^ (h >> 32));
     }
