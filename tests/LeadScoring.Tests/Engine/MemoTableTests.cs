@@ -63,4 +63,24 @@ public class MemoTableTests
         found.Should().Be(memo.Count);
         found.Should().BeGreaterThan(FastPlan.MaxMemo - 100, "only keys past the bound or past the probe limit are left out");
     }
+
+    [Fact]
+    public void UrlsThatShareLongPrefixesAndSuffixes_AreAllRemembered()
+    {
+        // The canonical workload's URL shapes: they differ only in a number inside a long common text. A hash that
+        // sampled a few windows put most of them on the same value, so page views missed the memo.
+        string[] paths = ["/docs/api/v{k}", "/blog/post-{k}", "/case-studies/customer-{k}", "/integrations/app-{k}", "/features/feature-{k}"];
+        string[] suffixes = ["", "?utm_source=newsletter", "?utm_source=google", "?utm_source=linkedin", "?utm_source=partner"];
+        var urls = (from p in paths from k in Enumerable.Range(0, 50) from s in suffixes
+                    select "https://www.example.com" + p.Replace("{k}", k.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal) + s).ToList();
+        var memo = new MemoTable();
+        foreach (var url in urls)
+        {
+            memo.Add(url, (ulong)url.Length);
+        }
+
+        memo.Count.Should().Be(urls.Count);
+        urls.Select(u => MemoTable.Hash(u)).Distinct().Count().Should().BeGreaterThan(urls.Count - 5, "distinct values hash apart");
+        urls.Should().OnlyContain(u => memo.TryGetValue(u, out ulong v) && v == (ulong)u.Length);
+    }
 }
