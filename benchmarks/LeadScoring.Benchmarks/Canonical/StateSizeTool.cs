@@ -168,7 +168,7 @@ public static class StateSizeTool
         var scorer = RunScorer(model);
         long full = Total() - zero;
         Row("LeadScorer (flat rows; keeps no journal)", full,
-            "id table, hot row (40 B), cold row, counters and window heads (42 ints), 32-slot tick ring, pooled traits, last message id; arrays grown by doubling (131,072 rows for 100,000 leads)");
+            "id table, hot row, cold row, counters and window heads (42 ints), 32 window times as whole seconds, pooled traits, last message id; arrays grown by doubling (131,072 rows for 100,000 leads)");
         GC.KeepAlive(scorer);
     }
 
