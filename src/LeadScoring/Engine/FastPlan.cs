@@ -235,7 +235,6 @@ internal sealed class FastRule
 {
     public FastRule(CompiledRule rule, FastCondition? when, CompiledModel model)
     {
-        Rule = rule;
         When = when;
         CountIndex = 2 * rule.EventIndex;
         LimitCount = rule.LimitCount;
@@ -252,8 +251,6 @@ internal sealed class FastRule
             RingSize = model.RingSizes[Ring];
         }
     }
-
-    public CompiledRule Rule { get; }
 
     public FastCondition? When { get; }
 
