@@ -165,6 +165,17 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
 
         small.Should().BeGreaterThan(0, "a result is built");
         large.Should().Be(small, "the cost of a result does not depend on the lead's history");
+
+        // Exactly its result: the LeadResult object and its two score arrays (values and raw values), nothing else.
+        int scores = scorer.Model.ScoreNames.Length;
+        string lead = User(1);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var values = new double[scores];
+        var raw = new double[scores];
+        var same = new LeadResult(lead, asOf, scorer.Model.ScoreNames, values, raw, null, null, null, null, null, "1");
+        long resultBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        same.LeadId.Should().Be(User(1));
+        small.Should().Be(resultBytes, "evaluation without explanation allocates only its result");
     }
 
     [Fact]
