@@ -1061,7 +1061,7 @@ public sealed partial class LeadScorer
     }
 
     /// <summary>
-    /// The part of a lead's flat row that every message reads (40 bytes); counters and limit windows live in the
+    /// The part of a lead's flat row that every message reads (64 bytes with the packed message id); counters and limit windows live in the
     /// scorer's cell and ring arrays at the row's offset.
     /// </summary>
     private struct HotRow
