@@ -55,16 +55,6 @@ internal sealed class Evaluator
         _persona = -2;
     }
 
-    /// <summary>Evaluates <paramref name="condition"/> on <paramref name="state"/> (and <paramref name="message"/>, when given) at <paramref name="now"/>.</summary>
-    public bool Test(CompiledCondition condition, LeadState state, LeadMessage? message, long now)
-    {
-        Begin(state, now, null);
-        Message = message;
-        bool result = condition.Evaluate(this);
-        Message = null;
-        return result;
-    }
-
     /// <summary>The value of score <paramref name="index"/> of <paramref name="state"/> at <paramref name="asOf"/>; allocates nothing.</summary>
     public double ScoreAt(LeadState state, long asOf, int index)
     {

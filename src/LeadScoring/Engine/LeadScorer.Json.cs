@@ -6,8 +6,9 @@ using LeadScoring.Messages;
 namespace LeadScoring.Engine;
 
 /// <summary>
-/// The JSON fast path: an in-order <c>track</c> or <c>page</c> message of a known lead, in the common shape, is read
-/// with <see cref="Utf8JsonReader"/> straight into the lead's row: ids, event names and the message fields the rules
+/// The JSON fast path: an in-order <c>track</c>, <c>page</c> or <c>identify</c> message of a lead known by its user id
+/// (or the identify of a new lead), in the common shape, is read with <see cref="Utf8JsonReader"/> straight into the
+/// lead's row: ids, event names and the message fields the rules
 /// test are looked up as spans, without building a <see cref="LeadMessage"/>. Anything else, or anything unusual
 /// (escaped strings, a repeated key, a value of an unexpected kind, a timestamp not in the plain UTC form, a new lead,
 /// an anonymous id to link), falls back to <see cref="MessageParser"/> and <see cref="Apply(LeadMessage)"/> before
@@ -336,31 +337,7 @@ public sealed partial class LeadScorer
                         break;
                 }
 
-                int found = -1;
-                for (int j = 0; j < merged.Count; j++)
-                {
-                    if (key.SequenceEqual(merged[j].Key))
-                    {
-                        found = j;
-                        break;
-                    }
-                }
-
-                if (value is null)
-                {
-                    if (found >= 0)
-                    {
-                        merged.RemoveAt(found);
-                    }
-                }
-                else if (found >= 0)
-                {
-                    merged[found] = new(merged[found].Key, value);
-                }
-                else
-                {
-                    merged.Add(new(PoolKey(key), value));
-                }
+                SetTrait(merged, key, null, value);
             }
 
             cold.Traits = merged.Count == 0 ? null : [.. merged];

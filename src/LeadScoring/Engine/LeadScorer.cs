@@ -137,7 +137,7 @@ public sealed partial class LeadScorer
     {
         ArgumentNullException.ThrowIfNull(message);
 
-        // The hot path: the next track or page message of a known lead, by its user id alone, on flat rows.
+        // The hot path: the next track, page or identify message of a known lead, by its user id alone, on flat rows.
         if (_plan is { } plan && message.UserId is { } user && message.AnonymousId is null && message.PreviousId is null)
         {
             // The message's field bits first: they depend only on the message, so their memory reads overlap
@@ -366,8 +366,9 @@ public sealed partial class LeadScorer
     /// <summary>
     /// Parses one Segment message from UTF-8 JSON (one line of a JSON Lines file) and applies it. A message that
     /// cannot be used is not applied: the result carries the reason, worded as <see cref="MessageParser"/> words it.
-    /// An in-order track or page message of a known lead is read straight from the bytes, without building a
-    /// <see cref="LeadMessage"/>: it allocates only its <c>messageId</c>.
+    /// An in-order track, page or identify message of a lead known by its <c>userId</c> (or an identify of a new one) is
+    /// read straight from the bytes, without building a <see cref="LeadMessage"/>; a track or page line allocates
+    /// nothing when its <c>messageId</c> is at most 16 ASCII characters, else only that id.
     /// </summary>
     public JsonApplyResult ApplyJson(ReadOnlySpan<byte> utf8Json)
     {
@@ -927,25 +928,44 @@ public sealed partial class LeadScorer
         var values = traits.Values!;
         for (int i = 0; i < keys.Length; i++)
         {
-            int at = merged.FindIndex(p => string.Equals(p.Key, keys[i], StringComparison.Ordinal));
-            if (values[i].Kind == DataKind.Null)
-            {
-                if (at >= 0)
-                {
-                    merged.RemoveAt(at);
-                }
-            }
-            else if (at >= 0)
-            {
-                merged[at] = new(merged[at].Key, Pool(values[i]));
-            }
-            else
-            {
-                merged.Add(new(Pool(keys[i]), Pool(values[i])));
-            }
+            SetTrait(merged, keys[i], keys[i], values[i].Kind == DataKind.Null ? null : Pool(values[i]));
         }
 
         return merged.Count == 0 ? null : [.. merged];
+    }
+
+    /// <summary>One key of a trait merge (spec 2.3): a value replaces the key's, null removes the key.</summary>
+    /// <param name="merged">The lead's traits being merged.</param>
+    /// <param name="key">The key's characters.</param>
+    /// <param name="keyText">The key as a string when the caller has one (pooled without copying), else null.</param>
+    /// <param name="value">The pooled value, or null to remove the key.</param>
+    private void SetTrait(List<KeyValuePair<string, DataValue>> merged, ReadOnlySpan<char> key, string? keyText, DataValue? value)
+    {
+        int found = -1;
+        for (int j = 0; j < merged.Count; j++)
+        {
+            if (key.SequenceEqual(merged[j].Key))
+            {
+                found = j;
+                break;
+            }
+        }
+
+        if (value is null)
+        {
+            if (found >= 0)
+            {
+                merged.RemoveAt(found);
+            }
+        }
+        else if (found >= 0)
+        {
+            merged[found] = new(merged[found].Key, value);
+        }
+        else
+        {
+            merged.Add(new(keyText is null ? PoolKey(key) : Pool(keyText), value));
+        }
     }
 
     /// <summary>The lead's trait bits: each trait leaf tested on the value at its path (as Evaluator.Resolve reads it).</summary>
