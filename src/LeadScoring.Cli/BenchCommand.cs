@@ -12,7 +12,7 @@ namespace LeadScoring.Cli;
 
 /// <summary>
 /// <c>leadscore bench</c>: the whole-process run of the canonical workload (canonical-workload.md §9.2). It streams a
-/// JSON Lines file from disk through <see cref="LeadScorer.ApplyJson"/> and prints the §7 checksum line, then the
+/// JSON Lines file from disk through <see cref="LeadScoringEngine.ApplyJson"/> and prints the §7 checksum line, then the
 /// counts, the wall-time split, throughput, peak memory and lead-state bytes per lead. <c>--generate DIR</c> writes
 /// the canonical <c>model.json</c> and <c>messages.jsonl</c> (the §2 generator, shared with the benchmarks).
 /// </summary>
@@ -108,7 +108,7 @@ internal static class BenchCommand
             return LeadScoreCli.Usage;
         }
 
-        var scorer = new LeadScorer(CompiledModel.Compile(loaded.Model!));
+        var scorer = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!));
         var names = scorer.Model.ScoreNames;
         int scoreIndex = names.IndexOf("total");
         if (scoreIndex < 0)

@@ -68,17 +68,12 @@ internal static class LeadScoreCli
         var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the results to this file instead of standard output." };
         var strict = new Option<bool>("--strict") { Description = "Exit with 1 when any message was rejected." };
         var lead = new Option<string?>("--lead") { Description = "Print only this lead (any of its ids)." };
-        var horizon = new Option<string>("--reorder-horizon")
-        {
-            Description = "How many days late a message may arrive and still be put in its exact place; 'all' (default) keeps every message, so any input order gives the exact result.",
-            DefaultValueFactory = _ => "all",
-        };
         var score = new Command("score", "Score every lead of a message file (spec section 5): one JSON object per lead, ordered by lead id.")
         {
-            model, events, asOf, explain, output, strict, lead, horizon,
+            model, events, asOf, explain, output, strict, lead,
         };
         score.SetAction(p => Score(
-            new ScoreArguments(p.GetValue(model)!, p.GetValue(events)!, p.GetValue(asOf), p.GetValue(explain), p.GetValue(output), p.GetValue(strict), p.GetValue(lead), p.GetValue(horizon)!),
+            new ScoreArguments(p.GetValue(model)!, p.GetValue(events)!, p.GetValue(asOf), p.GetValue(explain), p.GetValue(output), p.GetValue(strict), p.GetValue(lead)),
             env));
         root.Subcommands.Add(score);
 
@@ -162,7 +157,7 @@ internal static class LeadScoreCli
         return Ok;
     }
 
-    private sealed record ScoreArguments(FileInfo Model, string Events, string? AsOf, bool Explain, FileInfo? Out, bool Strict, string? Lead, string Horizon);
+    private sealed record ScoreArguments(FileInfo Model, string Events, string? AsOf, bool Explain, FileInfo? Out, bool Strict, string? Lead);
 
     private static int Score(ScoreArguments a, CliEnvironment env)
     {
@@ -184,21 +179,6 @@ internal static class LeadScoreCli
         else
         {
             env.Stderr.WriteLine($"error: --as-of '{a.AsOf}' is not an ISO 8601 instant with an offset or Z, e.g. 2026-11-30T00:00:00Z");
-            return Usage;
-        }
-
-        TimeSpan? horizon;
-        if (string.Equals(a.Horizon, "all", StringComparison.OrdinalIgnoreCase))
-        {
-            horizon = null;
-        }
-        else if (double.TryParse(a.Horizon, NumberStyles.Float, CultureInfo.InvariantCulture, out double days) && days >= 0 && days < 100_000)
-        {
-            horizon = TimeSpan.FromDays(days);
-        }
-        else
-        {
-            env.Stderr.WriteLine($"error: --reorder-horizon '{a.Horizon}' must be a number of days or 'all'");
             return Usage;
         }
 
@@ -232,7 +212,10 @@ internal static class LeadScoreCli
             return Usage;
         }
 
-        var engine = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!), new LeadScoringEngineOptions { ReorderHorizon = horizon, DeferReplays = true });
+        // Counted messages are kept as their place in the file (or parsed, for standard input), and leads that need a
+        // replay (late messages, merges) are replayed once, when they are evaluated.
+        using var fileHistory = a.Events == "-" ? null : new FileMessageHistory(Path.GetFullPath(a.Events));
+        var engine = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!), new LeadScoringEngineOptions { DeferReplays = true }, fileHistory);
         long read = 0, rejected = 0, ignored = 0, future = 0;
         using (input)
         {
@@ -257,6 +240,12 @@ internal static class LeadScoreCli
                 }
                 else
                 {
+                    if (fileHistory is not null)
+                    {
+                        fileHistory.CurrentLine = record.Line;
+                        fileHistory.CurrentBatchIndex = record.BatchIndex;
+                    }
+
                     engine.Apply(r.Message);
                 }
 
@@ -299,6 +288,11 @@ internal static class LeadScoreCli
                 LeadResultJson.WriteLines(buffered, results);
                 buffered.Flush();
             }
+        }
+        catch (InvalidDataException ex)
+        {
+            env.Stderr.WriteLine($"error: {a.Events}: {ex.Message}");
+            return Usage;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

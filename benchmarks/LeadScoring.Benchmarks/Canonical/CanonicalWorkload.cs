@@ -402,21 +402,8 @@ public sealed class CanonicalWorkload
         Console.WriteLine($"// {what}, {events:N0} events: {actual} OK (§7)");
     }
 
-    /// <summary>Every lead's <c>total</c> from an engine, as 32-bit integers in <c>lead_id</c> order.</summary>
-    public int[] Totals(LeadScoringEngine engine, string score = "total")
-    {
-        var totals = new int[LeadCount];
-        for (int i = 0; i < totals.Length; i++)
-        {
-            var r = engine.Evaluate(UserIds[i], AsOf) ?? throw new InvalidOperationException($"lead {UserIds[i]} unknown to the engine");
-            totals[i] = checked((int)r[score]);
-        }
-
-        return totals;
-    }
-
-    /// <summary>The lead totals (<c>lead_id</c> order) of a <see cref="LeadScorer"/>, read without building results.</summary>
-    public int[] Totals(LeadScorer scorer, string score = "total")
+    /// <summary>The lead totals (<c>lead_id</c> order) of an engine, read without building results.</summary>
+    public int[] Totals(LeadScoringEngine scorer, string score = "total")
     {
         int index = scorer.Model.ScoreNames.IndexOf(score);
         var totals = new int[LeadCount];

@@ -4,7 +4,7 @@ using LeadScoring.Messages;
 namespace LeadScoring.Engine;
 
 /// <summary>
-/// The event rules of a <see cref="CompiledModel"/> recompiled for <see cref="LeadScorer"/>'s flat rows: each
+/// The event rules of a <see cref="CompiledModel"/> recompiled for <see cref="LeadScoringEngine"/>'s flat rows: each
 /// rule's <c>when</c> becomes a test on two bit sets. Conditions on the lead's traits are evaluated once per trait
 /// change into the lead's trait bits; conditions on a message field (<c>properties.*</c>, <c>context.*</c>) are
 /// evaluated once per distinct value of that field and remembered (a page rule on <c>properties.url</c> tests each

@@ -9,20 +9,18 @@ public sealed record LeadScoringEngineOptions
     public static LeadScoringEngineOptions Default { get; } = new();
 
     /// <summary>
-    /// How far back a late message is still put in its exact place (spec 2.3) by replaying the lead's journal.
-    /// A message older than that (relative to the lead's latest message) is applied as it comes, counted as
-    /// beyond the horizon, never dropped. <see langword="null"/>: unbounded (every message is kept; exact for
-    /// any arrival order). Default 30 days.
-    /// </summary>
-    public TimeSpan? ReorderHorizon { get; init; } = TimeSpan.FromDays(30);
-
-    /// <summary>
-    /// When <see langword="false"/> (default), a lead whose history changed in the past (a late message, a merge,
-    /// an account change before its latest message) is replayed at once, so its state is always current. When
-    /// <see langword="true"/>, replays wait until the lead is evaluated: a shuffled file then costs one replay per
-    /// lead instead of one per late message. Results are the same.
+    /// When <see langword="false"/> (default), a lead whose history changed in the past (a late message, an earlier
+    /// copy of a counted message, a merge, an account change before its latest message) is replayed at once, so its
+    /// state is always current. When <see langword="true"/>, replays wait until the lead is read (evaluated, exported):
+    /// a shuffled file then costs one replay per lead instead of one per late message. Results are the same.
     /// </summary>
     public bool DeferReplays { get; init; }
+
+    /// <summary>
+    /// How many messages to make room for up front in the engine's history index (it grows by doubling past that).
+    /// Default 1,024.
+    /// </summary>
+    public int ExpectedMessages { get; init; } = 1024;
 }
 
 /// <summary>What <see cref="LeadScoringEngine.Apply"/> did with a message.</summary>
@@ -32,7 +30,10 @@ public enum ApplyOutcome
     Applied,
     /// <summary>Late (older than messages already applied for its lead) and put in its exact place.</summary>
     Reordered,
-    /// <summary>Older than the reorder horizon: applied as it came, not in its exact place.</summary>
+    /// <summary>
+    /// Kept for compatibility: the engine keeps every message it counted (see <see cref="MessageHistory"/>), so no
+    /// message is beyond its reach and this outcome is no longer returned.
+    /// </summary>
     BeyondHorizon,
     /// <summary>A copy of a message already counted for the lead (same <c>messageId</c>, not earlier): not counted again.</summary>
     Duplicate,
@@ -44,19 +45,19 @@ public sealed class EngineStatistics
     /// <summary>Messages applied in order.</summary>
     public long Applied { get; internal set; }
 
-    /// <summary>Late messages put in their exact place.</summary>
+    /// <summary>Late messages put in their exact place (an earlier copy that replaces a counted one is counted in <see cref="Duplicates"/> only).</summary>
     public long Reordered { get; internal set; }
 
-    /// <summary>Late messages beyond the reorder horizon, applied as they came.</summary>
+    /// <summary>Always 0: kept for compatibility (see <see cref="ApplyOutcome.BeyondHorizon"/>).</summary>
     public long BeyondHorizon { get; internal set; }
 
-    /// <summary>Duplicates not counted.</summary>
+    /// <summary>Copies of counted messages (retries): not counted again, or replacing a later copy.</summary>
     public long Duplicates { get; internal set; }
 
     /// <summary>Leads merged because a message linked their ids.</summary>
     public long Merges { get; internal set; }
 
-    /// <summary>Journal replays (rebuilding a lead's state after a late message, a merge, or an account change).</summary>
+    /// <summary>Lead replays (rebuilding a lead from its history after a late message, a merge, or an account change).</summary>
     public long Replays { get; internal set; }
 
     /// <summary>All late messages: <see cref="Reordered"/> plus <see cref="BeyondHorizon"/>.</summary>
@@ -64,30 +65,59 @@ public sealed class EngineStatistics
 }
 
 /// <summary>
-/// The streaming scoring engine: apply messages one by one as they arrive, in any order, and evaluate any
-/// lead at any instant. The result equals the batch result over the same set of messages (spec 2.3) for
-/// every message within the reorder horizon. Applying an in-order message costs work proportional to the
-/// rules that can match it and allocates nothing in steady state. Not thread-safe: partition leads across
-/// engines to scale out (the <see cref="CompiledModel"/> is shared).
+/// The scoring engine: apply messages one by one as they arrive, in any order, and evaluate any lead at any instant.
+/// The result is the contract's for the set of messages applied, whatever their arrival order (spec 2.3).
 /// </summary>
-public sealed class LeadScoringEngine
+/// <remarks>
+/// <para>
+/// An in-order message of a lead (the common case: a live feed, a log replayed from disk) goes straight into the
+/// lead's compact row and allocates nothing. Where the model allows it (no more than one stage, no decay or expiry,
+/// no per-value limits, no <c>after</c>, no <c>occurred</c>, no account fields), a row is flat arrays: counters and
+/// limit windows at a fixed offset and the bits of the trait conditions the event rules test; other models keep a full
+/// lead state per row, with the same results.
+/// </para>
+/// <para>
+/// Every counted message is kept in a <see cref="MessageHistory"/> (in memory by default; the command-line tool
+/// keeps file offsets). A late message, an earlier copy of a counted message, a link that merges two leads, or an
+/// account change before a member's latest message makes the engine replay only the leads concerned from their
+/// history, through the same in-order step: scoring a sorted file and scoring it shuffled run the same code.
+/// A copy of any counted message (same lead, same <c>messageId</c>) is found with one hash probe and not counted
+/// again; of two copies the earliest counts (spec 2.1).
+/// </para>
+/// <para>Not thread-safe: use one engine per thread or partition. The <see cref="CompiledModel"/> may be shared.</para>
+/// </remarks>
+public sealed partial class LeadScoringEngine
 {
-    private readonly Dictionary<string, LeadSlot> _byId = new(StringComparer.Ordinal);
-    private readonly HashSet<LeadSlot> _slots = [];
-    private readonly List<LeadSlot> _changed = [];
-    private readonly List<string> _removed = [];
-    private readonly AccountBook _accounts;
     private readonly Evaluator _evaluator;
-    private readonly long _horizon;
+    private readonly AccountBook _accounts;
+    private readonly MessageHistory _history;
+    private readonly HistoryIndex _index;
+    private readonly List<int> _changed = [];
+    private readonly List<string> _removedIds = [];
+    private readonly List<LeadMessage> _replay = [];
 
     /// <summary>Creates an engine for a compiled model.</summary>
-    public LeadScoringEngine(CompiledModel model, LeadScoringEngineOptions? options = null)
+    /// <param name="model">The compiled model.</param>
+    /// <param name="options">The options; null for the defaults.</param>
+    /// <param name="history">Where counted messages are kept for replays; null for an <see cref="InMemoryMessageHistory"/>.</param>
+    public LeadScoringEngine(CompiledModel model, LeadScoringEngineOptions? options = null, MessageHistory? history = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Options = options ?? LeadScoringEngineOptions.Default;
-        _horizon = Options.ReorderHorizon is { } h ? Math.Max(0, h.Ticks) : long.MaxValue;
-        _accounts = new AccountBook(this);
+        _history = history ?? new InMemoryMessageHistory();
+        _index = new HistoryIndex(Options.ExpectedMessages);
+        _accounts = new AccountBook(model, Invalidate, AppliedAfter);
         _evaluator = new Evaluator(model, _accounts);
+        _plan = FastPlan.TryCreate(model);
+        _scratch = new LeadState(model) { Traits = new Dictionary<string, DataValue>(StringComparer.Ordinal) };
+        _countStride = model.EventRuleCount * 2;
+        _ringStride = model.RingSlots;
+        _windowStride = model.RingCount;
+        _cellStride = _countStride + _windowStride;
+        _raw = new double[model.Scores.Length];
+        _values = new double[model.Scores.Length];
+        _emptyTraitBits = _plan is null ? 0 : TraitBitsOf(null);
+        InitRows();
     }
 
     /// <summary>The compiled model.</summary>
@@ -100,296 +130,308 @@ public sealed class LeadScoringEngine
     public EngineStatistics Statistics { get; } = new();
 
     /// <summary>How many leads the engine holds.</summary>
-    public int LeadCount => _slots.Count;
+    public int LeadCount => _rowCount - _removed;
+
+    /// <summary>
+    /// Whether leads are kept as flat rows (the model allows it), rather than a full lead state each. Both give the
+    /// same results; flat rows are smaller and faster.
+    /// </summary>
+    public bool UsesFlatRows => _plan is not null;
+
+    /// <summary>Bytes of the engine's per-message history index (not counting what the <see cref="MessageHistory"/> keeps).</summary>
+    public long HistoryIndexBytes => _index.Bytes;
 
     /// <summary>Applies one message to its lead.</summary>
     public ApplyOutcome Apply(LeadMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var slot = SlotFor(message);
-        MarkChanged(slot);
 
-        // De-duplication (spec 2.1): of several copies only the earliest counts.
-        if (slot.ById.TryGetValue(message.MessageId, out var existing))
+        // The hot path: the next track, page or identify message of a known lead, by its user id alone, on flat rows.
+        if (_plan is { } plan && message.UserId is { } user && message.AnonymousId is null && message.PreviousId is null)
         {
+            // The message's field bits first: they depend only on the message, so their memory reads overlap
+            // with the lead lookup's below instead of waiting for them.
+            FastRuleSet? set = null;
+            ulong messageBits = 0;
+            var type = message.Type;
+            if (type == MessageType.Page)
+            {
+                set = plan.Page;
+                messageBits = MessageBits(set, message);
+            }
+            else if (type == MessageType.Track)
+            {
+                set = EventSet(plan, message.Event!);
+                messageBits = set is null ? 0 : MessageBits(set, message);
+            }
+            else if (type != MessageType.Identify)
+            {
+                return ApplyGeneral(message);
+            }
+
+            int row = _ids.Find(user);
+            if (row >= 0)
+            {
+                ref HotRow r = ref _hot[row];
+                long t = message.TimestampTicks;
+                if (t > r.LastTicks && !r.Dirty && r.UserId is { } known && (ReferenceEquals(user, known) || string.Equals(user, known, StringComparison.Ordinal)))
+                {
+                    ulong hash = HistoryIndex.Hash(message.MessageId);
+                    if (FindCopy(row, hash, message.MessageId) < 0)
+                    {
+                        ApplyFlat(row, set, messageBits, message);
+                        Record(row, message, hash);
+                        Statistics.Applied++;
+                        return ApplyOutcome.Applied;
+                    }
+                }
+            }
+        }
+
+        return ApplyGeneral(message);
+    }
+
+    /// <summary>
+    /// Parses one Segment message from UTF-8 JSON (one line of a JSON Lines file) with <see cref="MessageParser"/> and
+    /// applies it. A message that cannot be used is not applied: the result carries the reason.
+    /// </summary>
+    public JsonApplyResult ApplyJson(ReadOnlySpan<byte> utf8Json)
+    {
+        var parsed = MessageParser.Parse(utf8Json);
+        return parsed.Message is { } m
+            ? new JsonApplyResult(Apply(m), null, null)
+            : new JsonApplyResult(ApplyOutcome.Applied, parsed.Error, parsed.IgnoredType);
+    }
+
+    /// <summary>Every message but the hot path's: new leads, links, late messages, copies, group and alias messages.</summary>
+    private ApplyOutcome ApplyGeneral(LeadMessage m)
+    {
+        int row = RowFor(m);
+        ulong hash = HistoryIndex.Hash(m.MessageId);
+        int copy = FindCopy(row, hash, m.MessageId);
+        if (copy >= 0)
+        {
+            // De-duplication (spec 2.1): of several copies only the earliest counts.
             Statistics.Duplicates++;
-            if (LeadMessage.CompareTotal(existing, message) <= 0)
+            var counted = _history.Get(_index[copy].Handle);
+            if (LeadMessage.CompareTotal(counted, m) <= 0)
             {
                 return ApplyOutcome.Duplicate;
             }
 
             // The new copy is earlier (or, at the same time, first by content): it replaces the one counted.
-            slot.Remove(existing);
-            _accounts.Remove(existing);
-            _accounts.Add(message, slot);
-            return InsertLate(slot, message);
+            Release(copy);
+            _accounts.Remove(counted);
+            _accounts.Add(m, row);
+            Record(row, m, hash);
+            MarkStale(row);
+            return ApplyOutcome.Reordered;
         }
 
-        _accounts.Add(message, slot);
-
-        if (slot.IsAfterJournal(message))
+        _accounts.Add(m, row);
+        bool inOrder = IsAfterLast(row, m.TimestampTicks, m.MessageId);
+        Record(row, m, hash);
+        if (inOrder)
         {
-            slot.Append(message);
-            if (!slot.Dirty)
+            if (_hot[row].Dirty)
             {
-                _evaluator.Apply(slot.Current, message);
-                Rotate(slot);
+                // The lead awaits a replay, which will apply this message too: only its order key is noted.
+                SetLastKey(row, m);
+            }
+            else
+            {
+                ApplyInOrder(row, m);
             }
 
             Statistics.Applied++;
             return ApplyOutcome.Applied;
         }
 
-        return InsertLate(slot, message);
-    }
-
-    private ApplyOutcome InsertLate(LeadSlot slot, LeadMessage message)
-    {
-        if (slot.Base is { } b && !b.IsAfterLast(message.TimestampTicks, message.MessageId))
-        {
-            // Beyond the horizon: the snapshots already hold this point in time. Apply as it comes to every
-            // state the lead keeps, so a later replay does not lose it.
-            Rebuild(slot);
-            _evaluator.Apply(slot.Current, message);
-            _evaluator.Apply(b, message);
-            if (slot.Mid is { } mid)
-            {
-                _evaluator.Apply(mid, message);
-            }
-
-            Statistics.BeyondHorizon++;
-            return ApplyOutcome.BeyondHorizon;
-        }
-
-        slot.Insert(message);
-        slot.Dirty = true;
         Statistics.Reordered++;
-        if (!Options.DeferReplays)
-        {
-            Rebuild(slot);
-        }
-
+        MarkStale(row);
         return ApplyOutcome.Reordered;
     }
 
-    /// <summary>Advances the lead's snapshots so the journal keeps about one to two horizons of messages.</summary>
-    private void Rotate(LeadSlot slot)
+    /// <summary>Keeps a counted message: in the history, and at the head of its lead's list in the index.</summary>
+    private void Record(int row, LeadMessage m, ulong hash)
     {
-        if (_horizon == long.MaxValue)
-        {
-            return;
-        }
-
-        var current = slot.Current;
-        if (slot.Mid is null)
-        {
-            if (slot.Journal.Count > 0 && current.LastTicks - slot.Journal[0].TimestampTicks >= _horizon)
-            {
-                slot.Mid = current.Clone(Model);
-            }
-
-            return;
-        }
-
-        if (current.LastTicks - slot.Mid.LastTicks < _horizon)
-        {
-            return;
-        }
-
-        // Base <- Mid; Mid <- Current (reusing the old base's buffers); drop journal entries the new base holds.
-        var oldBase = slot.Base;
-        slot.Base = slot.Mid;
-        slot.Mid = oldBase ?? new LeadState(Model);
-        slot.Mid.CopyFrom(current);
-        slot.TrimThrough(slot.Base);
+        long handle = _history.Add(m);
+        ref HotRow r = ref _hot[row];
+        r.History = _index.Add(row, r.History, m.TimestampTicks, hash, handle);
+        MarkChanged(row);
     }
 
-    /// <summary>Rebuilds the lead's current state from its base snapshot and journal when it is stale.</summary>
-    private void Rebuild(LeadSlot slot)
+    private void Release(int entry)
     {
-        if (!slot.Dirty)
+        ref var e = ref _index[entry];
+        _history.Release(e.Handle);
+        e.Handle = ~e.Handle;
+    }
+
+    /// <summary>The index entry of <paramref name="row"/>'s counted message with this id, or -1.</summary>
+    private int FindCopy(int row, ulong hash, string messageId)
+    {
+        int probe = -1;
+        int entry;
+        while ((entry = _index.FindNext(row, hash, ref probe)) >= 0)
+        {
+            if (string.Equals(_history.Get(_index[entry].Handle).MessageId, messageId, StringComparison.Ordinal))
+            {
+                return entry;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The lead's state no longer reflects its history: replay it now, or when it is next read.</summary>
+    private void MarkStale(int row)
+    {
+        _hot[row].Dirty = true;
+        MarkChanged(row);
+        if (!Options.DeferReplays)
+        {
+            Replay(row);
+        }
+    }
+
+    private void Invalidate(int row) => MarkStale(row);
+
+    /// <summary>Whether <paramref name="row"/> already applied a message after <paramref name="m"/> (spec 2.3 order).</summary>
+    private bool AppliedAfter(int row, LeadMessage m) => !_rows[row].Removed && !IsAfterLast(row, m.TimestampTicks, m.MessageId);
+
+    private void MarkChanged(int row)
+    {
+        ref ColdRow c = ref _rows[row];
+        if (!c.Changed)
+        {
+            c.Changed = true;
+            _changed.Add(row);
+        }
+    }
+
+    /// <summary>Rebuilds a stale lead from its history: its live messages in spec 2.3 order, through the in-order step.</summary>
+    private void Replay(int row)
+    {
+        ref HotRow r = ref _hot[row];
+        if (!r.Dirty)
         {
             return;
         }
 
         Statistics.Replays++;
-        MarkChanged(slot);
-        var current = slot.Current;
-        if (slot.Base is null)
+        CollectHistory(row, long.MaxValue);
+        ResetRow(row);
+        foreach (var m in _replay)
         {
-            current.Reset();
-        }
-        else
-        {
-            current.CopyFrom(slot.Base);
+            ApplyInOrder(row, m);
         }
 
-        var mid = slot.Mid;
-        long midTicks = mid?.LastTicks ?? long.MinValue;
-        string? midId = mid?.LastMessageId;
-        bool midDone = mid is null;
-        foreach (var m in slot.Journal)
+        _replay.Clear();
+        _hot[row].Dirty = false;
+    }
+
+    /// <summary>Fills <see cref="_replay"/> with the lead's live messages up to <paramref name="asOf"/>, in spec 2.3 order.</summary>
+    private void CollectHistory(int row, long asOf)
+    {
+        _replay.Clear();
+        for (int e = _hot[row].History; e >= 0; e = _index[e].Prev)
         {
-            if (!midDone)
+            ref var entry = ref _index[e];
+            if (entry.Live && entry.Ticks <= asOf)
             {
-                int c = m.TimestampTicks.CompareTo(midTicks);
-                if (c > 0 || (c == 0 && string.CompareOrdinal(m.MessageId, midId) > 0))
-                {
-                    mid!.CopyFrom(current);
-                    midDone = true;
-                }
+                _replay.Add(_history.Get(entry.Handle));
             }
-
-            _evaluator.Apply(current, m);
         }
 
-        if (!midDone)
-        {
-            mid!.CopyFrom(current);
-        }
-
-        slot.Dirty = false;
-        Rotate(slot);
+        _replay.Sort(MessageOrder.Instance);
     }
 
-    private void MarkChanged(LeadSlot slot)
-    {
-        if (!slot.Changed)
-        {
-            slot.Changed = true;
-            _changed.Add(slot);
-        }
-    }
-
-    /// <summary>Marks a lead stale because an account it reads changed before its latest message.</summary>
-    internal void Invalidate(LeadSlot slot)
-    {
-        slot.Dirty = true;
-        if (!Options.DeferReplays)
-        {
-            Rebuild(slot);
-        }
-    }
-
-    private LeadSlot SlotFor(LeadMessage m)
-    {
-        // The common case: one id, already known. One lookup.
-        if (m.AnonymousId is null && m.PreviousId is null && m.UserId is { } only && _byId.TryGetValue(only, out var known))
-        {
-            return known;
-        }
-
-        LeadSlot? slot = null;
-        slot = Link(slot, m.UserId);
-        slot = Link(slot, m.AnonymousId);
-        slot = Link(slot, m.PreviousId);
-        if (slot is null)
-        {
-            slot = new LeadSlot(Model);
-            _slots.Add(slot);
-        }
-
-        Claim(slot, m.UserId);
-        Claim(slot, m.AnonymousId);
-        Claim(slot, m.PreviousId);
-        return slot;
-    }
-
-    private LeadSlot? Link(LeadSlot? slot, string? id)
-    {
-        if (id is null || !_byId.TryGetValue(id, out var other) || ReferenceEquals(other, slot))
-        {
-            return slot;
-        }
-
-        return slot is null ? other : Merge(slot, other);
-    }
-
-    private void Claim(LeadSlot slot, string? id)
-    {
-        if (id is not null && !_byId.ContainsKey(id))
-        {
-            _byId[id] = slot;
-            slot.Ids.Add(id);
-        }
-    }
-
-    /// <summary>Spec 2.2: two leads are one; their histories become one journal, replayed in order.</summary>
-    private LeadSlot Merge(LeadSlot a, LeadSlot b)
+    /// <summary>
+    /// Spec 2.2: two leads turn out to be one. Their histories become one list (of two copies of a message the
+    /// earliest counts), and the survivor is replayed from it.
+    /// </summary>
+    private int Merge(int a, int b)
     {
         Statistics.Merges++;
-        var (survivor, absorbed) = a.Journal.Count >= b.Journal.Count ? (a, b) : (b, a);
-        foreach (var id in absorbed.Ids)
+        var (survivor, absorbed) = MessageCountOf(a) >= MessageCountOf(b) ? (a, b) : (b, a);
+        int tail = -1;
+        for (int e = _hot[absorbed].History; e >= 0; e = _index[e].Prev)
         {
-            _byId[id] = survivor;
-            survivor.Ids.Add(id);
-        }
-
-        foreach (var m in absorbed.Journal)
-        {
-            if (survivor.ById.TryGetValue(m.MessageId, out var dup))
+            tail = e;
+            ref var entry = ref _index[e];
+            entry.Row = survivor;
+            if (!entry.Live)
             {
-                Statistics.Duplicates++;
-                if (LeadMessage.CompareTotal(dup, m) <= 0)
-                {
-                    _accounts.Remove(m);
-                    continue;
-                }
-
-                survivor.Remove(dup);
-                _accounts.Remove(dup);
+                continue;
             }
 
-            survivor.Insert(m);
+            var m = _history.Get(entry.Handle);
+            int copy = FindOtherCopy(survivor, entry.IdHash, m.MessageId, e);
+            if (copy < 0)
+            {
+                continue;
+            }
+
+            Statistics.Duplicates++;
+            var other = _history.Get(_index[copy].Handle);
+            int loser = LeadMessage.CompareTotal(other, m) <= 0 ? e : copy;
+            _accounts.Remove(_history.Get(_index[loser].Handle));
+            Release(loser);
         }
 
-        if (absorbed.Base is not null)
+        if (tail >= 0)
         {
-            // Beyond the horizon both leads hold only snapshots of their older history: fold the absorbed one in.
-            survivor.Base ??= new LeadState(Model);
-            LeadStateMerger.MergeInto(survivor.Base, absorbed.Base);
-            survivor.Mid = null;
+            _index[tail].Prev = _hot[survivor].History;
+            _hot[survivor].History = _hot[absorbed].History;
         }
 
+        MoveIds(absorbed, survivor);
         _accounts.Move(absorbed, survivor);
-        _slots.Remove(absorbed);
-        absorbed.Removed = true;
-        if (absorbed.PersistedId is { } gone)
+        if (_rows[absorbed].PersistedId is { } gone)
         {
-            _removed.Add(gone);
+            _removedIds.Add(gone);
         }
 
-        survivor.Dirty = true;
-        if (!Options.DeferReplays)
-        {
-            Rebuild(survivor);
-        }
-
+        RemoveRow(absorbed);
+        MarkStale(survivor);
         return survivor;
     }
 
+    private int FindOtherCopy(int row, ulong hash, string messageId, int except)
+    {
+        int probe = -1;
+        int entry;
+        while ((entry = _index.FindNext(row, hash, ref probe)) >= 0)
+        {
+            if (entry != except && string.Equals(_history.Get(_index[entry].Handle).MessageId, messageId, StringComparison.Ordinal))
+            {
+                return entry;
+            }
+        }
+
+        return -1;
+    }
+
+    // ------------------------------------------------------------------ evaluation
+
     /// <summary>Evaluates the lead known by <paramref name="leadId"/> (any of its linked ids) at <paramref name="asOf"/>.</summary>
-    /// <returns>The result, or <see langword="null"/> when no message of that id was applied up to <paramref name="asOf"/>.</returns>
-    /// <exception cref="ArgumentOutOfRangeException">The lead's history before <paramref name="asOf"/> is beyond the reorder horizon.</exception>
+    /// <returns>The result, or <see langword="null"/> when no message of that lead is at or before <paramref name="asOf"/>.</returns>
     public LeadResult? Evaluate(string leadId, DateTimeOffset asOf, bool explain = false)
     {
         ArgumentNullException.ThrowIfNull(leadId);
-        return _byId.TryGetValue(leadId, out var slot) ? Evaluate(slot, asOf.UtcTicks, explain) : null;
+        int row = _ids.Find(leadId);
+        return row < 0 ? null : Evaluate(row, asOf.UtcTicks, explain);
     }
 
     /// <summary>Evaluates every lead at <paramref name="asOf"/>, ordered by lead id (ordinal).</summary>
     public IEnumerable<LeadResult> EvaluateAll(DateTimeOffset asOf, bool explain = false)
     {
-        foreach (var slot in _slots)
-        {
-            Rebuild(slot);
-        }
-
-        var ordered = _slots.Select(s => (Id: s.ReportedId, Slot: s)).OrderBy(x => x.Id, StringComparer.Ordinal).ToList();
-        foreach (var (_, slot) in ordered)
+        long ticks = asOf.UtcTicks;
+        foreach (var (_, row) in OrderedRows())
         {
             // A lead whose every message is after the as-of time did not exist yet.
-            if (Evaluate(slot, asOf.UtcTicks, explain) is { } result)
+            if (Evaluate(row, ticks, explain) is { } result)
             {
                 yield return result;
             }
@@ -397,64 +439,119 @@ public sealed class LeadScoringEngine
     }
 
     /// <summary>The reported ids of every lead, ordered (ordinal).</summary>
-    public IReadOnlyList<string> LeadIds()
+    public IReadOnlyList<string> LeadIds() => [.. OrderedRows().Select(x => x.Id)];
+
+    /// <summary>Whether any of <paramref name="leadId"/>'s ids is known.</summary>
+    public bool Contains(string leadId) => _ids.Find(leadId ?? throw new ArgumentNullException(nameof(leadId))) >= 0;
+
+    /// <summary>
+    /// The value of score <paramref name="scoreIndex"/> (an index into <see cref="CompiledModel.ScoreNames"/>) of the
+    /// lead known by <paramref name="leadId"/> at <paramref name="asOf"/>, without building a <see cref="LeadResult"/>:
+    /// allocates nothing when <paramref name="asOf"/> is at or after the lead's latest message.
+    /// </summary>
+    /// <returns>False when the lead is unknown or has no message up to <paramref name="asOf"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="scoreIndex"/> is not a score of the model.</exception>
+    public bool TryGetScore(string leadId, int scoreIndex, DateTimeOffset asOf, out double value)
     {
-        foreach (var slot in _slots)
+        ArgumentNullException.ThrowIfNull(leadId);
+        ArgumentOutOfRangeException.ThrowIfNegative(scoreIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(scoreIndex, Model.ScoreNames.Length);
+        value = 0;
+        int row = _ids.Find(leadId);
+        if (row < 0)
         {
-            Rebuild(slot);
+            return false;
         }
 
-        return _slots.Select(s => s.ReportedId).OrderBy(x => x, StringComparer.Ordinal).ToList();
-    }
-
-    private LeadResult? Evaluate(LeadSlot slot, long asOf, bool explain)
-    {
-        Rebuild(slot);
-        var state = slot.Current;
-        if (state.LastTicks > asOf)
+        Replay(row);
+        long ticks = asOf.UtcTicks;
+        if (_plan?.TraitRules is { } traitRules && _hot[row].LastTicks <= ticks)
         {
-            // The past: replay the messages up to the as-of time into a scratch state. Only the journal's span
-            // can be replayed; older instants were folded into the base snapshot.
-            if (slot.Base is { } b && b.LastTicks > asOf)
-            {
-                throw new ArgumentOutOfRangeException(nameof(asOf), asOf,
-                    $"Lead '{slot.ReportedId}' keeps its history only from {new DateTimeOffset(b.LastTicks, TimeSpan.Zero):O} (the reorder horizon); it cannot be scored as of an earlier time. Use an unbounded ReorderHorizon to score the past.");
-            }
-
-            state = slot.Base?.Clone(Model) ?? new LeadState(Model);
-            foreach (var m in slot.Journal)
-            {
-                if (m.TimestampTicks <= asOf)
-                {
-                    _evaluator.Apply(state, m);
-                }
-            }
-
-            if (state.MessageCount == 0)
-            {
-                return null;
-            }
+            value = ScoreOfRow(row, traitRules, scoreIndex);
+            return true;
         }
 
-        return _evaluator.Evaluate(state, slot.ReportedId, asOf, explain);
+        if (StateAt(row, ticks) is not { } state)
+        {
+            return false;
+        }
+
+        value = _evaluator.ScoreAt(state, ticks, scoreIndex);
+        return true;
     }
+
+    /// <summary>
+    /// The lead as of its latest message, as the engine holds it: scores, grade and persona at that instant and the
+    /// stage history so far, without the extra stage re-evaluation an as-of time adds.
+    /// </summary>
+    public LeadResult? EvaluateLatest(string leadId, bool explain = false)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        int row = _ids.Find(leadId);
+        if (row < 0)
+        {
+            return null;
+        }
+
+        Replay(row);
+        var state = CurrentState(row);
+        return _evaluator.Evaluate(state, ReportedId(row), state.LastTicks, explain, reevaluateStage: false);
+    }
+
+    private LeadResult? Evaluate(int row, long asOf, bool explain)
+    {
+        Replay(row);
+        return StateAt(row, asOf) is { } state ? _evaluator.Evaluate(state, ReportedId(row), asOf, explain) : null;
+    }
+
+    /// <summary>
+    /// The lead's state at <paramref name="asOf"/>: its current state when that is after its latest message, else its
+    /// messages up to that instant replayed into a scratch state; null when it has none.
+    /// </summary>
+    private LeadState? StateAt(int row, long asOf)
+    {
+        var current = CurrentState(row);
+        if (current.LastTicks <= asOf)
+        {
+            return current;
+        }
+
+        CollectHistory(row, asOf);
+        if (_replay.Count == 0)
+        {
+            return null;
+        }
+
+        var past = _pastScratch ??= new LeadState(Model);
+        past.Reset();
+        foreach (var m in _replay)
+        {
+            _evaluator.Apply(past, m);
+        }
+
+        _replay.Clear();
+        return past;
+    }
+
+    private LeadState? _pastScratch;
+
+    // ------------------------------------------------------------------ stores
 
     /// <summary>Exports the lead known by <paramref name="leadId"/> (any of its ids) for a store; null when unknown.</summary>
     public LeadSnapshot? ExportLead(string leadId)
     {
         ArgumentNullException.ThrowIfNull(leadId);
-        if (!_byId.TryGetValue(leadId, out var slot))
+        int row = _ids.Find(leadId);
+        if (row < 0)
         {
             return null;
         }
 
-        Rebuild(slot);
-        return new LeadSnapshot(
-            slot.ReportedId,
-            [.. slot.Ids.Order(StringComparer.Ordinal)],
-            LeadStateCodec.Encode(slot.Current, Model),
-            slot.Base is null ? (ReadOnlyMemory<byte>?)null : LeadStateCodec.Encode(slot.Base, Model),
-            [.. slot.Journal]);
+        Replay(row);
+        CollectHistory(row, long.MaxValue);
+        var journal = _replay.ToArray();
+        _replay.Clear();
+        return new LeadSnapshot(ReportedId(row), [.. IdsOf(row).Order(StringComparer.Ordinal)], LeadStateCodec.Encode(CurrentState(row), Model), null, [.. journal]);
     }
 
     /// <summary>Exports every lead, ordered by lead id.</summary>
@@ -462,67 +559,63 @@ public sealed class LeadScoringEngine
         LeadIds().Select(id => ExportLead(id)!);
 
     /// <summary>
-    /// Restores a lead exported by <see cref="ExportLead"/> under the same model (same name, version and rules).
-    /// The journal may also be every message the lead ever had (for example read back from a message log): messages
-    /// the base snapshot already holds and duplicate copies are skipped;
-    /// a state written for another model throws <see cref="InvalidDataException"/>: re-score from the journal.
-    /// A lead already holding one of the ids is replaced.
+    /// Restores a lead exported by <see cref="ExportLead"/> under the same model (same name, version and rules). The
+    /// journal may also be every message the lead ever had (for example read back from a message log); of several
+    /// copies of one message the one that counts is kept. A state written for another model, or a snapshot with a
+    /// base state (written by an engine of version 0.1 that dropped old messages), throws
+    /// <see cref="InvalidDataException"/>: re-score from the message log. A lead already holding one of the ids is replaced.
     /// </summary>
     public void ImportLead(LeadSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        var current = LeadStateCodec.Decode(snapshot.State.Span, Model);
-        var baseState = snapshot.BaseState is { IsEmpty: false } b ? LeadStateCodec.Decode(b.Span, Model) : null;
+        if (snapshot.BaseState is { IsEmpty: false })
+        {
+            throw new InvalidDataException($"Lead '{snapshot.LeadId}' was saved with a base state of its older messages; this engine replays leads from all their messages: re-score it from the message log.");
+        }
+
+        var state = LeadStateCodec.Decode(snapshot.State.Span, Model);
         foreach (var id in snapshot.Ids)
         {
-            if (_byId.TryGetValue(id, out var old))
+            if (_ids.Find(id) is >= 0 and var old)
             {
-                _slots.Remove(old);
-                foreach (var oldId in old.Ids)
-                {
-                    _byId.Remove(oldId);
-                }
+                RemoveRow(old);
             }
         }
 
-        var slot = new LeadSlot(Model) { Current = current, Base = baseState };
+        int row = NewRow(snapshot.Ids.Length > 0 ? snapshot.Ids[0] : snapshot.LeadId);
+        foreach (var id in snapshot.Ids)
+        {
+            Claim(row, id);
+        }
+
+        Claim(row, snapshot.LeadId);
         foreach (var m in snapshot.Journal)
         {
-            // A store may hand over the lead's whole message log: keep what follows the base snapshot, and of
-            // several copies of one message the one that counts (spec 2.1).
-            if (baseState is not null && !baseState.IsAfterLast(m.TimestampTicks, m.MessageId))
+            ulong hash = HistoryIndex.Hash(m.MessageId);
+            int copy = FindCopy(row, hash, m.MessageId);
+            if (copy >= 0)
             {
-                continue;
-            }
-
-            if (slot.ById.TryGetValue(m.MessageId, out var other))
-            {
-                if (LeadMessage.CompareTotal(other, m) <= 0)
+                if (LeadMessage.CompareTotal(_history.Get(_index[copy].Handle), m) <= 0)
                 {
                     continue;
                 }
 
-                slot.Remove(other);
-                slot.Dirty = false;
+                _accounts.Remove(_history.Get(_index[copy].Handle));
+                Release(copy);
             }
 
-            slot.Insert(m);
-            _accounts.Add(m, slot);
+            long handle = _history.Add(m);
+            _hot[row].History = _index.Add(row, _hot[row].History, m.TimestampTicks, hash, handle);
+            _accounts.Add(m, row);
         }
 
-        foreach (var id in snapshot.Ids)
+        SetState(row, state);
+        if (state.GroupId is not null)
         {
-            _byId[id] = slot;
-            slot.Ids.Add(id);
+            _accounts.Join(state.GroupId, row);
         }
 
-        if (current.GroupId is not null)
-        {
-            _accounts.Join(current.GroupId, slot);
-        }
-
-        slot.PersistedId = snapshot.LeadId;
-        _slots.Add(slot);
+        _rows[row].PersistedId = snapshot.LeadId;
     }
 
     /// <summary>
@@ -533,30 +626,30 @@ public sealed class LeadScoringEngine
     public LeadChanges TakeChanges()
     {
         var changed = new List<string>(_changed.Count);
-        var removed = new List<string>(_removed);
-        foreach (var slot in _changed)
+        var removed = new List<string>(_removedIds);
+        foreach (int row in _changed)
         {
-            if (slot.Removed)
+            ref ColdRow c = ref _rows[row];
+            c.Changed = false;
+            if (c.Removed)
             {
-                slot.Changed = false;
                 continue;
             }
 
-            // While the flag is still set, the rebuild cannot add the slot to the list being read.
-            Rebuild(slot);
-            slot.Changed = false;
-            string id = slot.ReportedId;
-            if (slot.PersistedId is { } old && old != id)
+            Replay(row);
+            _rows[row].Changed = false;
+            string id = ReportedId(row);
+            if (_rows[row].PersistedId is { } old && old != id)
             {
                 removed.Add(old);
             }
 
-            slot.PersistedId = id;
+            _rows[row].PersistedId = id;
             changed.Add(id);
         }
 
         _changed.Clear();
-        _removed.Clear();
+        _removedIds.Clear();
         removed.RemoveAll(changed.Contains);
         changed.Sort(StringComparer.Ordinal);
         return new LeadChanges(changed, removed);
@@ -566,39 +659,14 @@ public sealed class LeadScoringEngine
     public bool RemoveLead(string leadId)
     {
         ArgumentNullException.ThrowIfNull(leadId);
-        if (!_byId.TryGetValue(leadId, out var slot))
+        int row = _ids.Find(leadId);
+        if (row < 0)
         {
             return false;
         }
 
-        foreach (var id in slot.Ids)
-        {
-            _byId.Remove(id);
-        }
-
-        _accounts.Leave(slot);
-        _slots.Remove(slot);
-        slot.Removed = true;
+        RemoveRow(row);
         return true;
-    }
-
-    /// <summary>Whether any of <paramref name="leadId"/>'s ids is known.</summary>
-    public bool Contains(string leadId) => _byId.ContainsKey(leadId ?? throw new ArgumentNullException(nameof(leadId)));
-
-    /// <summary>
-    /// The lead as of its latest message, as the streaming state holds it: scores, grade and persona at that
-    /// instant and the stage history so far, without the extra stage re-evaluation an as-of time adds.
-    /// </summary>
-    public LeadResult? EvaluateLatest(string leadId, bool explain = false)
-    {
-        ArgumentNullException.ThrowIfNull(leadId);
-        if (!_byId.TryGetValue(leadId, out var slot))
-        {
-            return null;
-        }
-
-        Rebuild(slot);
-        return _evaluator.Evaluate(slot.Current, slot.ReportedId, slot.Current.LastTicks, explain, reevaluateStage: false);
     }
 
     /// <summary>Every counted group message: the account traits all leads read (spec 3.5). Persist them beside the leads.</summary>
@@ -613,296 +681,49 @@ public sealed class LeadScoringEngine
         ArgumentNullException.ThrowIfNull(groupMessages);
         foreach (var m in groupMessages)
         {
-            _accounts.AddUnowned(m);
+            _accounts.Add(m, -1);
         }
     }
 
-    internal int JournalLength(string leadId) => _byId.TryGetValue(leadId, out var slot) ? slot.Journal.Count : 0;
-
-    private sealed class AccountBook(LeadScoringEngine engine) : IAccountDirectory
+    /// <summary>How many live messages the lead holds in its history (tests).</summary>
+    internal int HistoryLength(string leadId)
     {
-        private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
-
-        /// <summary>Records a counted group message; a no-op for other messages or when no condition reads accounts.</summary>
-        public void Add(LeadMessage m, LeadSlot from)
-        {
-            if (m.Type != MessageType.Group || !engine.Model.UsesAccount)
-            {
-                return;
-            }
-
-            if (!_accounts.TryGetValue(m.GroupId!, out var account))
-            {
-                _accounts[m.GroupId!] = account = new Account();
-            }
-
-            account.Members.Add(from);
-            from.Groups.Add(m.GroupId!);
-            int at = account.Entries.BinarySearch(m, MessageOrder.Instance);
-            if (at >= 0)
-            {
-                return;
-            }
-
-            at = ~at;
-            account.Entries.Insert(at, m);
-            account.Merge(m);
-            if (at < account.Entries.Count - 1)
-            {
-                account.Rebuild();
-            }
-
-            InvalidateAfter(account, m, from);
-        }
-
-        public void Join(string groupId, LeadSlot slot)
-        {
-            if (_accounts.TryGetValue(groupId, out var account))
-            {
-                account.Members.Add(slot);
-                slot.Groups.Add(groupId);
-            }
-        }
-
-        public void AddUnowned(LeadMessage m)
-        {
-            if (m.Type != MessageType.Group || !engine.Model.UsesAccount)
-            {
-                return;
-            }
-
-            if (!_accounts.TryGetValue(m.GroupId!, out var account))
-            {
-                _accounts[m.GroupId!] = account = new Account();
-            }
-
-            int at = account.Entries.BinarySearch(m, MessageOrder.Instance);
-            if (at < 0)
-            {
-                account.Entries.Insert(~at, m);
-                account.Rebuild();
-                InvalidateAfter(account, m, null);
-            }
-        }
-
-        public void Leave(LeadSlot slot)
-        {
-            foreach (var g in slot.Groups)
-            {
-                if (_accounts.TryGetValue(g, out var account))
-                {
-                    account.Members.Remove(slot);
-                }
-            }
-        }
-
-        public IReadOnlyList<LeadMessage> AllMessages() =>
-            _accounts.OrderBy(a => a.Key, StringComparer.Ordinal).SelectMany(a => a.Value.Entries).ToList();
-
-        /// <summary>Forgets a group message that turned out to be a duplicate.</summary>
-        public void Remove(LeadMessage m)
-        {
-            if (m.Type != MessageType.Group || !_accounts.TryGetValue(m.GroupId!, out var account))
-            {
-                return;
-            }
-
-            int at = account.Entries.BinarySearch(m, MessageOrder.Instance);
-            if (at < 0 || !ReferenceEquals(account.Entries[at], m))
-            {
-                return;
-            }
-
-            account.Entries.RemoveAt(at);
-            account.Rebuild();
-            InvalidateAfter(account, m, null);
-        }
-
-        private void InvalidateAfter(Account account, LeadMessage m, LeadSlot? from)
-        {
-            // Any other member that already applied later messages read the account without this change.
-            foreach (var member in account.Members)
-            {
-                if (!ReferenceEquals(member, from) && member.LastKeyAfter(m))
-                {
-                    engine.Invalidate(member);
-                }
-            }
-        }
-
-        public void Move(LeadSlot from, LeadSlot to)
-        {
-            foreach (var g in from.Groups)
-            {
-                if (_accounts.TryGetValue(g, out var account))
-                {
-                    account.Members.Remove(from);
-                    account.Members.Add(to);
-                    to.Groups.Add(g);
-                }
-            }
-        }
-
-        public Dictionary<string, DataValue>? TraitsAt(string groupId, long ticks, string? messageId)
-        {
-            if (!_accounts.TryGetValue(groupId, out var account) || account.Entries.Count == 0)
-            {
-                return null;
-            }
-
-            var last = account.Entries[^1];
-            if (!IsAfter(last, ticks, messageId))
-            {
-                return account.Merged;
-            }
-
-            return account.At(ticks, messageId);
-        }
-
-        private static bool IsAfter(LeadMessage m, long ticks, string? messageId)
-        {
-            int c = m.TimestampTicks.CompareTo(ticks);
-            return c > 0 || (c == 0 && messageId is not null && string.CompareOrdinal(m.MessageId, messageId) > 0);
-        }
-
-        private sealed class Account
-        {
-            public readonly List<LeadMessage> Entries = [];
-            public readonly HashSet<LeadSlot> Members = [];
-            public readonly Dictionary<string, DataValue> Merged = new(StringComparer.Ordinal);
-            private readonly Dictionary<string, DataValue> _scratch = new(StringComparer.Ordinal);
-            private long _scratchTicks = long.MinValue;
-            private string? _scratchId;
-            private int _scratchVersion = -1;
-            private int _version;
-
-            public void Merge(LeadMessage m)
-            {
-                _version++;
-                DataValue.MergeTraits(Merged, m.Traits);
-            }
-
-            public void Rebuild()
-            {
-                _version++;
-                Merged.Clear();
-                foreach (var e in Entries)
-                {
-                    DataValue.MergeTraits(Merged, e.Traits);
-                }
-            }
-
-            public Dictionary<string, DataValue> At(long ticks, string? messageId)
-            {
-                if (_scratchVersion == _version && _scratchTicks == ticks && _scratchId == messageId)
-                {
-                    return _scratch;
-                }
-
-                _scratch.Clear();
-                foreach (var e in Entries)
-                {
-                    if (IsAfter(e, ticks, messageId))
-                    {
-                        break;
-                    }
-
-                    DataValue.MergeTraits(_scratch, e.Traits);
-                }
-
-                (_scratchVersion, _scratchTicks, _scratchId) = (_version, ticks, messageId);
-                return _scratch;
-            }
-        }
-    }
-}
-
-/// <summary>Orders messages by (timestamp, message id), spec 2.3, then by content for exact ties.</summary>
-internal sealed class MessageOrder : IComparer<LeadMessage>
-{
-    public static readonly MessageOrder Instance = new();
-
-    public int Compare(LeadMessage? x, LeadMessage? y) => LeadMessage.CompareTotal(x!, y!);
-}
-
-/// <summary>One lead inside the engine: its ids, journal, snapshots and current state.</summary>
-internal sealed class LeadSlot(CompiledModel model)
-{
-    public readonly HashSet<string> Ids = new(StringComparer.Ordinal);
-    public readonly HashSet<string> Groups = new(StringComparer.Ordinal);
-
-    /// <summary>The messages after <see cref="Base"/>, in spec 2.3 order.</summary>
-    public readonly List<LeadMessage> Journal = [];
-
-    /// <summary>The journal's messages by id, for de-duplication.</summary>
-    public readonly Dictionary<string, LeadMessage> ById = new(StringComparer.Ordinal);
-
-    public LeadState Current = new(model);
-
-
-    /// <summary>The state after every message older than the journal; null: the empty lead.</summary>
-    public LeadState? Base;
-
-    /// <summary>A later snapshot that becomes <see cref="Base"/> once the lead has moved a horizon past it.</summary>
-    public LeadState? Mid;
-
-    /// <summary>Whether <see cref="Current"/> is stale and must be rebuilt from <see cref="Base"/> and the journal.</summary>
-    public bool Dirty;
-
-    /// <summary>The id this lead was last handed out under by <see cref="LeadScoringEngine.TakeChanges"/> or imported with.</summary>
-    public string? PersistedId;
-
-    /// <summary>Whether the lead is in the engine's list of leads changed since <see cref="LeadScoringEngine.TakeChanges"/>.</summary>
-    public bool Changed;
-
-    /// <summary>Whether the lead was merged into another or removed.</summary>
-    public bool Removed;
-
-    public string ReportedId => Current.UserId ?? Current.AnonymousId ?? Ids.Order(StringComparer.Ordinal).First();
-
-    public bool IsAfterJournal(LeadMessage m) =>
-        Journal.Count == 0
-            ? Base is null || Base.IsAfterLast(m.TimestampTicks, m.MessageId)
-            : LeadMessage.CompareOrder(m, Journal[^1]) > 0;
-
-    public bool LastKeyAfter(LeadMessage m) =>
-        Journal.Count > 0 && LeadMessage.CompareOrder(Journal[^1], m) > 0;
-
-    public void Append(LeadMessage m)
-    {
-        Journal.Add(m);
-        ById[m.MessageId] = m;
-    }
-
-    public void Insert(LeadMessage m)
-    {
-        int at = Journal.BinarySearch(m, MessageOrder.Instance);
-        Journal.Insert(at < 0 ? ~at : at, m);
-        ById[m.MessageId] = m;
-    }
-
-    public void Remove(LeadMessage m)
-    {
-        int at = Journal.BinarySearch(m, MessageOrder.Instance);
-        if (at >= 0)
-        {
-            Journal.RemoveAt(at);
-        }
-
-        ById.Remove(m.MessageId);
-        Dirty = true;
-    }
-
-    /// <summary>Drops the journal's messages that <paramref name="snapshot"/> already holds.</summary>
-    public void TrimThrough(LeadState snapshot)
-    {
+        int row = _ids.Find(leadId);
         int n = 0;
-        while (n < Journal.Count && !snapshot.IsAfterLast(Journal[n].TimestampTicks, Journal[n].MessageId))
+        for (int e = row < 0 ? -1 : _hot[row].History; e >= 0; e = _index[e].Prev)
         {
-            ById.Remove(Journal[n].MessageId);
-            n++;
+            n += _index[e].Live ? 1 : 0;
         }
 
-        Journal.RemoveRange(0, n);
+        return n;
     }
+}
+
+/// <summary>What <see cref="LeadScoringEngine.ApplyJson"/> did with one line of JSON.</summary>
+public readonly struct JsonApplyResult
+{
+    internal JsonApplyResult(ApplyOutcome outcome, string? error, string? ignoredType)
+    {
+        Outcome = outcome;
+        Error = error;
+        IgnoredType = ignoredType;
+    }
+
+    /// <summary>What was done with the message; meaningful only when <see cref="IsApplied"/>.</summary>
+    public ApplyOutcome Outcome { get; }
+
+    /// <summary>Why the message was rejected (the same reasons as <see cref="MessageParser"/>), or null.</summary>
+    public string? Error { get; }
+
+    /// <summary>The type of a valid message the engine ignores (e.g. <c>screen</c>), or null.</summary>
+    public string? IgnoredType { get; }
+
+    /// <summary>Whether the message was rejected.</summary>
+    public bool IsRejected => Error is not null;
+
+    /// <summary>Whether the message is of an ignored type.</summary>
+    public bool IsIgnored => IgnoredType is not null;
+
+    /// <summary>Whether the message reached its lead (see <see cref="Outcome"/>).</summary>
+    public bool IsApplied => Error is null && IgnoredType is null;
 }

@@ -86,8 +86,17 @@ public sealed class LeadMessage
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        int c = a.TimestampTicks.CompareTo(b.TimestampTicks);
-        return c != 0 ? c : string.CompareOrdinal(a.MessageId, b.MessageId);
+        return CompareKeys(a.TimestampTicks, a.MessageId, b.TimestampTicks, b.MessageId);
+    }
+
+    /// <summary>
+    /// The one comparison of spec 2.3's order keys: by timestamp, then by message id (ordinal; a null id, as of a lead
+    /// with no message yet, sorts first).
+    /// </summary>
+    internal static int CompareKeys(long ticksA, string? idA, long ticksB, string? idB)
+    {
+        int c = ticksA.CompareTo(ticksB);
+        return c != 0 ? c : string.CompareOrdinal(idA, idB);
     }
 
     /// <summary>

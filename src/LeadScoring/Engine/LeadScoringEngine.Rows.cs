@@ -2,72 +2,26 @@ using LeadScoring.Messages;
 
 namespace LeadScoring.Engine;
 
-/// <summary>What <see cref="LeadScorer.ApplyJson"/> did with one line of JSON.</summary>
-public readonly struct JsonApplyResult
-{
-    internal JsonApplyResult(ApplyOutcome outcome, string? error, string? ignoredType)
-    {
-        Outcome = outcome;
-        Error = error;
-        IgnoredType = ignoredType;
-    }
-
-    /// <summary>What was done with the message; meaningful only when <see cref="IsApplied"/>.</summary>
-    public ApplyOutcome Outcome { get; }
-
-    /// <summary>Why the message was rejected (the same reasons as <see cref="MessageParser"/>), or null.</summary>
-    public string? Error { get; }
-
-    /// <summary>The type of a valid message the scorer ignores (e.g. <c>screen</c>), or null.</summary>
-    public string? IgnoredType { get; }
-
-    /// <summary>Whether the message was rejected.</summary>
-    public bool IsRejected => Error is not null;
-
-    /// <summary>Whether the message is of an ignored type.</summary>
-    public bool IsIgnored => IgnoredType is not null;
-
-    /// <summary>Whether the message reached its lead (see <see cref="Outcome"/>).</summary>
-    public bool IsApplied => Error is null && IgnoredType is null;
-}
-
-/// <summary>
-/// The fast scorer for streams that arrive in order, such as a log replayed from disk or a live feed: one flat
-/// row per lead, no message journal, no snapshots. Applying an in-order message allocates nothing and costs about
-/// as much as hand-written code for the same rules. A late message (older than its lead's latest) is applied as it
-/// comes and counted as <see cref="ApplyOutcome.BeyondHorizon"/>: the scorer behaves like a
-/// <see cref="LeadScoringEngine"/> with a zero reorder horizon. Use <see cref="LeadScoringEngine"/> when arrival
-/// order must not matter. Not thread-safe; the <see cref="CompiledModel"/> may be shared.
-/// </summary>
-/// <remarks>
-/// Where the model allows it (no stages beyond one, no decay or expiry, no per-value limits, no <c>after</c>, no
-/// <c>occurred</c>, no account fields), a lead is a row of flat arrays: counters and limit windows at a fixed
-/// offset, traits as a small array of pooled values, and the bits of the trait conditions the event rules test.
-/// Other models keep a full lead state per lead, with the same results. Scores, explanations and stages are
-/// computed by the same evaluator as <see cref="LeadScoringEngine"/>.
-/// </remarks>
-public sealed partial class LeadScorer
+/// <summary>The engine's lead rows: ids, flat rows or full states, and the in-order step that applies one message to a row.</summary>
+public sealed partial class LeadScoringEngine
 {
     private const int MaxPooled = 1 << 20;
 
-    private readonly Evaluator _evaluator;
     private readonly FastPlan? _plan;
     private readonly LeadState _scratch;
-    private readonly LeadState _scratch2;
     private readonly IdTable _ids = new();
-    private readonly LatestAccounts? _accounts;
     private readonly int _countStride;
     private readonly int _ringStride;
     private readonly int _windowStride;
+    private readonly int _cellStride;
     private readonly Dictionary<string, string> _keyPool = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DataValue> _stringPool = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DataValue> _numberPool = new(StringComparer.Ordinal);
-    private readonly int _cellStride;
     private readonly double[] _raw;
+    private readonly double[] _values;
 
     /// <summary>The trait bits of a lead without traits: conditions such as <c>notExists</c> hold on it.</summary>
     private readonly ulong _emptyTraitBits;
-    private readonly double[] _values;
     private readonly string?[] _eventNames = new string?[8];
     private readonly FastRuleSet?[] _eventSets = new FastRuleSet?[8];
     private int _nextEvent;
@@ -75,6 +29,7 @@ public sealed partial class LeadScorer
     private ColdRow[] _rows = new ColdRow[64];
     private LeadState?[] _states = [];
     private int[] _cells = [];
+
     /// <summary>Window times as seconds since <see cref="EpochTicks"/>: half the memory of ticks.</summary>
     private int[] _ring32 = [];
 
@@ -83,22 +38,8 @@ public sealed partial class LeadScorer
     private int _rowCount;
     private int _removed;
 
-    /// <summary>Creates a scorer for a compiled model.</summary>
-    public LeadScorer(CompiledModel model)
+    private void InitRows()
     {
-        Model = model ?? throw new ArgumentNullException(nameof(model));
-        _plan = FastPlan.TryCreate(model);
-        _accounts = model.UsesAccount ? new LatestAccounts() : null;
-        _evaluator = new Evaluator(model, _accounts);
-        _scratch = new LeadState(model) { Traits = new Dictionary<string, DataValue>(StringComparer.Ordinal) };
-        _scratch2 = new LeadState(model) { Traits = new Dictionary<string, DataValue>(StringComparer.Ordinal) };
-        _countStride = model.EventRuleCount * 2;
-        _ringStride = model.RingSlots;
-        _windowStride = model.RingCount;
-        _cellStride = _countStride + _windowStride;
-        _raw = new double[model.Scores.Length];
-        _emptyTraitBits = _plan is null ? 0 : TraitBitsOf(null);
-        _values = new double[model.Scores.Length];
         if (_plan is null)
         {
             _states = new LeadState?[_rows.Length];
@@ -117,221 +58,149 @@ public sealed partial class LeadScorer
         }
     }
 
-    /// <summary>The compiled model.</summary>
-    public CompiledModel Model { get; }
-
-    /// <summary>The scorer's counters.</summary>
-    public EngineStatistics Statistics { get; } = new();
-
-    /// <summary>How many leads the scorer holds.</summary>
-    public int LeadCount => _rowCount - _removed;
-
     /// <summary>
-    /// Whether leads are kept as flat rows (the model allows it), rather than a full lead state each. Both give the
-    /// same results; flat rows are smaller and faster.
+    /// The hot path's step on a flat row: a track or page message's rules as mask tests and counters, or an identify's
+    /// traits. The caller checked that the message is the lead's next in order, under its current user id.
     /// </summary>
-    public bool UsesFlatRows => _plan is not null;
-
-    /// <summary>Applies one message to its lead.</summary>
-    public ApplyOutcome Apply(LeadMessage message)
+    private void ApplyFlat(int row, FastRuleSet? set, ulong messageBits, LeadMessage message)
     {
-        ArgumentNullException.ThrowIfNull(message);
-
-        // The hot path: the next track, page or identify message of a known lead, by its user id alone, on flat rows.
-        if (_plan is { } plan && message.UserId is { } user && message.AnonymousId is null && message.PreviousId is null)
+        ref HotRow r = ref _hot[row];
+        long t = message.TimestampTicks;
+        if (set is not null)
         {
-            // The message's field bits first: they depend only on the message, so their memory reads overlap
-            // with the lead lookup's below instead of waiting for them.
-            FastRuleSet? set = null;
-            ulong messageBits = 0;
-            var type = message.Type;
-            if (type == MessageType.Page)
-            {
-                set = plan.Page;
-                messageBits = MessageBits(set, message);
-            }
-            else if (type == MessageType.Track)
-            {
-                set = EventSet(plan, message.Event!);
-                messageBits = set is null ? 0 : MessageBits(set, message);
-            }
-            else if (type != MessageType.Identify)
-            {
-                return ApplySlow(message);
-            }
-
-            int row = _ids.Find(user);
-            if (row >= 0)
-            {
-                ref HotRow r = ref _hot[row];
-                long t = message.TimestampTicks;
-                string id = message.MessageId;
-                if (t > r.LastTicks && r.UserId is { } known && (ReferenceEquals(user, known) || string.Equals(user, known, StringComparison.Ordinal)) && !IsLastId(ref r, id))
-                {
-                    if (set is not null)
-                    {
-                        ApplyRules(row, r.TraitBits, set, messageBits, t);
-                    }
-                    else if (type == MessageType.Identify && message.Traits is not null)
-                    {
-                        ref ColdRow cold = ref _rows[row];
-                        cold.Traits = MergeTraits(cold.Traits, message.Traits);
-                        r.TraitBits = TraitBitsOf(cold.Traits);
-                    }
-
-                    r.LastTicks = t;
-                    r.LastMessageId = id;
-                    r.IdLength = 0;
-                    r.LastIdKey = IdKey(id);
-                    r.MessageCount++;
-                    r.UserIdAtLast = true;
-                    Statistics.Applied++;
-                    return ApplyOutcome.Applied;
-                }
-            }
+            ApplyRules(row, r.TraitBits, set, messageBits, t);
+        }
+        else if (message.Type == MessageType.Identify && message.Traits is not null)
+        {
+            ref ColdRow cold = ref _rows[row];
+            cold.Traits = MergeTraits(cold.Traits, message.Traits);
+            r.TraitBits = TraitBitsOf(cold.Traits);
         }
 
-        return ApplySlow(message);
+        r.LastTicks = t;
+        r.LastMessageId = message.MessageId;
+        r.MessageCount++;
+        r.UserIdAtLast = true;
     }
 
-    /// <summary>Every other message: new leads, ids to link, late messages, duplicates, group and alias messages.</summary>
-    private ApplyOutcome ApplySlow(LeadMessage message)
+    /// <summary>
+    /// The in-order step: applies the lead's next message in spec 2.3 order. Every message reaches a lead's state
+    /// through here (live, or replayed from the history); flat rows take the mask path where the message allows it.
+    /// </summary>
+    private void ApplyInOrder(int row, LeadMessage m)
     {
-        int row = RowFor(message);
-        long t = message.TimestampTicks;
-        string id = message.MessageId;
-        long lastTicks;
-        string? lastId;
-        if (_plan is null)
+        if (_plan is not { } plan)
         {
-            var s = _states[row]!;
-            (lastTicks, lastId) = (s.LastTicks, s.LastMessageId);
-        }
-        else
-        {
-            (lastTicks, lastId) = (_hot[row].LastTicks, LastIdOf(ref _hot[row]));
+            _evaluator.Apply(_states[row]!, m);
+            return;
         }
 
-        // De-duplication without a journal: a copy of the lead's latest message is a duplicate.
-        if (string.Equals(id, lastId, StringComparison.Ordinal))
+        ref HotRow r = ref _hot[row];
+        if (m.AnonymousId is null && m.PreviousId is null && m.UserId is { } user && string.Equals(user, r.UserId, StringComparison.Ordinal)
+            && m.TimestampTicks > r.LastTicks)
         {
-            Statistics.Duplicates++;
-            return ApplyOutcome.Duplicate;
-        }
-
-        bool inOrder = t > lastTicks || (t == lastTicks && string.CompareOrdinal(id, lastId) > 0);
-        ApplyOutcome outcome;
-        if (inOrder)
-        {
-            Statistics.Applied++;
-            outcome = ApplyOutcome.Applied;
-        }
-        else
-        {
-            Statistics.BeyondHorizon++;
-            outcome = ApplyOutcome.BeyondHorizon;
-        }
-
-        if (_plan is null)
-        {
-            if (message.Type == MessageType.Group && message.GroupId is { } group)
+            if (m.Type == MessageType.Page)
             {
-                _accounts?.Merge(group, message.Traits);
+                ApplyFlat(row, plan.Page, MessageBits(plan.Page, m), m);
+                return;
             }
 
-            _evaluator.Apply(_states[row]!, message);
-            return outcome;
+            if (m.Type == MessageType.Track)
+            {
+                var set = EventSet(plan, m.Event!);
+                ApplyFlat(row, set, set is null ? 0 : MessageBits(set, m), m);
+                return;
+            }
+
+            if (m.Type == MessageType.Identify)
+            {
+                ApplyFlat(row, null, 0, m);
+                return;
+            }
         }
 
         // On flat rows: the general evaluator on a full state loaded from the row and stored back.
         Load(row, _scratch);
-        _evaluator.Apply(_scratch, message);
-        Store(row, _scratch, message.Traits is not null);
-        return outcome;
+        _evaluator.Apply(_scratch, m);
+        Store(row, _scratch, m.Traits is not null);
     }
 
-    /// <summary>A cheap digest of a message id, so the duplicate check rarely reads the previous id's characters.</summary>
-    private static int IdKey(ReadOnlySpan<char> id) => id.Length == 0 ? 0 : (id.Length * 65_599) ^ (id[^1] << 16) ^ id[id.Length >> 1];
-
-    private static bool IsLastId(ref HotRow r, string id) =>
-        ReferenceEquals(id, r.LastMessageId) || (r.LastIdKey == IdKey(id) && SameLastId(ref r, id));
-
-    /// <summary>Whether <paramref name="id"/> is the row's latest message id, held as a string or inline.</summary>
-    private static bool SameLastId(ref HotRow r, ReadOnlySpan<char> id)
+    /// <summary>Empties a row's state (its ids and history stay), before a replay.</summary>
+    private void ResetRow(int row)
     {
-        if (r.LastMessageId is { } last)
+        if (_plan is null)
         {
-            return id.SequenceEqual(last);
+            _states[row]!.Reset();
+            return;
         }
 
-        return r.IdLength != 0 && r.IdLength == id.Length && TryPack(id, out ulong lo, out ulong hi) && lo == r.IdLo && hi == r.IdHi;
-    }
-
-    /// <summary>
-    /// Packs an id of up to 16 ASCII characters into two words, so the JSON path keeps a lead's latest message id
-    /// without allocating a string per message (ids such as "e123456" or a 16-character hex id).
-    /// </summary>
-    private static bool TryPack(ReadOnlySpan<char> id, out ulong lo, out ulong hi)
-    {
-        lo = hi = 0;
-        if (id.Length is 0 or > 16)
+        ref HotRow r = ref _hot[row];
+        (r.LastTicks, r.LastMessageId, r.UserId, r.TraitBits, r.MessageCount, r.UserIdAtLast) = (long.MinValue, null, null, _emptyTraitBits, 0, false);
+        ref ColdRow c = ref _rows[row];
+        (c.AnonymousId, c.Traits, c.Extra) = (null, null, null);
+        _cells.AsSpan(row * _cellStride, _cellStride).Clear();
+        if (_ring64 is { } wide)
         {
-            return false;
-        }
-
-        for (int i = 0; i < id.Length; i++)
-        {
-            char c = id[i];
-            if (c > 0x7F)
-            {
-                return false;
-            }
-
-            if (i < 8)
-            {
-                lo |= (ulong)c << (8 * i);
-            }
-            else
-            {
-                hi |= (ulong)c << (8 * (i - 8));
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>The row's latest message id as a string (made from the packed form when needed).</summary>
-    private static string? LastIdOf(ref HotRow r)
-    {
-        if (r.LastMessageId is { } last || r.IdLength == 0)
-        {
-            return r.LastMessageId;
-        }
-
-        Span<char> chars = stackalloc char[16];
-        for (int i = 0; i < r.IdLength; i++)
-        {
-            chars[i] = (char)(byte)((i < 8 ? r.IdLo >> (8 * i) : r.IdHi >> (8 * (i - 8))) & 0xFF);
-        }
-
-        return new string(chars[..r.IdLength]);
-    }
-
-    /// <summary>Sets the row's latest message id from characters: packed when it fits, else as a string.</summary>
-    private static void SetLastId(ref HotRow r, ReadOnlySpan<char> id)
-    {
-        r.LastIdKey = IdKey(id);
-        if (TryPack(id, out ulong lo, out ulong hi))
-        {
-            r.LastMessageId = null;
-            (r.IdLo, r.IdHi, r.IdLength) = (lo, hi, (byte)id.Length);
+            wide.AsSpan(row * _ringStride, _ringStride).Clear();
         }
         else
         {
-            r.LastMessageId = id.ToString();
-            r.IdLength = 0;
+            _ring32.AsSpan(row * _ringStride, _ringStride).Clear();
         }
     }
+
+    /// <summary>The lead's current state: the row's own, or the row loaded into a scratch state.</summary>
+    private LeadState CurrentState(int row)
+    {
+        if (_plan is null)
+        {
+            return _states[row]!;
+        }
+
+        Load(row, _scratch);
+        return _scratch;
+    }
+
+    /// <summary>Sets a row's state (a lead restored from a store).</summary>
+    private void SetState(int row, LeadState state)
+    {
+        if (_plan is null)
+        {
+            _states[row] = state;
+        }
+        else
+        {
+            state.Traits ??= new Dictionary<string, DataValue>(StringComparer.Ordinal);
+            Store(row, state, traitsChanged: true);
+        }
+    }
+
+    /// <summary>Whether (<paramref name="ticks"/>, <paramref name="messageId"/>) is after the row's latest message (spec 2.3).</summary>
+    private bool IsAfterLast(int row, long ticks, string messageId)
+    {
+        if (_plan is null)
+        {
+            return _states[row]!.IsAfterLast(ticks, messageId);
+        }
+
+        ref HotRow r = ref _hot[row];
+        return LeadMessage.CompareKeys(ticks, messageId, r.LastTicks, r.LastMessageId) > 0;
+    }
+
+    /// <summary>Notes a message's order key as the lead's latest without applying it (the lead awaits a replay).</summary>
+    private void SetLastKey(int row, LeadMessage m)
+    {
+        if (_plan is null)
+        {
+            (_states[row]!.LastTicks, _states[row]!.LastMessageId) = (m.TimestampTicks, m.MessageId);
+        }
+        else
+        {
+            (_hot[row].LastTicks, _hot[row].LastMessageId) = (m.TimestampTicks, m.MessageId);
+        }
+    }
+
+    private int MessageCountOf(int row) => _plan is null ? _states[row]!.MessageCount : _hot[row].MessageCount;
 
     /// <summary>The rules of a track event, with a small cache by reference for the names a host passes again and again.</summary>
     private FastRuleSet? EventSet(FastPlan plan, string name)
@@ -364,99 +233,14 @@ public sealed partial class LeadScorer
     }
 
     /// <summary>
-    /// Parses one Segment message from UTF-8 JSON (one line of a JSON Lines file) and applies it. A message that
-    /// cannot be used is not applied: the result carries the reason, worded as <see cref="MessageParser"/> words it.
-    /// An in-order track, page or identify message of a lead known by its <c>userId</c> (or an identify of a new one) is
-    /// read straight from the bytes, without building a <see cref="LeadMessage"/>; a track or page line allocates
-    /// nothing when its <c>messageId</c> is at most 16 ASCII characters, else only that id.
-    /// </summary>
-    public JsonApplyResult ApplyJson(ReadOnlySpan<byte> utf8Json)
-    {
-        if (_plan is not null && TryApplyFast(utf8Json, out var fast))
-        {
-            return new JsonApplyResult(fast, null, null);
-        }
-
-        var parsed = MessageParser.Parse(utf8Json);
-        if (parsed.Message is { } m)
-        {
-            return new JsonApplyResult(Apply(m), null, null);
-        }
-
-        return new JsonApplyResult(ApplyOutcome.Applied, parsed.Error, parsed.IgnoredType);
-    }
-
-    /// <summary>Evaluates the lead known by <paramref name="leadId"/> (any of its ids) at <paramref name="asOf"/>.</summary>
-    /// <returns>The result, or null when no message of that id was applied.</returns>
-    /// <exception cref="ArgumentOutOfRangeException">
-    /// <paramref name="asOf"/> is before the lead's latest message: the scorer keeps no history to rewind.
-    /// </exception>
-    public LeadResult? Evaluate(string leadId, DateTimeOffset asOf, bool explain = false)
-    {
-        ArgumentNullException.ThrowIfNull(leadId);
-        int row = _ids.Find(leadId);
-        return row < 0 ? null : Evaluate(row, asOf.UtcTicks, explain);
-    }
-
-    /// <summary>Evaluates every lead at <paramref name="asOf"/>, ordered by lead id (ordinal).</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="asOf"/> is before a lead's latest message.</exception>
-    public IEnumerable<LeadResult> EvaluateAll(DateTimeOffset asOf, bool explain = false)
-    {
-        long ticks = asOf.UtcTicks;
-        foreach (var (_, row) in OrderedRows())
-        {
-            yield return Evaluate(row, ticks, explain);
-        }
-    }
-
-    /// <summary>The reported ids of every lead, ordered (ordinal).</summary>
-    public IReadOnlyList<string> LeadIds() => [.. OrderedRows().Select(x => x.Id)];
-
-    /// <summary>
-    /// The value of score <paramref name="scoreIndex"/> (an index into <see cref="CompiledModel.ScoreNames"/>) of the
-    /// lead known by <paramref name="leadId"/> at <paramref name="asOf"/>, without building a <see cref="LeadResult"/>:
-    /// allocates nothing.
-    /// </summary>
-    /// <returns>False when the lead is unknown.</returns>
-    /// <exception cref="ArgumentOutOfRangeException">
-    /// <paramref name="scoreIndex"/> is not a score of the model, or <paramref name="asOf"/> is before the lead's latest message.
-    /// </exception>
-    public bool TryGetScore(string leadId, int scoreIndex, DateTimeOffset asOf, out double value)
-    {
-        ArgumentNullException.ThrowIfNull(leadId);
-        ArgumentOutOfRangeException.ThrowIfNegative(scoreIndex);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(scoreIndex, Model.ScoreNames.Length);
-        value = 0;
-        int row = _ids.Find(leadId);
-        if (row < 0)
-        {
-            return false;
-        }
-
-        if (_plan?.TraitRules is { } traitRules)
-        {
-            value = ScoreOfRow(row, traitRules, asOf.UtcTicks, scoreIndex);
-            return true;
-        }
-
-        var state = StateOf(row, asOf.UtcTicks);
-        value = _evaluator.ScoreAt(state, asOf.UtcTicks, scoreIndex);
-        return true;
-    }
-
-    /// <summary>
     /// A score straight from a flat row, when every trait rule is a test on the lead's trait bits: the evaluator's
     /// arithmetic (spec 3.5, one running sum per score in rule order, then bounds, then weighted sums) on bits and
     /// counters, without loading a full state. Flat models have no decay or expiry, so scores do not depend on the
     /// instant beyond it not being before the lead's latest message.
     /// </summary>
-    private double ScoreOfRow(int row, TraitRuleBits?[] traitRules, long asOf, int scoreIndex)
+    private double ScoreOfRow(int row, TraitRuleBits?[] traitRules, int scoreIndex)
     {
         ref HotRow r = ref _hot[row];
-        if (r.LastTicks > asOf)
-        {
-            _ = StateOf(row, asOf); // throws, with the message
-        }
 
         var raw = _raw;
         var values = _values;
@@ -519,31 +303,6 @@ public sealed partial class LeadScorer
 
     // ------------------------------------------------------------------ rows
 
-    private LeadResult Evaluate(int row, long asOf, bool explain) =>
-        _evaluator.Evaluate(StateOf(row, asOf), ReportedId(row), asOf, explain);
-
-    private LeadState StateOf(int row, long asOf)
-    {
-        LeadState state;
-        if (_plan is null)
-        {
-            state = _states[row]!;
-        }
-        else
-        {
-            Load(row, _scratch);
-            state = _scratch;
-        }
-
-        if (state.LastTicks > asOf)
-        {
-            throw new ArgumentOutOfRangeException(nameof(asOf), new DateTimeOffset(asOf, TimeSpan.Zero),
-                $"Lead '{ReportedId(row)}' has a message at {new DateTimeOffset(state.LastTicks, TimeSpan.Zero):O}, after the as-of time; a LeadScorer keeps no history to rewind. Evaluate at or after the lead's latest message, or use a LeadScoringEngine to score the past.");
-        }
-
-        return state;
-    }
-
     private List<(string Id, int Row)> OrderedRows()
     {
         var rows = new List<(string Id, int Row)>(LeadCount);
@@ -551,6 +310,7 @@ public sealed partial class LeadScorer
         {
             if (!_rows[i].Removed)
             {
+                Replay(i);
                 rows.Add((ReportedId(i), i));
             }
         }
@@ -569,6 +329,8 @@ public sealed partial class LeadScorer
 
         return _hot[row].UserId ?? _rows[row].AnonymousId ?? _rows[row].FirstId!;
     }
+
+    private IEnumerable<string> IdsOf(int row) => [_rows[row].FirstId!, .. (IEnumerable<string>?)_rows[row].OtherIds ?? []];
 
     private void ApplyRules(int row, ulong traitBits, FastRuleSet set, ulong messageBits, long t)
     {
@@ -701,49 +463,49 @@ public sealed partial class LeadScorer
         if (id is not null && _ids.Find(id) < 0)
         {
             _ids.Set(id, row);
-            if (!string.Equals(id, _rows[row].FirstId, StringComparison.Ordinal))
+            if (!string.Equals(id, _rows[row].FirstId, StringComparison.Ordinal) && !(_rows[row].OtherIds?.Contains(id) ?? false))
             {
                 (_rows[row].OtherIds ??= []).Add(id);
             }
         }
     }
 
-    /// <summary>
-    /// Two leads turn out to be one. Without a journal their histories cannot be replayed in order, so their states
-    /// are folded together as <see cref="LeadScoringEngine"/> does beyond its reorder horizon (<see cref="LeadStateMerger"/>).
-    /// </summary>
-    private int Merge(int a, int b)
+    /// <summary>Points every id of <paramref name="from"/> at <paramref name="to"/>.</summary>
+    private void MoveIds(int from, int to)
     {
-        Statistics.Merges++;
-        int countA = _plan is null ? _states[a]!.MessageCount : _hot[a].MessageCount;
-        int countB = _plan is null ? _states[b]!.MessageCount : _hot[b].MessageCount;
-        var (survivor, absorbed) = countA >= countB ? (a, b) : (b, a);
-        if (_plan is null)
-        {
-            LeadStateMerger.MergeInto(_states[survivor]!, _states[absorbed]!);
-            _states[absorbed] = null;
-        }
-        else
-        {
-            Load(survivor, _scratch);
-            Load(absorbed, _scratch2);
-            LeadStateMerger.MergeInto(_scratch, _scratch2);
-            Store(survivor, _scratch, traitsChanged: true);
-        }
-
-        ref ColdRow gone = ref _rows[absorbed];
+        ref ColdRow gone = ref _rows[from];
         foreach (var id in (IEnumerable<string>?)gone.OtherIds ?? [])
         {
-            _ids.Set(id, survivor);
-            (_rows[survivor].OtherIds ??= []).Add(id);
+            _ids.Set(id, to);
+            (_rows[to].OtherIds ??= []).Add(id);
         }
 
-        _ids.Set(gone.FirstId!, survivor);
-        (_rows[survivor].OtherIds ??= []).Add(gone.FirstId!);
-        gone = new ColdRow { Removed = true, FirstId = gone.FirstId };
-        _hot[absorbed] = default;
+        _ids.Set(gone.FirstId!, to);
+        (_rows[to].OtherIds ??= []).Add(gone.FirstId!);
+        gone.OtherIds = null;
+    }
+
+    /// <summary>Removes a lead: its ids no longer name a lead, it leaves its accounts. Its history entries stay, unreachable.</summary>
+    private void RemoveRow(int row)
+    {
+        foreach (var id in IdsOf(row))
+        {
+            if (_ids.Find(id) == row)
+            {
+                _ids.Set(id, -1);
+            }
+        }
+
+        _accounts.Leave(row);
+        ref ColdRow c = ref _rows[row];
+        c = new ColdRow { Removed = true, FirstId = c.FirstId, Changed = c.Changed };
+        _hot[row] = new HotRow { History = -1 };
+        if (_plan is null)
+        {
+            _states[row] = null;
+        }
+
         _removed++;
-        return survivor;
     }
 
     private int NewRow(string firstId)
@@ -773,7 +535,7 @@ public sealed partial class LeadScorer
 
         int row = _rowCount++;
         _rows[row] = new ColdRow { FirstId = firstId };
-        _hot[row] = new HotRow { LastTicks = long.MinValue, TraitBits = _emptyTraitBits };
+        _hot[row] = new HotRow { LastTicks = long.MinValue, TraitBits = _emptyTraitBits, History = -1 };
         if (_plan is null)
         {
             _states[row] = new LeadState(Model);
@@ -788,7 +550,7 @@ public sealed partial class LeadScorer
         ref HotRow r = ref _hot[row];
         ref ColdRow c = ref _rows[row];
         s.LastTicks = r.LastTicks;
-        s.LastMessageId = LastIdOf(ref r);
+        s.LastMessageId = r.LastMessageId;
         s.UserId = r.UserId;
         if (r.UserIdAtLast)
         {
@@ -844,8 +606,6 @@ public sealed partial class LeadScorer
         ref ColdRow c = ref _rows[row];
         r.LastTicks = s.LastTicks;
         r.LastMessageId = s.LastMessageId;
-        r.IdLength = 0;
-        r.LastIdKey = s.LastMessageId is null ? 0 : IdKey(s.LastMessageId);
         r.UserId = s.UserId;
         r.UserIdAtLast = s.UserId is not null && s.UserIdTicks == s.LastTicks && string.Equals(s.UserIdMessageId, s.LastMessageId, StringComparison.Ordinal);
         if (!r.UserIdAtLast && (s.UserId is not null || c.Extra is not null))
@@ -1081,26 +841,26 @@ public sealed partial class LeadScorer
     }
 
     /// <summary>
-    /// The part of a lead's flat row that every message reads (64 bytes with the packed message id); counters and limit windows live in the
-    /// scorer's cell and ring arrays at the row's offset.
+    /// The part of a lead's flat row that every message reads; counters and limit windows live in the engine's cell
+    /// and ring arrays at the row's offset. <see cref="History"/> and <see cref="Dirty"/> are used in both row kinds.
     /// </summary>
     private struct HotRow
     {
         public long LastTicks;
         public string? LastMessageId;
-        public ulong IdLo;
-        public ulong IdHi;
         public string? UserId;
         public ulong TraitBits;
-        public int LastIdKey;
+
+        /// <summary>The index entry of the lead's newest counted message, or -1.</summary>
+        public int History;
         public int MessageCount;
         public bool UserIdAtLast;
 
-        /// <summary>The length of the latest message id held in <see cref="IdLo"/>/<see cref="IdHi"/>; 0 when it is in <see cref="LastMessageId"/>.</summary>
-        public byte IdLength;
+        /// <summary>Whether the state is stale: the history changed in the past, and the lead awaits a replay.</summary>
+        public bool Dirty;
     }
 
-    /// <summary>The part of a lead's row that only new leads, identifies, links and evaluations read.</summary>
+    /// <summary>The part of a lead's row that only new leads, identifies, links, evaluations and stores read.</summary>
     private struct ColdRow
     {
         public string? FirstId;
@@ -1108,7 +868,13 @@ public sealed partial class LeadScorer
         public KeyValuePair<string, DataValue>[]? Traits;
         public RowExtra? Extra;
         public List<string>? OtherIds;
+
+        /// <summary>The id this lead was last handed out under by <see cref="TakeChanges"/>, or imported with.</summary>
+        public string? PersistedId;
         public bool Removed;
+
+        /// <summary>Whether the lead is in the list of leads changed since <see cref="TakeChanges"/>.</summary>
+        public bool Changed;
     }
 
     /// <summary>The rarely used part of a row.</summary>
@@ -1117,24 +883,5 @@ public sealed partial class LeadScorer
         public long UserIdTicks = long.MinValue;
         public string? UserIdMessageId;
         public string? GroupId;
-    }
-
-    /// <summary>Account traits in arrival order, the latest merged over the earlier (no history: zero horizon).</summary>
-    private sealed class LatestAccounts : IAccountDirectory
-    {
-        private readonly Dictionary<string, Dictionary<string, DataValue>> _accounts = new(StringComparer.Ordinal);
-
-        public void Merge(string groupId, DataValue? traits)
-        {
-            if (!_accounts.TryGetValue(groupId, out var merged))
-            {
-                _accounts[groupId] = merged = new Dictionary<string, DataValue>(StringComparer.Ordinal);
-            }
-
-            DataValue.MergeTraits(merged, traits);
-        }
-
-        public Dictionary<string, DataValue>? TraitsAt(string groupId, long ticks, string? messageId) =>
-            _accounts.TryGetValue(groupId, out var traits) ? traits : null;
     }
 }

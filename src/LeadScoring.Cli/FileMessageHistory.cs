@@ -1,0 +1,139 @@
+using LeadScoring.Engine;
+using LeadScoring.Messages;
+using Microsoft.Win32.SafeHandles;
+
+namespace LeadScoring.Cli;
+
+/// <summary>
+/// The command-line tool's <see cref="MessageHistory"/>: instead of the parsed messages, it keeps where each counted
+/// message is in the file being scored (its line, or its index in a <c>{"batch": [...]}</c> document) and its
+/// timestamp, 16 bytes a message. A message is read back from the file and parsed again only when the engine needs it:
+/// to replay a lead after a late message or a merge, or to confirm a duplicate. Messages of batch documents, and every
+/// message of standard input, are kept parsed (they cannot be read back by line).
+/// </summary>
+internal sealed class FileMessageHistory : MessageHistory, IDisposable
+{
+    private readonly SafeFileHandle _file;
+    private readonly Dictionary<long, LeadMessage> _parsed = [];
+    private Record[] _records = new Record[4096];
+    private long _count;
+    private long[]? _lineStarts;
+    private byte[] _buffer = new byte[4096];
+
+    public FileMessageHistory(string path)
+    {
+        _file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+    }
+
+    /// <summary>The line of the record being applied (1-based), set by the reader loop before each apply.</summary>
+    public long CurrentLine { get; set; }
+
+    /// <summary>The index in its batch document of the record being applied, or -1 for a JSON Lines message.</summary>
+    public int CurrentBatchIndex { get; set; } = -1;
+
+    /// <summary>Bytes kept per message on average (records, plus what batch messages keep parsed is not counted).</summary>
+    public long RecordBytes => _records.LongLength * 16;
+
+    public override long Add(LeadMessage message)
+    {
+        long handle = _count++;
+        if (handle == _records.Length)
+        {
+            Array.Resize(ref _records, _records.Length * 2);
+        }
+
+        _records[handle] = new Record { Line = CurrentLine, Ticks = message.TimestampTicks };
+        if (CurrentBatchIndex >= 0)
+        {
+            _parsed[handle] = message;
+        }
+
+        return handle;
+    }
+
+    public override LeadMessage Get(long handle)
+    {
+        if (_parsed.TryGetValue(handle, out var kept))
+        {
+            return kept;
+        }
+
+        var record = _records[handle];
+        var starts = _lineStarts ??= IndexLines();
+        long line = record.Line;
+        if (line < 1 || line > starts.Length - 1)
+        {
+            throw Changed(line);
+        }
+
+        long start = starts[line - 1];
+        int length = (int)(starts[line] - start);
+        if (_buffer.Length < length)
+        {
+            _buffer = new byte[Math.Max(length, _buffer.Length * 2)];
+        }
+
+        var bytes = _buffer.AsSpan(0, length);
+        if (RandomAccess.Read(_file, bytes, start) != length)
+        {
+            throw Changed(line);
+        }
+
+        var parsed = MessageParser.Parse(Trim(bytes));
+        if (parsed.Message is not { } m || m.TimestampTicks != record.Ticks)
+        {
+            throw Changed(line);
+        }
+
+        return m;
+    }
+
+    public void Dispose() => _file.Dispose();
+
+    private static InvalidDataException Changed(long line) =>
+        new($"line {line} of the message file no longer holds the message read there: the file changed while it was scored");
+
+    /// <summary>The byte offset where each line starts, and one past the end: one pass over the file, on first need.</summary>
+    private long[] IndexLines()
+    {
+        var starts = new List<long>(1024) { 0 };
+        var chunk = new byte[1 << 20];
+        long offset = 0;
+        int read;
+        while ((read = RandomAccess.Read(_file, chunk, offset)) > 0)
+        {
+            var span = chunk.AsSpan(0, read);
+            int at = 0, nl;
+            while ((nl = span[at..].IndexOf((byte)'\n')) >= 0)
+            {
+                at += nl + 1;
+                starts.Add(offset + at);
+            }
+
+            offset += read;
+        }
+
+        if (starts[^1] != offset)
+        {
+            starts.Add(offset);
+        }
+
+        return [.. starts];
+    }
+
+    private static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> s)
+    {
+        if (s.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            s = s[3..];
+        }
+
+        return s.Trim((ReadOnlySpan<byte>)[(byte)' ', (byte)'\t', (byte)'\r', (byte)'\n']);
+    }
+
+    private struct Record
+    {
+        public long Line;
+        public long Ticks;
+    }
+}

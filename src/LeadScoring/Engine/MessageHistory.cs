@@ -1,0 +1,78 @@
+using LeadScoring.Messages;
+
+namespace LeadScoring.Engine;
+
+/// <summary>
+/// Where a <see cref="LeadScoringEngine"/> keeps the messages it counted, so that it can replay a lead exactly when
+/// its history changes in the past: a late message, an earlier copy of a message it already counted, a link that
+/// merges two leads, or an account change before the lead's latest message. The engine keeps, per message, only its
+/// order key, a hash of its id and the <see cref="long"/> handle returned by <see cref="Add"/>; the message itself is
+/// read back with <see cref="Get"/> only when a lead is replayed, a duplicate is confirmed or the past is scored.
+/// </summary>
+/// <remarks>
+/// Implementations: <see cref="InMemoryMessageHistory"/> (the default: the messages themselves), the command-line
+/// tool's file history (offsets into the file being scored), and the hosting package's message log. A history
+/// belongs to one engine; it need not be thread-safe.
+/// </remarks>
+public abstract class MessageHistory
+{
+    /// <summary>Keeps <paramref name="message"/>, which the engine just counted, and returns the handle to read it back.</summary>
+    public abstract long Add(LeadMessage message);
+
+    /// <summary>Reads back the message kept under <paramref name="handle"/>.</summary>
+    public abstract LeadMessage Get(long handle);
+
+    /// <summary>
+    /// Tells the history that the engine no longer needs the message under <paramref name="handle"/> (a copy replaced
+    /// by an earlier one, or a message folded into a lead's base state). The default does nothing.
+    /// </summary>
+    public virtual void Release(long handle)
+    {
+    }
+}
+
+/// <summary>The default <see cref="MessageHistory"/>: keeps the messages themselves, in memory.</summary>
+public sealed class InMemoryMessageHistory : MessageHistory
+{
+    private const int ChunkBits = 12;
+    private const int ChunkSize = 1 << ChunkBits;
+    private LeadMessage?[][] _chunks = [];
+    private long _count;
+    private long _released;
+
+    /// <summary>How many messages are kept.</summary>
+    public long Count => _count - _released;
+
+    /// <inheritdoc />
+    public override long Add(LeadMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        long handle = _count;
+        int chunk = (int)(handle >> ChunkBits);
+        if (chunk == _chunks.Length)
+        {
+            Array.Resize(ref _chunks, Math.Max(4, _chunks.Length * 2));
+        }
+
+        var items = _chunks[chunk] ??= new LeadMessage?[ChunkSize];
+        items[handle & (ChunkSize - 1)] = message;
+        _count++;
+        return handle;
+    }
+
+    /// <inheritdoc />
+    public override LeadMessage Get(long handle) =>
+        (ulong)handle < (ulong)_count && _chunks[handle >> ChunkBits][handle & (ChunkSize - 1)] is { } m
+            ? m
+            : throw new ArgumentOutOfRangeException(nameof(handle), handle, "No message is kept under this handle.");
+
+    /// <inheritdoc />
+    public override void Release(long handle)
+    {
+        if ((ulong)handle < (ulong)_count && _chunks[handle >> ChunkBits][handle & (ChunkSize - 1)] is not null)
+        {
+            _chunks[handle >> ChunkBits][handle & (ChunkSize - 1)] = null;
+            _released++;
+        }
+    }
+}
