@@ -45,7 +45,7 @@ public class SampleApplyBenchmarks
     [Benchmark(OperationsPerInvoke = 22_000)]
     public LeadScoringEngine ApplyInOrderUnboundedHorizon()
     {
-        var engine = new LeadScoringEngine(_model, new LeadScoringEngineOptions { ReorderHorizon = null });
+        var engine = new LeadScoringEngine(_model);
         foreach (var m in _messages)
         {
             engine.Apply(m);

@@ -23,7 +23,7 @@ internal static class HostKit
     public static List<string> Expected(IEnumerable<LeadMessage> messages, string? modelPath = null)
     {
         var model = CompiledModel.Compile(LeadScoring.Model.ScoringModelLoader.LoadFile(modelPath ?? Sample("model.json")).GetModelOrThrow());
-        return LeadScoringBatch.Score(model, messages, AsOf, explain: true).Select(LeadResultJson.ToJson).ToList();
+        return LeadScoring.Tests.Shared.SortedScoring.Score(model, messages, AsOf, explain: true).Select(LeadResultJson.ToJson).ToList();
     }
 
     public static async Task<List<string>> ActualAsync(IServiceProvider services, IEnumerable<string> leadIds)

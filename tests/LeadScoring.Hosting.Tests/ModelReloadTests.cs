@@ -56,7 +56,6 @@ public class ModelReloadTests
             o.ModelPath = path;
             o.Workers = 2;
             o.BatchSize = 300;
-            o.ReorderHorizon = null;
         }, b => b.Services.AddSingleton(stages).AddSingleton<IStageChangedHandler>(sp => sp.GetRequiredService<RecordingStageHandler>()));
         await host.StartAsync();
         var writer = host.Services.GetRequiredService<ILeadMessageWriter>();

@@ -44,7 +44,7 @@ internal static class SampleData
     /// prints, by lead id: the batch fold plus <see cref="LeadResultJson.ToJson"/>, which the CLI tests prove equal to its output.
     /// </summary>
     public static Dictionary<string, string> Expected(DateTimeOffset asOf) =>
-        LeadScoringBatch.Score(Model, Messages(), asOf, explain: true).ToDictionary(r => r.LeadId, LeadResultJson.ToJson, StringComparer.Ordinal);
+        LeadScoring.Tests.Shared.SortedScoring.Score(Model, Messages(), asOf, explain: true).ToDictionary(r => r.LeadId, LeadResultJson.ToJson, StringComparer.Ordinal);
 
     /// <summary>Cuts lines into <c>{"batch": [...]}</c> bodies of at most 500 messages and 500 KB.</summary>
     public static List<List<SampleLine>> Batches(IEnumerable<SampleLine> lines)

@@ -221,7 +221,7 @@ public sealed class SampleParityTests(SampleServerFixture fixture) : IClassFixtu
     }
 
     private static IReadOnlyList<LeadResult> ExpectedAt(DateTimeOffset asOf) =>
-        LeadScoringBatch.Score(SampleData.Model, SampleData.Messages(), asOf, explain: true);
+        LeadScoring.Tests.Shared.SortedScoring.Score(SampleData.Model, SampleData.Messages(), asOf, explain: true);
 
     /// <summary>
     /// Lists are as of the request time. While that is before the sample's last message (the sample ends on

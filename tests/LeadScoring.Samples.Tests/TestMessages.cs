@@ -17,7 +17,7 @@ internal static class TestMessages
     public static string Expected(string leadId, params string[] messages)
     {
         var parsed = messages.Select(m => MessageParser.Parse(m).Message ?? throw new ArgumentException("invalid test message: " + m)).ToList();
-        var result = LeadScoringBatch.Score(SampleData.Model, parsed, SampleData.AsOf, explain: true).Single(r => r.LeadId == leadId);
+        var result = LeadScoring.Tests.Shared.SortedScoring.Score(SampleData.Model, parsed, SampleData.AsOf, explain: true).Single(r => r.LeadId == leadId);
         return LeadResultJson.ToJson(result);
     }
 }

@@ -126,7 +126,7 @@ public class CrashSafetyTests(ITestOutputHelper output)
         // And both are the contract's answer for these messages.
         var model = CompiledModel.Compile(ScoringModelLoader.LoadFile(Path.Combine(Root, "samples", "data", "model.json")).GetModelOrThrow());
         var messages = lines.Select(l => MessageParser.Parse(l).Message).OfType<LeadMessage>();
-        calm.Should().Equal(LeadScoringBatch.Score(model, messages, new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero), explain: true).Select(LeadResultJson.ToJson));
+        calm.Should().Equal(LeadScoring.Tests.Shared.SortedScoring.Score(model, messages, new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero), explain: true).Select(LeadResultJson.ToJson));
 
         // Nothing lost, nothing counted twice.
         (await CountMessagesAsync(Path.Combine(work, "crashy.db"))).Should().Be(await CountMessagesAsync(Path.Combine(work, "calm.db")));

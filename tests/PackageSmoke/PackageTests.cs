@@ -99,7 +99,13 @@ public sealed class ScoringTests
         Assert.Equal(7, records.Count);
         Assert.True(records[6].Result.IsRejected);
 
-        var results = LeadScoringBatch.Score(model, records.Select(r => r.Result.Message).OfType<LeadMessage>(), DateTimeOffset.Parse("2026-11-30T00:00:00Z"), explain: true);
+        var engine = new LeadScoringEngine(model);
+        foreach (var m in records.Select(r => r.Result.Message).OfType<LeadMessage>())
+        {
+            engine.Apply(m);
+        }
+
+        var results = engine.EvaluateAll(DateTimeOffset.Parse("2026-11-30T00:00:00Z"), explain: true).ToList();
         var u1 = results.Single(r => r.LeadId == "u-1");
         var u2 = results.Single(r => r.LeadId == "u-2");
 

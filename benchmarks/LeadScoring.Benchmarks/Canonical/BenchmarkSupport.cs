@@ -73,7 +73,7 @@ public sealed class MessagesPerSecondColumn : IColumn
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
 }
 
-/// <summary>Pieces shared by the benchmarks that read the workload as Segment JSON or through a <see cref="LeadScorer"/>.</summary>
+/// <summary>Pieces shared by the benchmarks that read the workload as Segment JSON or through a <see cref="LeadScoringEngine"/>.</summary>
 public static class CanonicalJson
 {
     /// <summary>messages.jsonl for the first <paramref name="events"/> events (§3) as UTF-8 bytes, built in memory.</summary>
@@ -145,7 +145,7 @@ public static class CanonicalJson
     }
 
     /// <summary>Every lead's <c>total</c> from a scorer, as 32-bit integers in <c>lead_id</c> order.</summary>
-    public static int[] Totals(CanonicalWorkload w, LeadScorer scorer)
+    public static int[] Totals(CanonicalWorkload w, LeadScoringEngine scorer)
     {
         int total = scorer.Model.ScoreNames.IndexOf("total");
         var totals = new int[CanonicalWorkload.LeadCount];
@@ -163,9 +163,9 @@ public static class CanonicalJson
     }
 
     /// <summary>A scorer to which the first <paramref name="events"/> events have been applied (messages built one at a time, not kept).</summary>
-    public static LeadScorer Scored(CanonicalWorkload w, CompiledModel model, int events)
+    public static LeadScoringEngine Scored(CanonicalWorkload w, CompiledModel model, int events)
     {
-        var scorer = new LeadScorer(model);
+        var scorer = new LeadScoringEngine(model);
         for (int i = 0; i < CanonicalWorkload.LeadCount; i++)
         {
             scorer.Apply(w.IdentifyMessage(i));

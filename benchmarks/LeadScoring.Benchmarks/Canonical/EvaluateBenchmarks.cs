@@ -5,7 +5,7 @@ namespace LeadScoring.Benchmarks.Canonical;
 
 /// <summary>
 /// Evaluate and explain per lead, after all 1,000,000 events: figures per lead (OperationsPerInvoke = 100,000), §9
-/// job. Outside the timed region ([GlobalSetup]): a <see cref="LeadScorer"/> to which the 1,100,000 messages were
+/// job. Outside the timed region ([GlobalSetup]): a <see cref="LeadScoringEngine"/> to which the 1,100,000 messages were
 /// applied (built one by one with the <c>LeadMessage</c> factories), and the hand-written baseline with the same
 /// events. Timed: one call per lead, in <c>lead_id</c> order, writing the lead's <c>total</c> into an array that is
 /// checked after the runs against the §7 row for all 1,000,000 events.
@@ -25,7 +25,7 @@ public class EvaluateBenchmarks
     private const int Events = CanonicalWorkload.EventCount;
 
     private CanonicalWorkload _workload = null!;
-    private LeadScorer _scorer = null!;
+    private LeadScoringEngine _scorer = null!;
     private HandWrittenBaseline _baseline = null!;
     private int _total;
     private readonly int[] _totals = new int[Leads];

@@ -18,8 +18,8 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// this is where its fit work is.</item>
 /// <item><b>LeadScoringIdentifyAndEvaluate</b>: a fresh engine per iteration; timed: apply each lead's identify
 /// message (slot, id map, traits dictionary) then Evaluate it: fit from a profile that arrives as a message.</item>
-/// <item><b>LeadScoringBatchScore</b>: <c>LeadScoringBatch.Score</c>, the batch form over the 100,000 identify messages (id linking,
-/// de-duplication, sort, apply, evaluate).</item>
+/// <item><b>LeadScoringBatchScore</b>: a fresh engine, the 100,000 identify messages applied, then <c>EvaluateAll</c>
+/// (the batch form: ids, history, apply, evaluate).</item>
 /// <item><b>RulesEngineTuned</b>, <b>RulesEngineDefaults</b>: Microsoft RulesEngine 6.0.1 (<see cref="RulesEnginePeer"/>),
 /// <c>ExecuteAllRulesAsync</c> of the 12-rule <c>LeadFit</c> workflow per profile, the points of the successful
 /// rules summed; with the settings of RulesEngine's own benchmark, then with the library defaults.</item>
@@ -37,7 +37,7 @@ public class FitBenchmarks
     private CompiledModel _model = null!;
     private LeadMessage[] _identifies = [];
     private LeadScoringEngine _identified = null!;
-    private LeadScorer _scorer = null!;
+    private LeadScoringEngine _scorer = null!;
     private int _fitIndex;
     private readonly int[] _fit = new int[Leads];
     private PeerProfile[] _profiles = [];
@@ -51,7 +51,7 @@ public class FitBenchmarks
         _model = CanonicalWorkload.CompileModel();
         _identifies = _workload.IdentifyMessages();
         _identified = new LeadScoringEngine(_model);
-        _scorer = new LeadScorer(_model);
+        _scorer = new LeadScoringEngine(_model);
         _fitIndex = _model.ScoreNames.IndexOf("fit");
         foreach (var m in _identifies)
         {
@@ -117,7 +117,7 @@ public class FitBenchmarks
         return _fit[^1];
     }
 
-    /// <summary><see cref="LeadScorer.TryGetScore"/>: the fit score of each identified lead, no result object.</summary>
+    /// <summary><see cref="LeadScoringEngine.TryGetScore"/>: the fit score of each identified lead, no result object.</summary>
     [Benchmark(OperationsPerInvoke = Leads)]
     public int LeadScorerTryGetScore()
     {
@@ -153,7 +153,13 @@ public class FitBenchmarks
     [Benchmark(OperationsPerInvoke = Leads)]
     public int LeadScoringBatchScore()
     {
-        var results = LeadScoringBatch.Score(_model, _identifies, CanonicalWorkload.AsOf);
+        var engine = new LeadScoringEngine(_model);
+        foreach (var m in _identifies)
+        {
+            engine.Apply(m);
+        }
+
+        var results = engine.EvaluateAll(CanonicalWorkload.AsOf).ToList();
         for (int i = 0; i < Leads; i++)
         {
             _fit[i] = (int)results[i]["fit"];

@@ -18,7 +18,7 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// (<c>GetDateTimeOffset</c>), <c>event</c> (compared as UTF-8), <c>properties.url</c> (a string) and the five
 /// traits, and feeds <see cref="HandWrittenBaseline"/>: <c>Identify</c> or <c>Apply</c>. It allocates the url of
 /// each page view and the trait strings of each identify, as such code does.</item>
-/// <item><b>LeadScorerApplyJson</b>: <c>new LeadScorer(model)</c>, then <see cref="LeadScorer.ApplyJson"/> per line.</item>
+/// <item><b>LeadScorerApplyJson</b>: <c>new LeadScoringEngine(model)</c>, then <see cref="LeadScoringEngine.ApplyJson"/> per line.</item>
 /// <item><b>MessageParserAndEngine</b>: the general path, <see cref="MessageParser.Parse(ReadOnlySpan{byte})"/> into a
 /// <see cref="LeadMessage"/>, then <see cref="LeadScoringEngine.Apply"/> on a <c>new LeadScoringEngine(model)</c>
 /// with its default options (30-day reorder horizon).</item>
@@ -36,7 +36,7 @@ public class ParseAndScoreBenchmarks
     private CompiledModel _model = null!;
     private byte[] _file = [];
     private HandWrittenBaseline _baseline = null!;
-    private LeadScorer _scorer = null!;
+    private LeadScoringEngine _scorer = null!;
     private LeadScoringEngine _engine = null!;
     private long _rejected;
 
@@ -60,7 +60,7 @@ public class ParseAndScoreBenchmarks
     public void SetupScorer()
     {
         _scorer = null!;
-        _scorer = new LeadScorer(_model);
+        _scorer = new LeadScoringEngine(_model);
         Settle();
     }
 
@@ -146,10 +146,10 @@ public class ParseAndScoreBenchmarks
     {
         if (_scorer.Statistics.Late != 0)
         {
-            throw new InvalidOperationException($"LeadScorer counted {_scorer.Statistics.Late} late messages; the file is in order");
+            throw new InvalidOperationException($"LeadScoringEngine counted {_scorer.Statistics.Late} late messages; the file is in order");
         }
 
-        Check("LeadScorer.ApplyJson", CanonicalJson.Totals(_workload, _scorer));
+        Check("LeadScoringEngine.ApplyJson", CanonicalJson.Totals(_workload, _scorer));
     }
 
     [GlobalCleanup(Target = nameof(MessageParserAndEngine))]

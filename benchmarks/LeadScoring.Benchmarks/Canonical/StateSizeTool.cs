@@ -10,17 +10,12 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// <c>state-size</c>: canonical-workload.md §9.3, the managed bytes an engine retains per lead after all 1,100,000
 /// messages, input buffers released: <c>GC.GetTotalMemory(true)</c> after the run minus the same with the model
 /// compiled and no leads, divided by 100,000. Every figure includes the lead ids, the trait values and the
-/// engine's maps. For LeadScoring, three reorder horizons, each then stripped (through reflection on engine
-/// internals, for this measurement only) of its journal and then of its snapshots, to split the figure; plus the
-/// average binary state size of <see cref="LeadScoringEngine.ExportLead"/>.
+/// engine's maps. The engine's per-message replay history (its index and the message store) is reported per
+/// message, apart from the per-lead figure.
 /// </summary>
 public static class StateSizeTool
 {
     private const int Leads = CanonicalWorkload.LeadCount;
-
-    private static readonly FieldInfo SlotsField =
-        typeof(LeadScoringEngine).GetField("_slots", BindingFlags.NonPublic | BindingFlags.Instance)
-        ?? throw new InvalidOperationException("LeadScoringEngine._slots not found: update StateSizeTool");
 
     public static int Run()
     {
@@ -34,15 +29,9 @@ public static class StateSizeTool
         Console.WriteLine("|---|---:|---|");
 
         MeasureBaseline();
-        MeasureScorer(model);
+        var notes = new List<string> { MeasureEngine(model) };
 
-        var notes = new List<string>();
-        foreach (var (name, horizon) in new (string, TimeSpan?)[] { ("30-day horizon (default)", TimeSpan.FromDays(30)), ("unbounded horizon", null), ("zero horizon", TimeSpan.Zero) })
-        {
-            notes.Add(MeasureEngine(model, name, horizon));
-        }
-
-        // The smallest form: what LeadScoringBatch keeps per lead (a LeadState in a map by id).
+        // The smallest general form: a LeadState per lead in a map by id, no history.
         MeasureBareStates(model);
         var pieces = Pieces(model);
         Console.WriteLine();
@@ -59,58 +48,40 @@ public static class StateSizeTool
         return 0;
     }
 
-    /// <summary>One horizon: everything, then without the journal, then without the snapshots too. Nothing outlives the call.</summary>
+    /// <summary>
+    /// The engine, twice: with a history that keeps nothing (the rows and the engine's per-message index: lead state
+    /// plus index), then with the default in-memory history. The index and the history are reported per message,
+    /// the rest per lead. Nothing outlives the call.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static string MeasureEngine(CompiledModel model, string name, TimeSpan? horizon)
+    private static string MeasureEngine(CompiledModel model)
     {
         long zero = Total();
-        var engine = RunEngine(model, horizon);
-        long full = Total() - zero;
+        var bare = RunEngine(model, new DiscardingHistory());
+        long rowsAndIndex = Total() - zero;
+        long index = bare.HistoryIndexBytes;
+        Row("LeadScoringEngine, lead state (flat rows)", rowsAndIndex - index,
+            "id table, hot row, cold row, counters and window heads (42 ints), 32 window times as whole seconds, pooled traits, last message id; arrays grown by doubling (131,072 rows for 100,000 leads)");
+        GC.KeepAlive(bare);
+        bare = null!;
 
-        // Shape of what it keeps, from the public export (after the measurement: it allocates).
-        long journal = 0, state = 0, baseState = 0, withBase = 0;
-        foreach (var id in engine.LeadIds())
-        {
-            var s = engine.ExportLead(id)!;
-            journal += s.Journal.Length;
-            state += s.State.Length;
-            if (s.BaseState is { IsEmpty: false } b)
-            {
-                baseState += b.Length;
-                withBase++;
-            }
-        }
+        zero = Total();
+        var full = RunEngine(model, null);
+        long all = Total() - zero;
+        GC.KeepAlive(full);
+        const long Messages = CanonicalWorkload.EventCount + Leads;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"replay history, per message (not in the per-lead figure): the engine's index {index / (double)Messages:F1} B (entry and hash slot, arrays grown by doubling); the default in-memory history {(all - rowsAndIndex) / (double)Messages:F1} B (the parsed message it keeps); the command-line tool keeps 16 B per message (line and timestamp) instead");
+    }
 
-        var slots = (System.Collections.IEnumerable)SlotsField.GetValue(engine)!;
-        int mids = 0;
-        foreach (LeadSlot slot in slots)
-        {
-            mids += slot.Mid is null ? 0 : 1;
-        }
+    /// <summary>A history that keeps nothing: for measuring what the engine itself holds (no message is read back on this stream).</summary>
+    private sealed class DiscardingHistory : MessageHistory
+    {
+        private long _count;
 
-        Row($"LeadScoring, {name}", full, $"everything: ids, slot, current state, snapshots (base {withBase / (double)Leads:P0} / mid {mids / (double)Leads:P0} of leads), journal of {journal / (double)Leads:F2} messages per lead");
+        public override long Add(LeadMessage message) => _count++;
 
-        // Strip the journal, then the snapshots (the engine is not used afterwards).
-        foreach (LeadSlot slot in slots)
-        {
-            slot.Journal.Clear();
-            slot.Journal.TrimExcess();
-            slot.ById.Clear();
-            slot.ById.TrimExcess();
-        }
-
-        long noJournal = Total() - zero;
-        Row($"LeadScoring, {name}, without journal", noJournal, $"journal: {(full - noJournal) / (double)Leads:N0} B per lead, {(full - noJournal) / (double)Math.Max(1, journal):F0} B per journaled message (message, list slot, de-dup map entry)");
-        foreach (LeadSlot slot in slots)
-        {
-            slot.Base = null;
-            slot.Mid = null;
-        }
-
-        long bare = Total() - zero;
-        Row($"LeadScoring, {name}, without journal and snapshots", bare, "ids, slot (2 hash sets, empty journal list and map), current state with traits");
-        GC.KeepAlive(engine);
-        return $"{name}: ExportLead(id).State {state / (double)Leads:F1} B per lead on average; BaseState {(withBase == 0 ? 0 : baseState / (double)withBase):F1} B on average for the {withBase:N0} leads that have one";
+        public override LeadMessage Get(long handle) => throw new InvalidOperationException("the discarding history keeps nothing");
     }
 
     private static void Row(string what, long bytes, string holds) =>
@@ -160,43 +131,12 @@ public static class StateSizeTool
         return b;
     }
 
-    /// <summary><see cref="LeadScorer"/>: flat rows, no journal, so there is nothing to strip.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void MeasureScorer(CompiledModel model)
-    {
-        long zero = Total();
-        var scorer = RunScorer(model);
-        long full = Total() - zero;
-        Row("LeadScorer (flat rows; keeps no journal)", full,
-            "id table, hot row, cold row, counters and window heads (42 ints), 32 window times as whole seconds, pooled traits, last message id; arrays grown by doubling (131,072 rows for 100,000 leads)");
-        GC.KeepAlive(scorer);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static LeadScorer RunScorer(CompiledModel model)
-    {
-        var w = CanonicalWorkload.Generate();
-        var scorer = new LeadScorer(model);
-        for (int i = 0; i < Leads; i++)
-        {
-            scorer.Apply(w.IdentifyMessage(i));
-        }
-
-        for (int j = 0; j < CanonicalWorkload.EventCount; j++)
-        {
-            scorer.Apply(w.EventMessage(j));
-        }
-
-        CanonicalWorkload.Check("LeadScorer", CanonicalWorkload.EventCount, CanonicalWorkload.Describe(w.Totals(scorer)));
-        return scorer;
-    }
-
     /// <summary>Builds and applies the messages one at a time, so none is held except by the engine.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static LeadScoringEngine RunEngine(CompiledModel model, TimeSpan? horizon)
+    private static LeadScoringEngine RunEngine(CompiledModel model, MessageHistory? history)
     {
         var w = CanonicalWorkload.Generate();
-        var engine = new LeadScoringEngine(model, new LeadScoringEngineOptions { ReorderHorizon = horizon });
+        var engine = new LeadScoringEngine(model, null, history);
         for (int i = 0; i < Leads; i++)
         {
             engine.Apply(w.IdentifyMessage(i));
@@ -207,7 +147,7 @@ public static class StateSizeTool
             engine.Apply(w.EventMessage(j));
         }
 
-        CanonicalWorkload.Check($"LeadScoring, horizon {horizon?.ToString() ?? "unbounded"}", CanonicalWorkload.EventCount, CanonicalWorkload.Describe(w.Totals(engine)));
+        CanonicalWorkload.Check("LeadScoringEngine", CanonicalWorkload.EventCount, CanonicalWorkload.Describe(w.Totals(engine)));
         return engine;
     }
 
@@ -245,7 +185,6 @@ public static class StateSizeTool
             ("page message (LeadMessage, id string, properties object with its url value; url string and userId shared)", Each(() => w.EventMessage(page))),
             ("track message (LeadMessage, id string; name and userId shared)", Each(() => w.EventMessage(track))),
             ("empty LeadState of this model (2 counters per event rule = 34 ints, 32-slot ring, 8 ring heads)", Each(() => new LeadState(model))),
-            ("empty LeadSlot (its Ids and Groups hash sets, journal list, de-dup map and an empty current LeadState)", Each(() => new LeadSlot(model))),
             ("a lead's traits dictionary with its 5 trait values (dictionary, 5 DataValues, the domain string)", Each(() => Traits(w, 0))),
             ("identify message (LeadMessage, id string, traits object: keys, values, 5 DataValues, domain string)", Each(() => w.IdentifyMessage(0))),
         };

@@ -12,7 +12,7 @@ internal sealed record FlatCase(List<LeadMessage> Messages, DateTimeOffset AsOf)
 }
 
 /// <summary>
-/// Models <see cref="LeadScorer"/> can keep as flat rows, shaped like the canonical workload
+/// Models <see cref="LeadScoringEngine"/> can keep as flat rows, shaped like the canonical workload
 /// (/work/shared/bench/canonical-workload.md §6), and generators of in-order message streams for them.
 /// </summary>
 internal static class FlatStreams

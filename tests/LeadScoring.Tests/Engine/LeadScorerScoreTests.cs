@@ -6,8 +6,8 @@ using LeadScoring.Model;
 namespace LeadScoring.Tests.Engine;
 
 /// <summary>
-/// <see cref="LeadScorer.TryGetScore"/> on flat rows computes scores from trait bits and counters instead of the
-/// evaluator: it must give exactly the evaluator's numbers (the value of <see cref="LeadScorer.Evaluate"/>), for
+/// <see cref="LeadScoringEngine.TryGetScore"/> on flat rows computes scores from trait bits and counters instead of the
+/// evaluator: it must give exactly the evaluator's numbers (the value of <see cref="LeadScoringEngine.Evaluate"/>), for
 /// fractional points, point bounds, score bounds and weighted sums alike.
 /// </summary>
 public class LeadScorerScoreTests
@@ -78,7 +78,7 @@ public class LeadScorerScoreTests
     [Fact]
     public void TheModelRunsOnFlatRowsWithTraitRulesAsBits()
     {
-        var scorer = new LeadScorer(Model);
+        var scorer = new LeadScoringEngine(Model);
         scorer.UsesFlatRows.Should().BeTrue();
     }
 
@@ -88,7 +88,7 @@ public class LeadScorerScoreTests
         var asOf = Start.AddDays(200);
         Streams.Sample(messages =>
         {
-            var scorer = new LeadScorer(Model);
+            var scorer = new LeadScoringEngine(Model);
             foreach (var m in messages)
             {
                 scorer.Apply(m);
@@ -105,7 +105,7 @@ public class LeadScorerScoreTests
             }
 
             // And the evaluator's numbers are the batch numbers: the in-order stream is scored exactly.
-            var batch = LeadScoringBatch.Score(Model, messages, asOf).ToDictionary(r => r.LeadId);
+            var batch = LeadScoring.Tests.Shared.SortedScoring.Score(Model, messages, asOf).ToDictionary(r => r.LeadId);
             foreach (string id in scorer.LeadIds())
             {
                 for (int s = 0; s < Model.ScoreNames.Length; s++)
@@ -118,14 +118,15 @@ public class LeadScorerScoreTests
     }
 
     [Fact]
-    public void TryGetScore_BeforeTheLeadsLatestMessage_Throws_AndUnknownLeadsAreFalse()
+    public void TryGetScore_BeforeTheLeadsLatestMessage_ScoresThePast_AndUnknownLeadsAreFalse()
     {
-        var scorer = new LeadScorer(Model);
+        var scorer = new LeadScoringEngine(Model);
         scorer.Apply(LeadMessage.Identify("i0", "u0", Start, new Dictionary<string, object?> { ["title"] = "VP" }));
         scorer.Apply(LeadMessage.Track("m1", "u0", "Email Opened", Start.AddDays(3)));
 
-        var act = () => scorer.TryGetScore("u0", 0, Start.AddDays(1), out _);
-        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*u0*");
+        scorer.TryGetScore("u0", 0, Start.AddDays(1), out double past).Should().BeTrue();
+        past.Should().Be(scorer.Evaluate("u0", Start.AddDays(1))![Model.ScoreNames[0]]);
+        scorer.TryGetScore("u0", 0, Start.AddDays(-1), out _).Should().BeFalse("the lead did not exist yet");
         scorer.TryGetScore("nobody", 0, Start.AddDays(5), out double none).Should().BeFalse();
         none.Should().Be(0);
         var bad = () => scorer.TryGetScore("u0", Model.ScoreNames.Length, Start.AddDays(5), out _);
@@ -137,7 +138,7 @@ public class LeadScorerScoreTests
     {
         // Whole seconds first (kept as seconds), then a time with milliseconds (moves every window to ticks):
         // the pricing limit (2 per 7 days) must still count exactly across the switch.
-        var scorer = new LeadScorer(Model);
+        var scorer = new LeadScoringEngine(Model);
         var messages = new List<LeadMessage>
         {
             LeadMessage.Identify("i0", "u0", Start, new Dictionary<string, object?> { ["title"] = "VP" }),
@@ -153,7 +154,7 @@ public class LeadScorerScoreTests
         }
 
         var asOf = Start.AddDays(30);
-        var expected = LeadScoringBatch.Score(Model, messages, asOf, explain: true).Single();
+        var expected = LeadScoring.Tests.Shared.SortedScoring.Score(Model, messages, asOf, explain: true).Single();
         var actual = scorer.Evaluate("u0", asOf, explain: true)!;
         actual.Contributions.Should().Equal(expected.Contributions);
         actual["engagement"].Should().Be(expected["engagement"]);

@@ -7,7 +7,7 @@ using LeadScoring.Tests.Properties;
 namespace LeadScoring.Tests.Engine;
 
 /// <summary>
-/// <see cref="LeadScorer"/>, the in-order scorer: on in-order streams without merges it gives exactly the batch
+/// <see cref="LeadScoringEngine"/>, the in-order scorer: on in-order streams without merges it gives exactly the batch
 /// result (spec 2.3, 3.5), in both storage modes; late messages, duplicates and merges follow its documented
 /// zero-horizon semantics.
 /// </summary>
@@ -16,9 +16,9 @@ public class LeadScorerTests
     internal static string Output(IEnumerable<LeadResult> results) =>
         string.Join("\n", results.Select(LeadResultJson.ToJson));
 
-    internal static LeadScorer Score(CompiledModel model, IEnumerable<LeadMessage> messages)
+    internal static LeadScoringEngine Score(CompiledModel model, IEnumerable<LeadMessage> messages)
     {
-        var scorer = new LeadScorer(model);
+        var scorer = new LeadScoringEngine(model);
         foreach (var m in messages)
         {
             scorer.Apply(m);
@@ -35,9 +35,9 @@ public class LeadScorerTests
             .ToList();
 
     /// <summary>Checks every read of the scorer against the batch results: output, ids, single evaluations, scores.</summary>
-    internal static void ShouldEqualBatch(LeadScorer scorer, CompiledModel model, IReadOnlyList<LeadMessage> messages, DateTimeOffset asOf)
+    internal static void ShouldEqualBatch(LeadScoringEngine scorer, CompiledModel model, IReadOnlyList<LeadMessage> messages, DateTimeOffset asOf)
     {
-        var batch = LeadScoringBatch.Score(model, messages, asOf, explain: true);
+        var batch = LeadScoring.Tests.Shared.SortedScoring.Score(model, messages, asOf, explain: true);
         Assert.Equal(Output(batch), Output(scorer.EvaluateAll(asOf, explain: true)));
         Assert.Equal(batch.Select(r => r.LeadId), scorer.LeadIds());
         Assert.Equal(batch.Count, scorer.LeadCount);
@@ -57,7 +57,7 @@ public class LeadScorerTests
     [Fact]
     public void SampleModel_NeedsFullLeadStates()
     {
-        new LeadScorer(TestData.SampleCompiled).UsesFlatRows.Should().BeFalse("the sample model has stages, decay, per-value limits, after and occurred");
+        new LeadScoringEngine(TestData.SampleCompiled).UsesFlatRows.Should().BeFalse("the sample model has stages, decay, per-value limits, after and occurred");
     }
 
     [Fact]
@@ -92,8 +92,8 @@ public class LeadScorerTests
     [Fact]
     public void CanonicalLikeModels_UseFlatRows()
     {
-        new LeadScorer(FlatStreams.Model).UsesFlatRows.Should().BeTrue();
-        new LeadScorer(FlatStreams.NestedContextModel).UsesFlatRows.Should().BeTrue();
+        new LeadScoringEngine(FlatStreams.Model).UsesFlatRows.Should().BeTrue();
+        new LeadScoringEngine(FlatStreams.NestedContextModel).UsesFlatRows.Should().BeTrue();
     }
 
     /// <summary>Every generated stream, applied in order on flat rows, equals the batch: no merge, nothing late or repeated.</summary>
@@ -171,52 +171,57 @@ public class LeadScorerTests
     private static LeadMessage Identify(string id, string user, DateTimeOffset t) =>
         LeadMessage.Identify(id, user, t, new Dictionary<string, object?> { ["jobTitle"] = "VP of Sales", ["title"] = "VP of Sales", ["country"] = "US" });
 
-    private static double Engagement(LeadScorer scorer, string id, DateTimeOffset asOf) =>
+    private static double Engagement(LeadScoringEngine scorer, string id, DateTimeOffset asOf) =>
         scorer.Evaluate(id, asOf)!["engagement"];
 
     private static string PricingRule(string model) => model == "flat" ? "E01_pricing_view" : "pricing-page";
 
-    private static int Awards(LeadScorer scorer, string id, DateTimeOffset asOf, string rule) =>
+    private static int Awards(LeadScoringEngine scorer, string id, DateTimeOffset asOf, string rule) =>
         scorer.Evaluate(id, asOf, explain: true)!.Contributions.SingleOrDefault(c => c.Rule == rule).Awards;
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void LateMessage_IsCountedBeyondHorizon_AndApplied(string model)
+    public void LateMessage_IsPutInItsPlace_AsIfItHadArrivedInOrder(string model)
     {
-        var scorer = new LeadScorer(ModelNamed(model));
+        var scorer = new LeadScoringEngine(ModelNamed(model));
         var t = FlatStreams.Start;
         var asOf = t.AddHours(2);
         scorer.Apply(Identify("m-1", "u-1", t)).Should().Be(ApplyOutcome.Applied);
         scorer.Apply(Page("m-3", "u-1", null, t.AddHours(2), "/careers")).Should().Be(ApplyOutcome.Applied);
-        double before = Engagement(scorer, "u-1", asOf);
         Awards(scorer, "u-1", asOf, PricingRule(model)).Should().Be(0);
 
-        scorer.Apply(Page("m-2", "u-1", null, t.AddHours(1), "/pricing")).Should().Be(ApplyOutcome.BeyondHorizon);
+        scorer.Apply(Page("m-2", "u-1", null, t.AddHours(1), "/pricing")).Should().Be(ApplyOutcome.Reordered);
 
-        scorer.Statistics.BeyondHorizon.Should().Be(1);
-        scorer.Statistics.Late.Should().Be(1);
+        scorer.Statistics.Reordered.Should().Be(1);
+        scorer.Statistics.Replays.Should().Be(1, "only the late message's lead is replayed");
         scorer.Statistics.Applied.Should().Be(2);
-        Awards(scorer, "u-1", asOf, PricingRule(model)).Should().Be(1, "the late pricing view is applied as it comes");
-        Engagement(scorer, "u-1", asOf).Should().BeGreaterThan(before);
+        Awards(scorer, "u-1", asOf, PricingRule(model)).Should().Be(1);
         scorer.Evaluate("u-1", asOf)!.LatestMessageId.Should().Be("m-3", "the latest message is still the latest");
 
         // A message at the latest timestamp but with a smaller message id is late too (spec 2.3 order).
-        scorer.Apply(Page("m-0", "u-1", null, t.AddHours(2), "/pricing")).Should().Be(ApplyOutcome.BeyondHorizon);
+        scorer.Apply(Page("m-0", "u-1", null, t.AddHours(2), "/pricing")).Should().Be(ApplyOutcome.Reordered);
         Awards(scorer, "u-1", asOf, PricingRule(model)).Should().Be(2);
 
         // At the same timestamp with a larger id it is in order.
         scorer.Apply(Page("m-4", "u-1", null, t.AddHours(2), "/pricing")).Should().Be(ApplyOutcome.Applied);
         Awards(scorer, "u-1", asOf, PricingRule(model)).Should().Be(3);
         scorer.Evaluate("u-1", asOf)!.LatestMessageId.Should().Be("m-4");
-        scorer.Statistics.BeyondHorizon.Should().Be(2);
-        scorer.Statistics.Applied.Should().Be(3);
+
+        // The same messages in order give the same lead.
+        var sorted = new LeadScoringEngine(ModelNamed(model));
+        foreach (var m in new[] { Identify("m-1", "u-1", t), Page("m-2", "u-1", null, t.AddHours(1), "/pricing"), Page("m-0", "u-1", null, t.AddHours(2), "/pricing"), Page("m-3", "u-1", null, t.AddHours(2), "/careers"), Page("m-4", "u-1", null, t.AddHours(2), "/pricing") })
+        {
+            sorted.Apply(m).Should().Be(ApplyOutcome.Applied);
+        }
+
+        LeadResultJson.ToJson(scorer.Evaluate("u-1", asOf, explain: true)!).Should().Be(LeadResultJson.ToJson(sorted.Evaluate("u-1", asOf, explain: true)!));
     }
 
     [Theory]
     [MemberData(nameof(Models))]
     public void RetryOfTheLatestMessage_IsADuplicate_AndChangesNothing(string model)
     {
-        var scorer = new LeadScorer(ModelNamed(model));
+        var scorer = new LeadScoringEngine(ModelNamed(model));
         var t = FlatStreams.Start;
         scorer.Apply(Identify("m-1", "u-1", t));
         var pricing = Page("m-2", "u-1", null, t.AddHours(1), "/pricing");
@@ -237,7 +242,7 @@ public class LeadScorerTests
     [MemberData(nameof(Models))]
     public void LinkingTwoExistingLeads_CountsOneMerge_AndTheLeadIsFoundByBothIds(string model)
     {
-        var scorer = new LeadScorer(ModelNamed(model));
+        var scorer = new LeadScoringEngine(ModelNamed(model));
         var t = FlatStreams.Start;
         scorer.Apply(Identify("m-1", "u-1", t));
         scorer.Apply(Page("m-2", "u-1", null, t.AddHours(1), "/pricing"));
@@ -247,6 +252,7 @@ public class LeadScorerTests
         scorer.LeadIds().Should().Equal("a-1", "u-1");
 
         scorer.Apply(Track("m-5", "u-1", "a-1", t.AddHours(4), "Email Clicked")).Should().Be(ApplyOutcome.Applied);
+        scorer.Statistics.Replays.Should().Be(1, "the merge replays the lead once");
 
         scorer.Statistics.Merges.Should().Be(1);
         scorer.LeadCount.Should().Be(1);
@@ -256,7 +262,7 @@ public class LeadScorerTests
         byUser.LeadId.Should().Be("u-1");
         LeadResultJson.ToJson(byAnonymous).Should().Be(LeadResultJson.ToJson(byUser));
         byUser.Contributions.Where(c => c.Rule is "E01_pricing_view" or "pricing-page").Should().ContainSingle()
-            .Which.Awards.Should().Be(3, "the awards of both leads are folded together");
+            .Which.Awards.Should().Be(3, "the merged lead is replayed from both histories");
         scorer.EvaluateAll(t.AddDays(1)).Should().ContainSingle();
 
         // Both ids keep working for new messages, on the fast path and off it.
@@ -271,7 +277,7 @@ public class LeadScorerTests
     [MemberData(nameof(Models))]
     public void AliasOfTwoExistingLeads_CountsOneMerge(string model)
     {
-        var scorer = new LeadScorer(ModelNamed(model));
+        var scorer = new LeadScoringEngine(ModelNamed(model));
         var t = FlatStreams.Start;
         scorer.Apply(Identify("m-1", "u-1", t));
         scorer.Apply(Identify("m-2", "u-2", t.AddHours(1)));
@@ -284,31 +290,32 @@ public class LeadScorerTests
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void EvaluatingBeforeTheLatestMessage_Throws_NamingTheLead(string model)
+    public void EvaluatingBeforeTheLatestMessage_ScoresThePast_FromTheHistory(string model)
     {
-        var scorer = new LeadScorer(ModelNamed(model));
+        var scorer = new LeadScoringEngine(ModelNamed(model));
         var t = FlatStreams.Start;
         scorer.Apply(Identify("m-1", "u-1", t));
         scorer.Apply(Page("m-2", "u-1", null, t.AddHours(1), "/pricing"));
-        scorer.Apply(Identify("m-3", "u-2", t));
+        scorer.Apply(Identify("m-3", "u-2", t.AddHours(2)));
 
-        scorer.Invoking(s => s.Evaluate("u-1", t.AddMinutes(59)))
-            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*'u-1'*").Which.ParamName.Should().Be("asOf");
-        scorer.Invoking(s => s.TryGetScore("u-1", 0, t.AddMinutes(59), out _))
-            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*'u-1'*");
-        scorer.Invoking(s => s.EvaluateAll(t.AddMinutes(59)).ToList())
-            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*'u-1'*");
+        var past = scorer.Evaluate("u-1", t.AddMinutes(59), explain: true)!;
+        past.LatestMessageId.Should().Be("m-1");
+        past.Contributions.Should().NotContain(c => c.Rule == PricingRule(model), "the pricing view is after the as-of time");
+        scorer.TryGetScore("u-1", 0, t.AddMinutes(59), out double fit).Should().BeTrue();
+        fit.Should().Be(past[scorer.Model.ScoreNames[0]]);
+        scorer.EvaluateAll(t.AddMinutes(59)).Select(r => r.LeadId).Should().Equal(["u-1"], "u-2 did not exist yet");
+        scorer.Evaluate("u-2", t.AddMinutes(59)).Should().BeNull();
+        scorer.TryGetScore("u-2", 0, t.AddMinutes(59), out _).Should().BeFalse();
 
-        // At the latest message itself, and for a lead whose latest message is earlier, it works.
-        scorer.Evaluate("u-1", t.AddHours(1)).Should().NotBeNull();
-        scorer.Evaluate("u-2", t.AddMinutes(59)).Should().NotBeNull();
+        // The present is unchanged by reading the past.
+        Awards(scorer, "u-1", t.AddHours(1), PricingRule(model)).Should().Be(1);
     }
 
     [Theory]
     [MemberData(nameof(Models))]
     public void UnknownLead_GivesNullAndFalse(string model)
     {
-        var scorer = new LeadScorer(ModelNamed(model));
+        var scorer = new LeadScoringEngine(ModelNamed(model));
         var t = FlatStreams.Start;
         scorer.Evaluate("u-1", t).Should().BeNull();
         scorer.TryGetScore("u-1", 0, t, out double none).Should().BeFalse();
@@ -329,7 +336,7 @@ public class LeadScorerTests
     [MemberData(nameof(Models))]
     public void IgnoredAndRejectedLines_CreateNoLead(string model)
     {
-        var scorer = new LeadScorer(ModelNamed(model));
+        var scorer = new LeadScoringEngine(ModelNamed(model));
         var screen = scorer.ApplyJson("""{"type":"screen","userId":"u-1","messageId":"m-1","timestamp":"2026-01-01T00:00:00Z","name":"Home"}"""u8);
         screen.IsIgnored.Should().BeTrue();
         screen.IgnoredType.Should().Be("screen");

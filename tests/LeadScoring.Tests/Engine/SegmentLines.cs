@@ -6,7 +6,7 @@ namespace LeadScoring.Tests.Engine;
 
 /// <summary>
 /// Writes a message as one line of Segment JSON in one of many equivalent spellings: the same message to
-/// <see cref="MessageParser"/>, but not all of them the plain shape <see cref="LeadScoring.Engine.LeadScorer.ApplyJson"/>
+/// <see cref="MessageParser"/>, but not all of them the plain shape <see cref="LeadScoring.Engine.LeadScoringEngine.ApplyJson"/>
 /// reads on its fast path.
 /// </summary>
 internal static class SegmentLines

@@ -42,7 +42,7 @@ public class StreamingPropertiesTests
     {
         Gen.Select(MessageGen.History, Gen.Int, Gen.Int).Sample((messages, seed1, seed2) =>
         {
-            var unbounded = new LeadScoringEngineOptions { ReorderHorizon = null };
+            var unbounded = LeadScoringEngineOptions.Default;
             string a = Stream(Shuffle(messages, seed1), unbounded);
             string b = Stream(Shuffle(messages, seed2), unbounded);
             Assert.Equal(a, b);
@@ -54,10 +54,11 @@ public class StreamingPropertiesTests
     {
         Gen.Select(MessageGen.History, Gen.Int).Sample((messages, seed) =>
         {
-            string batch = Output(LeadScoringBatch.Score(Model, messages, MessageGen.AsOf, explain: true));
+            string batch = Output(LeadScoring.Tests.Shared.SortedScoring.Score(Model, messages, MessageGen.AsOf, explain: true));
 
-            // Default horizon (30 days): the generated history spans 20, so every late message is reordered exactly.
+            // Shuffled: late messages, copies and merges replay the leads concerned.
             Assert.Equal(batch, Stream(Shuffle(messages, seed), LeadScoringEngineOptions.Default));
+            Assert.Equal(batch, Stream(Shuffle(messages, seed), new LeadScoringEngineOptions { DeferReplays = true }));
 
             // In order, message by message: identity merges happen while streaming.
             var inOrder = messages.OrderBy(m => m, MessageOrder.Instance).ToList();
@@ -70,7 +71,7 @@ public class StreamingPropertiesTests
     {
         MessageGen.History.Sample(messages =>
         {
-            foreach (var result in LeadScoringBatch.Score(Model, messages, MessageGen.AsOf, explain: true))
+            foreach (var result in LeadScoring.Tests.Shared.SortedScoring.Score(Model, messages, MessageGen.AsOf, explain: true))
             {
                 foreach (var score in Model.Model.Scores.Where(s => !s.IsComposite))
                 {

@@ -39,24 +39,9 @@ public class HistoryRegressionTests
         """;
 
     [Fact]
-    public void ScoringThePast_BeyondTheReorderHorizon_FailsClearly_InsteadOfLosingHistory()
+    public void ScoringThePast_IsExact_FromTheLeadsHistory()
     {
         var engine = Engine(DemoModel);
-        foreach (int day in new[] { 0, 40, 80, 120 })
-        {
-            engine.Apply(LeadMessage.Track($"d{day}", "u1", "Demo Requested", Day(day)));
-        }
-
-        var act = () => engine.Evaluate("u1", Day(50));
-
-        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*reorder horizon*");
-        engine.Evaluate("u1", Day(121))!["e"].Should().Be(40);
-    }
-
-    [Fact]
-    public void ScoringThePast_WithAnUnboundedHorizon_IsExact()
-    {
-        var engine = Engine(DemoModel, new LeadScoringEngineOptions { ReorderHorizon = null });
         foreach (int day in new[] { 0, 40, 80, 120 })
         {
             engine.Apply(LeadMessage.Track($"d{day}", "u1", "Demo Requested", Day(day)));

@@ -21,7 +21,7 @@ internal static class ScoringKit
 
     /// <summary>An engine that puts every late message in its exact place (no reorder horizon).</summary>
     public static LeadScoringEngine NewEngine(string modelJson) =>
-        new(Compile(modelJson), new LeadScoringEngineOptions { ReorderHorizon = null });
+        new(Compile(modelJson), LeadScoringEngineOptions.Default);
 
     /// <summary>An engine with the default options (30-day reorder horizon).</summary>
     public static LeadScoringEngine NewDefaultEngine(string modelJson) => new(Compile(modelJson));
