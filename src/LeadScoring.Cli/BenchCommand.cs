@@ -108,7 +108,7 @@ internal static class BenchCommand
             return LeadScoreCli.Usage;
         }
 
-        var scorer = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!));
+        var scorer = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!), new LeadScoringEngineOptions { ReorderHorizon = null });
         var names = scorer.Model.ScoreNames;
         int scoreIndex = names.IndexOf("total");
         if (scoreIndex < 0)

@@ -215,7 +215,7 @@ internal static class LeadScoreCli
         // Counted messages are kept as their place in the file (or parsed, for standard input), and leads that need a
         // replay (late messages, merges) are replayed once, when they are evaluated.
         using var fileHistory = a.Events == "-" ? null : new FileMessageHistory(Path.GetFullPath(a.Events));
-        var engine = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!), new LeadScoringEngineOptions { DeferReplays = true }, fileHistory);
+        var engine = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!), new LeadScoringEngineOptions { ReorderHorizon = null, DeferReplays = true }, fileHistory);
         long read = 0, rejected = 0, ignored = 0, future = 0;
         using (input)
         {

@@ -31,6 +31,12 @@ public sealed class LeadScoringOptions
     /// <summary>Capacity of the bounded queue between sources/writers and the pipeline (back-pressure beyond it). Default 20,000.</summary>
     public int QueueCapacity { get; set; } = 20_000;
 
+    /// <summary>
+    /// How far back, from a lead's newest message, the pipeline's engines keep the lead's messages to replay them exactly
+    /// (see <see cref="LeadScoring.Engine.LeadScoringEngineOptions.ReorderHorizon"/>). Default 30 days; null: unbounded.
+    /// </summary>
+    public TimeSpan? ReorderHorizon { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>Re-score every stored lead when the model version changes. Default true.</summary>
     public bool RescoreOnModelChange { get; set; } = true;
 
@@ -92,6 +98,11 @@ internal sealed class LeadScoringOptionsValidator(LeadScoringStartState state) :
         if (options.BatchDelay < TimeSpan.Zero)
         {
             errors.Add("LeadScoring: BatchDelay must not be negative.");
+        }
+
+        if (options.ReorderHorizon is { } h && h < TimeSpan.Zero)
+        {
+            errors.Add("LeadScoring: ReorderHorizon must not be negative.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -182,7 +182,7 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
 
     private Partition[] NewPartitions(CompiledModel model)
     {
-        var engineOptions = LeadScoringEngineOptions.Default;
+        var engineOptions = new LeadScoringEngineOptions { ReorderHorizon = _options.ReorderHorizon };
         return [.. Enumerable.Range(0, _options.Workers).Select(_ => new Partition(model, engineOptions))];
     }
 

@@ -370,16 +370,6 @@ public sealed class ScoreCommandTests(SampleScoreFixture sample) : IClassFixture
     }
 
     [Fact]
-    public void A_bad_reorder_horizon_exits_with_2()
-    {
-        var result = SampleScoreFixture.ScoreSample("--reorder-horizon", "soon");
-
-        result.ExitCode.Should().Be(2);
-        result.StdoutBytes.Should().BeEmpty();
-        result.Stderr.Should().Contain("--reorder-horizon 'soon'");
-    }
-
-    [Fact]
     public void A_missing_events_file_exits_with_2_and_says_so()
     {
         using var dir = new TempDir();

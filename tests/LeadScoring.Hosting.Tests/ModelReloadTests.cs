@@ -56,6 +56,7 @@ public class ModelReloadTests
             o.ModelPath = path;
             o.Workers = 2;
             o.BatchSize = 300;
+            o.ReorderHorizon = null;
         }, b => b.Services.AddSingleton(stages).AddSingleton<IStageChangedHandler>(sp => sp.GetRequiredService<RecordingStageHandler>()));
         await host.StartAsync();
         var writer = host.Services.GetRequiredService<ILeadMessageWriter>();

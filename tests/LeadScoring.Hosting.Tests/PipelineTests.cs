@@ -22,6 +22,7 @@ public class PipelineTests
             o.ModelPath = HostKit.Sample("model.json");
             o.Workers = workers;
             o.BatchSize = 500;
+            o.ReorderHorizon = null;
         }, b => b.Services.AddSingleton(stages).AddSingleton<IStageChangedHandler>(sp => sp.GetRequiredService<RecordingStageHandler>()));
         await host.StartAsync();
         var writer = host.Services.GetRequiredService<ILeadMessageWriter>();
@@ -106,7 +107,7 @@ public class PipelineTests
 
         var reference = new LeadScoring.Engine.LeadScoringEngine(
             LeadScoring.Engine.CompiledModel.Compile(LeadScoring.Model.ScoringModelLoader.LoadFile(HostKit.Sample("model.json")).GetModelOrThrow()),
-            LeadScoring.Engine.LeadScoringEngineOptions.Default);
+            new LeadScoring.Engine.LeadScoringEngineOptions { ReorderHorizon = null });
         foreach (var m in HostKit.SampleMessages())
         {
             reference.Apply(m);

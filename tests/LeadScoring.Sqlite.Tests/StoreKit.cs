@@ -105,7 +105,7 @@ internal static class StoreKit
 
     public static LeadScoringEngine Engine(IEnumerable<LeadMessage> messages)
     {
-        var engine = new LeadScoringEngine(Model, LeadScoringEngineOptions.Default);
+        var engine = new LeadScoringEngine(Model, new LeadScoringEngineOptions { ReorderHorizon = TimeSpan.FromDays(1) });
         foreach (var m in messages)
         {
             engine.Apply(m);

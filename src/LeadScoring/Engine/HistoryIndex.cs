@@ -66,7 +66,7 @@ internal sealed class HistoryIndex
     }
 
     /// <summary>
-    /// The next live message of <paramref name="row"/> whose id hash is <paramref name="idHash"/>, probing from
+    /// The next message (live or released) of <paramref name="row"/> whose id hash is <paramref name="idHash"/>, probing from
     /// <paramref name="probe"/> (start at -1); -1 when there is none. Callers confirm the id itself.
     /// </summary>
     public int FindNext(int row, ulong idHash, ref int probe)
@@ -77,7 +77,7 @@ internal sealed class HistoryIndex
         while (table[i] != 0)
         {
             ref Entry e = ref _entries[table[i] - 1];
-            if (e.IdHash == idHash && e.Row == row && e.Handle >= 0)
+            if (e.IdHash == idHash && e.Row == row)
             {
                 probe = i;
                 return table[i] - 1;

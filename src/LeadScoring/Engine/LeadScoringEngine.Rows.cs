@@ -535,7 +535,7 @@ public sealed partial class LeadScoringEngine
 
         int row = _rowCount++;
         _rows[row] = new ColdRow { FirstId = firstId };
-        _hot[row] = new HotRow { LastTicks = long.MinValue, TraitBits = _emptyTraitBits, History = -1 };
+        _hot[row] = new HotRow { LastTicks = long.MinValue, TraitBits = _emptyTraitBits, History = -1, FoldAt = MinFold };
         if (_plan is null)
         {
             _states[row] = new LeadState(Model);
@@ -853,6 +853,10 @@ public sealed partial class LeadScoringEngine
 
         /// <summary>The index entry of the lead's newest counted message, or -1.</summary>
         public int History;
+
+        /// <summary>How many live messages the lead's history list holds, and the count that triggers the next fold.</summary>
+        public int Kept;
+        public int FoldAt;
         public int MessageCount;
         public bool UserIdAtLast;
 
@@ -875,6 +879,9 @@ public sealed partial class LeadScoringEngine
 
         /// <summary>Whether the lead is in the list of leads changed since <see cref="TakeChanges"/>.</summary>
         public bool Changed;
+
+        /// <summary>The lead's messages older than the reorder horizon, folded into a base state; null while none are.</summary>
+        public FoldedHistory? Folded;
     }
 
     /// <summary>The rarely used part of a row.</summary>

@@ -9,6 +9,17 @@ public sealed record LeadScoringEngineOptions
     public static LeadScoringEngineOptions Default { get; } = new();
 
     /// <summary>
+    /// How far back, from a lead's newest message, the engine keeps the lead's messages to replay them. Older messages
+    /// are folded into a base state and released from the <see cref="MessageHistory"/>, so memory does not grow with a
+    /// lead's age. A late message older than that is applied to the base as it comes (not in its exact place) and
+    /// counted in <see cref="EngineStatistics.BeyondHorizon"/>; a copy of a folded message is still recognised (by a
+    /// 64-bit hash of its id); when two leads whose histories both reach past the horizon merge, the absorbed lead's
+    /// folded part is not carried over (counted the same way). <see langword="null"/>: unbounded, exact for any arrival
+    /// order (what <c>leadscore score</c> uses). Default 30 days.
+    /// </summary>
+    public TimeSpan? ReorderHorizon { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>
     /// When <see langword="false"/> (default), a lead whose history changed in the past (a late message, an earlier
     /// copy of a counted message, a merge, an account change before its latest message) is replayed at once, so its
     /// state is always current. When <see langword="true"/>, replays wait until the lead is read (evaluated, exported):
@@ -31,8 +42,8 @@ public enum ApplyOutcome
     /// <summary>Late (older than messages already applied for its lead) and put in its exact place.</summary>
     Reordered,
     /// <summary>
-    /// Kept for compatibility: the engine keeps every message it counted (see <see cref="MessageHistory"/>), so no
-    /// message is beyond its reach and this outcome is no longer returned.
+    /// Older than the lead's reorder horizon (<see cref="LeadScoringEngineOptions.ReorderHorizon"/>): applied to its
+    /// folded base state as it came, not in its exact place.
     /// </summary>
     BeyondHorizon,
     /// <summary>A copy of a message already counted for the lead (same <c>messageId</c>, not earlier): not counted again.</summary>
@@ -48,7 +59,10 @@ public sealed class EngineStatistics
     /// <summary>Late messages put in their exact place (an earlier copy that replaces a counted one is counted in <see cref="Duplicates"/> only).</summary>
     public long Reordered { get; internal set; }
 
-    /// <summary>Always 0: kept for compatibility (see <see cref="ApplyOutcome.BeyondHorizon"/>).</summary>
+    /// <summary>
+    /// Messages that could not be put in their exact place because it is older than the reorder horizon: late ones
+    /// applied to a folded base as they came, and folded messages of a lead absorbed by a merge that were not carried over.
+    /// </summary>
     public long BeyondHorizon { get; internal set; }
 
     /// <summary>Copies of counted messages (retries): not counted again, or replacing a later copy.</summary>
@@ -95,6 +109,7 @@ public sealed partial class LeadScoringEngine
     private readonly List<int> _changed = [];
     private readonly List<string> _removedIds = [];
     private readonly List<LeadMessage> _replay = [];
+    private readonly long _horizon;
 
     /// <summary>Creates an engine for a compiled model.</summary>
     /// <param name="model">The compiled model.</param>
@@ -106,6 +121,7 @@ public sealed partial class LeadScoringEngine
         Options = options ?? LeadScoringEngineOptions.Default;
         _history = history ?? new InMemoryMessageHistory();
         _index = new HistoryIndex(Options.ExpectedMessages);
+        _horizon = Options.ReorderHorizon is { } h ? Math.Max(0, h.Ticks) : long.MaxValue;
         _accounts = new AccountBook(model, Invalidate, AppliedAfter);
         _evaluator = new Evaluator(model, _accounts);
         _plan = FastPlan.TryCreate(model);
@@ -177,7 +193,7 @@ public sealed partial class LeadScoringEngine
                 if (t > r.LastTicks && !r.Dirty && r.UserId is { } known && (ReferenceEquals(user, known) || string.Equals(user, known, StringComparison.Ordinal)))
                 {
                     ulong hash = HistoryIndex.Hash(message.MessageId);
-                    if (FindCopy(row, hash, message.MessageId) < 0)
+                    if (FindCopy(row, hash, message.MessageId) == NoCopy)
                     {
                         ApplyFlat(row, set, messageBits, message);
                         Record(row, message, hash);
@@ -228,6 +244,24 @@ public sealed partial class LeadScoringEngine
             return ApplyOutcome.Reordered;
         }
 
+        if (copy == FoldedCopy)
+        {
+            // A copy of a message folded into the lead's base state (recognised by its id's hash).
+            Statistics.Duplicates++;
+            return ApplyOutcome.Duplicate;
+        }
+
+        if (IsFolded(row, m))
+        {
+            _accounts.Add(m, row);
+            _index.Add(row, -1, m.TimestampTicks, hash, ~0L); // for de-duplication only
+            FoldLate(row, m);
+            MarkChanged(row);
+            _hot[row].Dirty = true;
+            Replay(row);
+            return ApplyOutcome.BeyondHorizon;
+        }
+
         _accounts.Add(m, row);
         bool inOrder = IsAfterLast(row, m.TimestampTicks, m.MessageId);
         Record(row, m, hash);
@@ -258,7 +292,9 @@ public sealed partial class LeadScoringEngine
         long handle = _history.Add(m);
         ref HotRow r = ref _hot[row];
         r.History = _index.Add(row, r.History, m.TimestampTicks, hash, handle);
+        r.Kept++;
         MarkChanged(row);
+        FoldIfDue(row);
     }
 
     private void Release(int entry)
@@ -266,22 +302,38 @@ public sealed partial class LeadScoringEngine
         ref var e = ref _index[entry];
         _history.Release(e.Handle);
         e.Handle = ~e.Handle;
+        _hot[e.Row].Kept--;
     }
 
-    /// <summary>The index entry of <paramref name="row"/>'s counted message with this id, or -1.</summary>
+    /// <summary><see cref="FindCopy"/>: no copy of the message was counted.</summary>
+    private const int NoCopy = -1;
+
+    /// <summary><see cref="FindCopy"/>: a copy was counted and folded (or replaced); its id is known only by its hash.</summary>
+    private const int FoldedCopy = -2;
+
+    /// <summary>
+    /// The index entry of <paramref name="row"/>'s counted message with this id; else <see cref="FoldedCopy"/> when a
+    /// released entry has the id's hash, else <see cref="NoCopy"/>.
+    /// </summary>
     private int FindCopy(int row, ulong hash, string messageId)
     {
         int probe = -1;
         int entry;
+        bool folded = false;
         while ((entry = _index.FindNext(row, hash, ref probe)) >= 0)
         {
-            if (string.Equals(_history.Get(_index[entry].Handle).MessageId, messageId, StringComparison.Ordinal))
+            ref var e = ref _index[entry];
+            if (!e.Live)
+            {
+                folded = true;
+            }
+            else if (string.Equals(_history.Get(e.Handle).MessageId, messageId, StringComparison.Ordinal))
             {
                 return entry;
             }
         }
 
-        return -1;
+        return folded ? FoldedCopy : NoCopy;
     }
 
     /// <summary>The lead's state no longer reflects its history: replay it now, or when it is next read.</summary>
@@ -322,6 +374,11 @@ public sealed partial class LeadScoringEngine
         Statistics.Replays++;
         CollectHistory(row, long.MaxValue);
         ResetRow(row);
+        if (_rows[row].Folded is { } folded)
+        {
+            SetState(row, LeadStateCodec.Decode(folded.State, Model));
+        }
+
         foreach (var m in _replay)
         {
             ApplyInOrder(row, m);
@@ -354,7 +411,14 @@ public sealed partial class LeadScoringEngine
     private int Merge(int a, int b)
     {
         Statistics.Merges++;
-        var (survivor, absorbed) = MessageCountOf(a) >= MessageCountOf(b) ? (a, b) : (b, a);
+        bool foldedA = _rows[a].Folded is not null, foldedB = _rows[b].Folded is not null;
+        var (survivor, absorbed) = foldedA != foldedB ? (foldedA ? (a, b) : (b, a)) : MessageCountOf(a) >= MessageCountOf(b) ? (a, b) : (b, a);
+        if (_rows[absorbed].Folded is { } lost)
+        {
+            // Both leads reach past the horizon: the absorbed lead's folded messages cannot be put in their places.
+            Statistics.BeyondHorizon += lost.Count;
+        }
+
         int tail = -1;
         for (int e = _hot[absorbed].History; e >= 0; e = _index[e].Prev)
         {
@@ -384,6 +448,21 @@ public sealed partial class LeadScoringEngine
         {
             _index[tail].Prev = _hot[survivor].History;
             _hot[survivor].History = _hot[absorbed].History;
+            _hot[survivor].Kept += _hot[absorbed].Kept;
+        }
+
+        if (_rows[survivor].Folded is not null)
+        {
+            // The absorbed lead's messages whose places are in the survivor's folded history: applied to it as they come.
+            for (int e = _hot[survivor].History; e >= 0; e = _index[e].Prev)
+            {
+                ref var entry = ref _index[e];
+                if (entry.Live && _history.Get(entry.Handle) is var m && IsFolded(survivor, m))
+                {
+                    FoldLate(survivor, m);
+                    Release(e);
+                }
+            }
         }
 
         MoveIds(absorbed, survivor);
@@ -404,7 +483,7 @@ public sealed partial class LeadScoringEngine
         int entry;
         while ((entry = _index.FindNext(row, hash, ref probe)) >= 0)
         {
-            if (entry != except && string.Equals(_history.Get(_index[entry].Handle).MessageId, messageId, StringComparison.Ordinal))
+            if (entry != except && _index[entry].Live && string.Equals(_history.Get(_index[entry].Handle).MessageId, messageId, StringComparison.Ordinal))
             {
                 return entry;
             }
@@ -516,14 +595,30 @@ public sealed partial class LeadScoringEngine
             return current;
         }
 
-        CollectHistory(row, asOf);
-        if (_replay.Count == 0)
+        LeadState past;
+        if (_rows[row].Folded is { } folded)
         {
-            return null;
+            if (folded.Ticks > asOf)
+            {
+                throw new ArgumentOutOfRangeException(nameof(asOf), new DateTimeOffset(asOf, TimeSpan.Zero),
+                    $"Lead '{ReportedId(row)}' keeps its messages only from {new DateTimeOffset(folded.Ticks, TimeSpan.Zero):O} (the reorder horizon); it cannot be scored as of an earlier time. Use an unbounded ReorderHorizon to score the past.");
+            }
+
+            CollectHistory(row, asOf);
+            past = LeadStateCodec.Decode(folded.State, Model);
+        }
+        else
+        {
+            CollectHistory(row, asOf);
+            if (_replay.Count == 0)
+            {
+                return null;
+            }
+
+            past = _pastScratch ??= new LeadState(Model);
+            past.Reset();
         }
 
-        var past = _pastScratch ??= new LeadState(Model);
-        past.Reset();
         foreach (var m in _replay)
         {
             _evaluator.Apply(past, m);
@@ -551,7 +646,8 @@ public sealed partial class LeadScoringEngine
         CollectHistory(row, long.MaxValue);
         var journal = _replay.ToArray();
         _replay.Clear();
-        return new LeadSnapshot(ReportedId(row), [.. IdsOf(row).Order(StringComparer.Ordinal)], LeadStateCodec.Encode(CurrentState(row), Model), null, [.. journal]);
+        return new LeadSnapshot(ReportedId(row), [.. IdsOf(row).Order(StringComparer.Ordinal)], LeadStateCodec.Encode(CurrentState(row), Model),
+            _rows[row].Folded is { } folded ? folded.State : null, [.. journal]);
     }
 
     /// <summary>Exports every lead, ordered by lead id.</summary>
@@ -561,19 +657,15 @@ public sealed partial class LeadScoringEngine
     /// <summary>
     /// Restores a lead exported by <see cref="ExportLead"/> under the same model (same name, version and rules). The
     /// journal may also be every message the lead ever had (for example read back from a message log); of several
-    /// copies of one message the one that counts is kept. A state written for another model, or a snapshot with a
-    /// base state (written by an engine of version 0.1 that dropped old messages), throws
-    /// <see cref="InvalidDataException"/>: re-score from the message log. A lead already holding one of the ids is replaced.
+    /// copies of one message the one that counts is kept, and messages the base state already holds are skipped. A state
+    /// written for another model throws <see cref="InvalidDataException"/>: re-score from the message log. A lead already
+    /// holding one of the ids is replaced.
     /// </summary>
     public void ImportLead(LeadSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        if (snapshot.BaseState is { IsEmpty: false })
-        {
-            throw new InvalidDataException($"Lead '{snapshot.LeadId}' was saved with a base state of its older messages; this engine replays leads from all their messages: re-score it from the message log.");
-        }
-
         var state = LeadStateCodec.Decode(snapshot.State.Span, Model);
+        var baseState = snapshot.BaseState is { IsEmpty: false } b ? LeadStateCodec.Decode(b.Span, Model) : null;
         foreach (var id in snapshot.Ids)
         {
             if (_ids.Find(id) is >= 0 and var old)
@@ -589,8 +681,19 @@ public sealed partial class LeadScoringEngine
         }
 
         Claim(row, snapshot.LeadId);
+        if (baseState is not null)
+        {
+            _rows[row].Folded = new FoldedHistory(snapshot.BaseState!.Value.ToArray(), baseState.LastTicks, baseState.LastMessageId!, baseState.MessageCount);
+        }
+
         foreach (var m in snapshot.Journal)
         {
+            // A store may hand over the lead's whole message log: what the base state holds is skipped.
+            if (baseState is not null && !baseState.IsAfterLast(m.TimestampTicks, m.MessageId))
+            {
+                continue;
+            }
+
             ulong hash = HistoryIndex.Hash(m.MessageId);
             int copy = FindCopy(row, hash, m.MessageId);
             if (copy >= 0)
@@ -606,6 +709,7 @@ public sealed partial class LeadScoringEngine
 
             long handle = _history.Add(m);
             _hot[row].History = _index.Add(row, _hot[row].History, m.TimestampTicks, hash, handle);
+            _hot[row].Kept++;
             _accounts.Add(m, row);
         }
 
