@@ -97,7 +97,8 @@ internal sealed partial class ReferenceMessage
             return null;
         }
 
-        string? type = Text(e, "type");
+        // The contract writes types in lower case; like the library, any case is read (an "Identify" is an identify).
+        string? type = Text(e, "type")?.ToLowerInvariant();
         if (type is not ("identify" or "track" or "page" or "group" or "alias"))
         {
             return null; // rejected, or an ignored type such as screen
