@@ -139,10 +139,22 @@ internal static class ReferenceGen
             {
                 var shapes = x.Item1;
                 var messages = shapes.Select((s, i) => Build(i, s)).ToList();
+                int count = messages.Count;
                 foreach (int r in x.Item2)
                 {
-                    var (node, ts) = messages[r % messages.Count];
+                    var (node, ts) = messages[r % count];
                     var copy = node.DeepClone().AsObject();
+                    if (r % 5 == 4)
+                    {
+                        // Another message reusing this one's id (different content, maybe another lead): after a merge
+                        // only the earliest of the two counts. One minute off the quarter-hour grid, so never a tie.
+                        var (other, otherTs) = messages[r / 5 % count];
+                        copy = other.DeepClone().AsObject();
+                        copy["messageId"] = node["messageId"]!.GetValue<string>();
+                        ts = otherTs.AddMinutes(1);
+                    }
+
+                    // A retry: the same content at the same time, or some hours later or earlier (the earliest counts).
                     var shifted = ts.AddHours(r % 2 == 0 ? 0 : x.Item3 * 5);
                     copy["timestamp"] = Time(shifted);
                     messages.Add((copy, shifted));
