@@ -56,7 +56,7 @@ public static class ReferenceScorer
         // 3.5: an account's traits merge the group messages for its groupId of any lead, in the order of 2.3.
         var groupMessages = leads.SelectMany(l => l).Where(m => m.Type == "group")
             .OrderBy(m => m.Ticks).ThenBy(m => m.MessageId, StringComparer.Ordinal).ThenBy(m => m.Raw, StringComparer.Ordinal)
-            .ToList();
+            .ToLookup(m => m.GroupId!, StringComparer.Ordinal);
 
         return leads
             .Select(l => new LeadWalk(model, groupMessages, l, T).Run(explain))
@@ -84,7 +84,7 @@ public static class ReferenceScorer
 internal sealed record Award(int Rule, long Ticks, string? Key);
 
 /// <summary>Walks one lead's messages in the order of 2.3, with the stage clock's ticks in between (3.4).</summary>
-internal sealed class LeadWalk(ReferenceModel model, List<ReferenceMessage> groupMessages, List<ReferenceMessage> messages, long asOf)
+internal sealed class LeadWalk(ReferenceModel model, ILookup<string, ReferenceMessage> groupMessages, List<ReferenceMessage> messages, long asOf)
 {
     private readonly List<ReferenceMessage> _applied = [];
     private readonly List<Award> _awards = [];
@@ -94,7 +94,8 @@ internal sealed class LeadWalk(ReferenceModel model, List<ReferenceMessage> grou
 
     public ReferenceModel Model { get; } = model;
 
-    public List<ReferenceMessage> GroupMessages { get; } = groupMessages;
+    /// <summary>Every counted group message of every lead, by groupId, each list in 2.3 order.</summary>
+    public ILookup<string, ReferenceMessage> GroupMessages { get; } = groupMessages;
 
     public Dictionary<string, JsonElement> Traits { get; } = new(StringComparer.Ordinal);
 
@@ -389,10 +390,10 @@ internal sealed class Moment(LeadWalk lead, long now, ReferenceMessage? message,
         if (_account is null)
         {
             _account = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            foreach (var g in lead.GroupMessages)
+            foreach (var g in lead.GroupMessages[lead.GroupId])
             {
                 bool upToNow = g.Ticks < Now || (g.Ticks == Now && (orderId is null || string.CompareOrdinal(g.MessageId, orderId) <= 0));
-                if (upToNow && g.GroupId == lead.GroupId)
+                if (upToNow)
                 {
                     LeadWalk.MergeTraits(_account, g.Traits);
                 }
