@@ -127,7 +127,7 @@ internal static class ReferenceGen
 
     /// <summary>One message's shape, drawn as numbers; built into JSON by <see cref="Build"/>.</summary>
     private static readonly Gen<(int Kind, int Lead, int Quarter, int Variant, int Ids)> Shape =
-        Gen.Select(Gen.Int[0, 9], Gen.Int[0, 3], Gen.Int[0, SpanQuarterHours], Gen.Int[0, 999], Gen.Int[0, 5]);
+        Gen.Select(Gen.Int[0, 10], Gen.Int[0, 3], Gen.Int[0, SpanQuarterHours], Gen.Int[0, 999], Gen.Int[0, 5]);
 
     /// <summary>
     /// A message set in arrival order: base messages, retries of any of them (same content; the same, a later or an
@@ -244,6 +244,29 @@ internal static class ReferenceGen
                 o["type"] = "alias";
                 o["userId"] = user;
                 o["previousId"] = v % 2 == 0 ? anon : $"u{(s.Lead + 1) % 4}";
+                break;
+            case 10:
+                // Messages that must change nothing, each naming two leads' ids: an ignored type (it links no ids and
+                // creates no lead), a track without event, an identify whose time has no offset (both rejected).
+                o["userId"] = user;
+                o["anonymousId"] = $"a{(s.Lead + 2) % 4}";
+                switch (v % 3)
+                {
+                    case 0:
+                        o["type"] = "screen";
+                        o["name"] = "Home";
+                        break;
+                    case 1:
+                        o["type"] = "track";
+                        o["properties"] = new JsonObject { ["plan"] = "pro" };
+                        break;
+                    default:
+                        o["type"] = "identify";
+                        o["timestamp"] = ts.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
+                        o["traits"] = new JsonObject { ["title"] = "VP of Nothing" };
+                        break;
+                }
+
                 break;
             case 3:
             case 4:
