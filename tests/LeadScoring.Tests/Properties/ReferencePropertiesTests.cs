@@ -8,7 +8,10 @@ namespace LeadScoring.Tests.Properties;
 /// The engine against the independent reference scorer (tests/LeadScoring.Reference), which computes the contract's
 /// formulas naively from scratch: same lead ids, grades, personas, stages, stage histories, award and suppressed
 /// counts; scores and points within a relative 1e-9. Every engine call goes through <see cref="EngineUnderTest"/>.
+/// The reference is slow: these tests run alone (not beside the allocation tests, which measure per thread but are
+/// sensitive to a loaded machine).
 /// </summary>
+[Collection(ReferencePropertiesCollection.Name)]
 public class ReferencePropertiesTests
 {
     private static Gen<ScoringCase> Cases(Gen<int> stageCheckHours) =>
@@ -67,4 +70,10 @@ public class ReferencePropertiesTests
     {
         Cases(Gen.Int[1, 48]).Sample(EngineAgreesWithTheReference, iter: 200);
     }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ReferencePropertiesCollection
+{
+    public const string Name = "Reference scorer properties";
 }
