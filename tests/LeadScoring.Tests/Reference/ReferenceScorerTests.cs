@@ -91,6 +91,29 @@ public class ReferenceScorerTests
     }
 
     [Fact]
+    public void A_closing_occurred_window_moves_the_lead_down_at_the_next_tick()
+    {
+        // sql holds while "Sales Accepted" occurred within 5 days: false from 2026-10-06T10:00:00Z (T - t < 5 days no
+        // longer holds); the 12-hour clock ticks at 12:00 that day. mql's enter does not hold, so the lead goes to lead.
+        string model = """
+            {
+              "name": "window", "version": "1", "scores": [ { "name": "e" } ], "rules": [],
+              "stages": [
+                { "name": "lead" },
+                { "name": "mql", "enter": { "field": "scores.e", "op": "gte", "value": 1 } },
+                { "name": "sql", "enter": { "occurred": "Sales Accepted", "withinDays": 5 },
+                  "exit": { "not": { "occurred": "Sales Accepted", "withinDays": 5 } } }
+              ],
+              "stageCheckHours": 12
+            }
+            """;
+
+        var lead = Single(model, [Track("s1", At("2026-10-01T10:00:00Z"), "sales accepted", "u1")], At("2026-10-20T00:00:00Z"));
+
+        Moves(lead).Should().Be("lead->sql@2026-10-01T10:00:00Z, sql->lead@2026-10-06T12:00:00Z");
+    }
+
+    [Fact]
     public void The_contract_example_model_scores_a_worked_example()
     {
         var t0 = At("2026-10-01T12:00:00Z");
