@@ -1,0 +1,79 @@
+using CsCheck;
+using LeadScoring.Reference;
+using LeadScoring.Tests.Reference;
+
+namespace LeadScoring.Tests.Properties;
+
+/// <summary>
+/// The engine against the independent reference scorer (tests/LeadScoring.Reference), which computes the contract's
+/// formulas naively from scratch: same lead ids, grades, personas, stages, stage histories, award and suppressed
+/// counts; scores and points within a relative 1e-9. Every engine call goes through <see cref="EngineUnderTest"/>.
+/// The reference is slow: these tests run alone (not beside the allocation tests, which measure per thread but are
+/// sensitive to a loaded machine).
+/// </summary>
+[Collection(ReferencePropertiesCollection.Name)]
+public class ReferencePropertiesTests
+{
+    private static Gen<ScoringCase> Cases(Gen<int> stageCheckHours) =>
+        Gen.Select(ReferenceGen.Models(stageCheckHours), ReferenceGen.Messages)
+            .Select(x => new ScoringCase(x.Item1.Name, x.Item1.Json, x.Item2.Lines, x.Item2.AsOf));
+
+    private static void EngineAgreesWithTheReference(ScoringCase c)
+    {
+        foreach (bool explain in new[] { true, false })
+        {
+            EngineAgreesWithTheReference(c, ReferenceScorer.Score(c.Model, c.Lines, c.AsOf, explain), explain);
+        }
+    }
+
+    private static void EngineAgreesWithTheReference(ScoringCase c, IReadOnlyList<ReferenceLead> expected, bool explain)
+    {
+        var actual = EngineUnderTest.Score(c.Model, c.Lines, c.AsOf, explain);
+        var differences = ReferenceComparison.Differences(expected, actual);
+        if (differences.Count > 0)
+        {
+            throw new Xunit.Sdk.XunitException(
+                $"The engine differs from the reference (explain: {explain}):\n  " + string.Join("\n  ", differences) +
+                "\nreference:\n" + string.Join("\n", ReferenceScorer.Render(expected)) +
+                "\nengine:\n" + string.Join("\n", ReferenceScorer.Render(actual)));
+        }
+    }
+
+    [Fact]
+    public void The_engine_scores_any_message_set_as_the_reference_does_without_a_stage_clock()
+    {
+        Cases(Gen.Const(0)).Sample(EngineAgreesWithTheReference, iter: 400);
+    }
+
+    [Theory]
+    [InlineData("2026-11-30T00:00:00Z")] // after every message, as the command-line tests score it
+    [InlineData("2026-10-15T12:00:00Z")] // in the middle: later messages and later identity links do not count
+    public void The_engine_scores_the_sample_as_the_reference_does(string asOf)
+    {
+        var c = new ScoringCase(
+            "sample",
+            ReferenceGen.WithClock(File.ReadAllText(TestData.SamplePath("model.json")), 0),
+            File.ReadAllLines(TestData.SamplePath("messages.jsonl")),
+            DateTimeOffset.Parse(asOf, System.Globalization.CultureInfo.InvariantCulture));
+
+        // The reference is slow on 22,813 messages (seconds): one run, with contributions.
+        var expected = ReferenceScorer.Score(c.Model, c.Lines, c.AsOf, explain: true);
+
+        expected.Should().HaveCountGreaterThan(100);
+        EngineAgreesWithTheReference(c, expected, explain: true);
+    }
+
+    // Contract revision 2. Today's engine refuses "stageCheckHours" as an unknown key (ModelValidationException at
+    // $.stageCheckHours), so every case fails; remove the Skip when the rewritten engine has the clock.
+    [Fact(Skip = "stage clock not in the engine yet")]
+    public void The_engine_scores_any_message_set_as_the_reference_does_with_a_stage_clock()
+    {
+        Cases(Gen.Int[1, 48]).Sample(EngineAgreesWithTheReference, iter: 200);
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ReferencePropertiesCollection
+{
+    public const string Name = "Reference scorer properties";
+}
