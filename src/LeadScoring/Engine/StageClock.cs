@@ -328,6 +328,12 @@ internal sealed class StageClock
         {
             if (needed[s] && !scores[s].IsComposite)
             {
+                if (!double.IsFinite(_lo[s]) || !double.IsFinite(_hi[s]))
+                {
+                    // Saturated sums (points near 1e308) are no bound: evaluate tick by tick.
+                    return false;
+                }
+
                 _lo[s] = scores[s].Clamp(Evaluator.Finite(_lo[s]));
                 _hi[s] = scores[s].Clamp(Evaluator.Finite(_hi[s]));
             }
@@ -351,8 +357,13 @@ internal sealed class StageClock
                 }
             }
 
-            _lo[s] = scores[s].Clamp(Evaluator.Finite(lo));
-            _hi[s] = scores[s].Clamp(Evaluator.Finite(hi));
+            if (!double.IsFinite(lo) || !double.IsFinite(hi))
+            {
+                return false;
+            }
+
+            _lo[s] = scores[s].Clamp(lo);
+            _hi[s] = scores[s].Clamp(hi);
         }
 
         foreach (var (score, breakpoints) in _plan.Leaves)
