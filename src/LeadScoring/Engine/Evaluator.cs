@@ -7,6 +7,14 @@ internal interface IAccountDirectory
 {
     /// <summary>The traits of account <paramref name="groupId"/> merged over its group messages up to the order key given.</summary>
     Dictionary<string, DataValue>? TraitsAt(string groupId, long ticks, string? messageId);
+
+    /// <summary>
+    /// An instant after which the traits of account <paramref name="groupId"/> no longer change as far as this
+    /// directory knows (the timestamp of its latest group message; <see cref="long.MinValue"/> for an account without
+    /// any), or <see cref="long.MaxValue"/> where the directory cannot tell. The stage clock jumps over ticks of a
+    /// lead whose stage conditions read <c>account.*</c> only after that instant; before it, it evaluates every tick.
+    /// </summary>
+    long SettledAfter(string groupId) => long.MaxValue;
 }
 
 /// <summary>

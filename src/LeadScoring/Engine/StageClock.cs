@@ -106,7 +106,7 @@ internal sealed class StageClockPlan
             Walk(c);
         }
 
-        EveryTick = account;
+        ReadsAccount = account;
         Leaves = [.. leaves];
         Occurred = [.. occurred.Distinct()];
         NeededScores = needed;
@@ -114,8 +114,11 @@ internal sealed class StageClockPlan
         NeededComposites = [.. model.CompositeOrder.Where(s => needed[s])];
     }
 
-    /// <summary>Whether no bound can be given (stage conditions read <c>account.*</c>): every tick is evaluated.</summary>
-    public bool EveryTick { get; }
+    /// <summary>
+    /// Whether stage conditions read <c>account.*</c> (directly, or through a persona or a trait rule): other leads'
+    /// group messages change those at any instant, so ticks are jumped only once the lead's account has settled.
+    /// </summary>
+    public bool ReadsAccount { get; }
 
     /// <summary>Each comparison on a score (or on the grade): the score, and where its result can flip (null: anywhere).</summary>
     public (int Score, double[]? Breakpoints)[] Leaves { get; }
@@ -138,8 +141,9 @@ internal sealed class StageClockPlan
 /// <para>
 /// The bound: with no message, the stage conditions change only through scores (each event rule's share, a sum
 /// of awards of one sign decaying or expiring, only shrinks towards 0: it is monotone), <c>occurred ... withinDays</c>
-/// windows closing, and nothing else (traits, personas and the stage itself are fixed; <c>account.*</c> is not,
-/// and a model whose stage conditions read it is evaluated at every tick). Over ticks <c>[a, b]</c> each share lies
+/// windows closing, and account traits (other leads' group messages; while the lead's account may still change,
+/// as far as <see cref="IAccountDirectory.SettledAfter"/> tells, a model whose stage conditions read <c>account.*</c>
+/// is evaluated at every tick). Traits, personas and the stage itself are fixed. Over ticks <c>[a, b]</c> each share lies
 /// between its values at <c>a</c> and <c>b</c>, so interval arithmetic bounds every score; while no comparison's
 /// breakpoint lies in its score's interval and no window closes, every condition has the value it had at
 /// <c>a</c>, where the stage did not move. The farthest such <c>b</c> is found by doubling and bisection.
@@ -176,6 +180,9 @@ internal sealed class StageClock
     /// <summary>How many ticks were evaluated exactly since creation (for tests: the jumps must skip most).</summary>
     internal long Evaluations { get; private set; }
 
+    /// <summary>How many spans were bounded since creation (each about one score evaluation).</summary>
+    internal long Probes { get; private set; }
+
     /// <summary>The first tick strictly after <paramref name="ticks"/>.</summary>
     public static long NextTick(long ticks, long period) => EpochTicks + (FloorDiv(ticks - EpochTicks, period) + 1) * period;
 
@@ -207,11 +214,15 @@ internal sealed class StageClock
                 continue;
             }
 
-            k = EveryTick || _plan.EveryTick ? k + 1 : FarthestQuiet(state, stage, k, last) + 1;
+            k = EveryTick || !AccountSettled(state, tick) ? k + 1 : FarthestQuiet(state, stage, k, last) + 1;
         }
 
         return stage;
     }
+
+    /// <summary>Whether the account traits the lead's stage conditions can read stay as they are from <paramref name="tick"/> on.</summary>
+    private bool AccountSettled(LeadState state, long tick) =>
+        !_plan.ReadsAccount || state.GroupId is not { } group || _ev.Accounts is not { } accounts || accounts.SettledAfter(group) <= tick;
 
     /// <summary>
     /// The last tick index <c>m</c> in <c>[k, last]</c> such that every stage condition has, at every tick in
@@ -253,13 +264,19 @@ internal sealed class StageClock
             _atStart[rule.Index] = rule.IsEvent ? _ev.EventShare(rule) : _ev.TraitHolds(rule) ? rule.Points : 0;
         }
 
+        // Most leads sit far from every threshold: one probe over the whole span settles it.
+        if (Quiet(state, stage, limit))
+        {
+            return limit;
+        }
+
         // Doubling, then bisection: quiet over [k, m] is monotone in m (the intervals only grow).
         long good = k;
-        long bad = -1;
+        long bad = limit;
         long step = 1;
-        while (good < limit)
+        while (k + step < bad)
         {
-            long m = step >= limit - k ? limit : k + step;
+            long m = k + step;
             if (!Quiet(state, stage, m))
             {
                 bad = m;
@@ -267,22 +284,19 @@ internal sealed class StageClock
             }
 
             good = m;
-            step = step > long.MaxValue / 2 ? long.MaxValue : step * 2;
+            step *= 2;
         }
 
-        if (bad >= 0)
+        while (bad - good > 1)
         {
-            while (bad - good > 1)
+            long mid = good + ((bad - good) / 2);
+            if (Quiet(state, stage, mid))
             {
-                long mid = good + ((bad - good) / 2);
-                if (Quiet(state, stage, mid))
-                {
-                    good = mid;
-                }
-                else
-                {
-                    bad = mid;
-                }
+                good = mid;
+            }
+            else
+            {
+                bad = mid;
             }
         }
 
@@ -305,6 +319,7 @@ internal sealed class StageClock
     /// <summary>Whether no score comparison can flip between the first tick and tick <paramref name="m"/>.</summary>
     private bool Quiet(LeadState state, int stage, long m)
     {
+        Probes++;
         _ev.BeginTick(state, EpochTicks + (m * _period), stage);
         var scores = _model.Scores;
         var needed = _plan.NeededScores;

@@ -228,11 +228,64 @@ public sealed class StageClockTests
         fast.Evaluations.Should().BeLessThan(10);
     }
 
+    /// <summary>An account directory over group traits set at given instants; optionally says when the account settles.</summary>
+    private sealed class Accounts(bool tellsSettled, params (long At, string Tier)[] changes) : IAccountDirectory
+    {
+        public Dictionary<string, DataValue>? TraitsAt(string groupId, long ticks, string? messageId)
+        {
+            var last = changes.Where(c => c.At <= ticks).OrderBy(c => c.At).LastOrDefault();
+            return last.Tier is null ? null : new Dictionary<string, DataValue>(StringComparer.Ordinal) { ["tier"] = DataValue.FromString(last.Tier) };
+        }
+
+        public long SettledAfter(string groupId) => tellsSettled ? changes.Max(c => c.At) : long.MaxValue;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AccountTraitsChangingInSilence_MoveTheLeadAtTheNextTick_WithOrWithoutJumps(bool tellsSettled)
+    {
+        // "gold" is entered while the lead's account is gold and engagement is at least 10; the account turns gold
+        // at 15:00 on 3 October (another lead's group message) and back to silver on 20 October.
+        var model = Compile("""
+            {
+              "name": "accounts", "version": "1",
+              "scores": [ { "name": "engagement", "halfLifeDays": 10 } ],
+              "rules": [ { "id": "demo", "score": "engagement", "points": 40, "on": "Demo Requested" } ],
+              "stages": [
+                { "name": "lead" },
+                { "name": "gold", "enter": { "all": [ { "field": "account.tier", "op": "eq", "value": "gold" },
+                                                        { "field": "scores.engagement", "op": "gte", "value": 10 } ] },
+                  "exit": { "not": { "field": "account.tier", "op": "eq", "value": "gold" } } }
+              ]
+            }
+            """);
+        var accounts = new Accounts(tellsSettled, (At("2026-09-01T00:00:00Z").UtcTicks, "silver"), (At("2026-10-03T15:00:00Z").UtcTicks, "gold"), (At("2026-10-20T00:00:00Z").UtcTicks, "silver"));
+        var messages = new[] { LeadMessage.Group("g1", "u1", "acme", Demo.AddHours(-1)), LeadMessage.Track("d1", "u1", "Demo Requested", Demo) };
+        long asOf = At("2026-12-01T00:00:00Z").UtcTicks;
+
+        var fast = Run(model, messages, asOf, everyTick: false, accounts);
+        var slow = Run(model, messages, asOf, everyTick: true, accounts);
+
+        fast.History.Should().Equal(
+            new StageMove("lead", "gold", At("2026-10-04T00:00:00Z")),
+            new StageMove("gold", "lead", At("2026-10-20T00:00:00Z")));
+        slow.History.Should().Equal(fast.History);
+        if (tellsSettled)
+        {
+            fast.Evaluations.Should().BeLessThan(slow.Evaluations / 2, "after 20 October the account is settled: jumps");
+        }
+        else
+        {
+            fast.Evaluations.Should().Be(slow.Evaluations, "an account that may change is checked at every tick");
+        }
+    }
+
     // ---------------------------------------------------------------- the jumps against every tick
 
-    private static (List<StageMove> History, string? Stage, long Evaluations) Run(CompiledModel model, IEnumerable<LeadMessage> messages, long asOf, bool everyTick)
+    private static (List<StageMove> History, string? Stage, long Evaluations) Run(CompiledModel model, IEnumerable<LeadMessage> messages, long asOf, bool everyTick, IAccountDirectory? accounts = null)
     {
-        var evaluator = new Evaluator(model, null);
+        var evaluator = new Evaluator(model, accounts);
         evaluator.Clock!.EveryTick = everyTick;
         var state = new LeadState(model);
         foreach (var m in messages.OrderBy(m => m.TimestampTicks).ThenBy(m => m.MessageId, StringComparer.Ordinal))
