@@ -194,9 +194,27 @@ internal sealed class StageClock
     /// </summary>
     public int Run(LeadState state, int stage, long from, long until, ref List<StageMove>? history)
     {
+        while (NextMove(state, stage, from, until) is { } move)
+        {
+            var names = _model.StageNames;
+            (history ??= []).Add(new StageMove(names[stage], names[move.To], new DateTimeOffset(move.Tick, TimeSpan.Zero)));
+            stage = move.To;
+            from = move.Tick;
+        }
+
+        return stage;
+    }
+
+    /// <summary>
+    /// The first tick strictly after <paramref name="from"/> and strictly before <paramref name="until"/> at which the
+    /// stage of a lead in <paramref name="stage"/> moves with no new message, and where to; null when it stays. For a
+    /// host-side clock: schedule the lead at that tick (a <see cref="TimerQueue"/>). The state is not changed.
+    /// </summary>
+    public (long Tick, int To)? NextMove(LeadState state, int stage, long from, long until)
+    {
         if (until <= from)
         {
-            return stage;
+            return null;
         }
 
         long k = FloorDiv(from - EpochTicks, _period) + 1;
@@ -207,17 +225,13 @@ internal sealed class StageClock
             Evaluations++;
             if (_ev.StageAfterTick(state, stage, tick) is { } to)
             {
-                var names = _model.StageNames;
-                (history ??= []).Add(new StageMove(names[stage], names[to], new DateTimeOffset(tick, TimeSpan.Zero)));
-                stage = to;
-                k++;
-                continue;
+                return (tick, to);
             }
 
             k = EveryTick || !AccountSettled(state, tick) ? k + 1 : FarthestQuiet(state, stage, k, last) + 1;
         }
 
-        return stage;
+        return null;
     }
 
     /// <summary>Whether the account traits the lead's stage conditions can read stay as they are from <paramref name="tick"/> on.</summary>

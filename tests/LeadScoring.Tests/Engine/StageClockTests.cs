@@ -281,6 +281,26 @@ public sealed class StageClockTests
         }
     }
 
+    [Fact]
+    public void NextMove_GivesTheTickAndStageOfTheFirstSilentMove_WithoutChangingTheState()
+    {
+        var model = Compile(ExampleModel());
+        var evaluator = new Evaluator(model, null);
+        var state = new LeadState(model);
+        evaluator.Apply(state, LeadMessage.Track("d1", "u1", "Demo Requested", Demo));
+
+        var move = evaluator.Clock!.NextMove(state, state.Stage, state.LastTicks, long.MaxValue);
+
+        move.Should().Be((At("2026-10-22T00:00:00Z").UtcTicks, 0));
+        evaluator.Clock.NextMove(state, state.Stage, state.LastTicks, At("2026-10-22T00:00:00Z").UtcTicks).Should().BeNull();
+        // From another stage the answer is that stage's: a lead in "lead" with engagement 37 enters mql at the first tick.
+        evaluator.Clock.NextMove(state, 0, state.LastTicks, long.MaxValue).Should().Be((At("2026-10-02T00:00:00Z").UtcTicks, 1));
+        state.Stage.Should().Be(1);
+        state.History.Should().ContainSingle();
+        StageClock.NextTick(Demo.UtcTicks, TimeSpan.TicksPerDay).Should().Be(At("2026-10-02T00:00:00Z").UtcTicks);
+        StageClock.NextTick(At("2026-10-02T00:00:00Z").UtcTicks, TimeSpan.TicksPerDay).Should().Be(At("2026-10-03T00:00:00Z").UtcTicks);
+    }
+
     // ---------------------------------------------------------------- the jumps against every tick
 
     private static (List<StageMove> History, string? Stage, long Evaluations) Run(CompiledModel model, IEnumerable<LeadMessage> messages, long asOf, bool everyTick, IAccountDirectory? accounts = null)
