@@ -230,6 +230,22 @@ public sealed class ScoreCommandTests(SampleScoreFixture sample) : IClassFixture
     }
 
     [Fact]
+    public void Stage_history_shows_a_move_of_the_stage_clock_at_the_first_midnight_after_engagement_decays_below_the_exit()
+    {
+        // u-0031 (README): pricing pages and email opens from 4 to 8 September, nothing after; engagement halves every
+        // 30 days: 10.21 at midnight 26 October, 9.98 at midnight 27 October, below mql's exit (lt 10) from the
+        // evening of the 26th. The sample model states "stageCheckHours": 24, so the lead leaves at the next midnight
+        // tick, not at the as-of time.
+        var result = SampleScoreFixture.ScoreSample("--lead", "u-0031");
+
+        result.ExitCode.Should().Be(0);
+        using var doc = JsonDocument.Parse(result.StdoutLines.Single());
+        doc.RootElement.GetProperty("stage").GetString().Should().Be("lead");
+        doc.RootElement.GetProperty("stageHistory").GetRawText().Should().Be(
+            """[{"from":"lead","to":"mql","at":"2026-09-08T04:57:05Z"},{"from":"mql","to":"lead","at":"2026-10-27T00:00:00Z"}]""");
+    }
+
+    [Fact]
     public void Lead_prints_exactly_the_one_object_of_that_lead()
     {
         var result = SampleScoreFixture.ScoreSample("--lead", "u-0001");

@@ -53,7 +53,7 @@ public sealed class SampleParityTests(SampleServerFixture fixture) : IClassFixtu
         var (status, body) = await Client.GetTextAsync(Http.LeadPath("u-0031", SampleData.AsOfText));
         status.Should().Be(HttpStatusCode.OK);
         body.Should().StartWith("{\"leadId\":\"u-0031\",\"asOf\":\"2026-11-30T00:00:00Z\",\"scores\":{\"fit\":50,\"engagement\":4.547969241320558,");
-        body.Should().Contain("\"stageHistory\":[{\"from\":\"lead\",\"to\":\"mql\",\"at\":\"2026-09-08T04:57:05Z\"},{\"from\":\"mql\",\"to\":\"lead\",\"at\":\"2026-11-30T00:00:00Z\"}]");
+        body.Should().Contain("\"stageHistory\":[{\"from\":\"lead\",\"to\":\"mql\",\"at\":\"2026-09-08T04:57:05Z\"},{\"from\":\"mql\",\"to\":\"lead\",\"at\":\"2026-10-27T00:00:00Z\"}]");
     }
 
     [Fact]

@@ -56,6 +56,12 @@ internal sealed class NotNode(CompiledCondition inner) : CompiledCondition
 /// <summary><c>occurred</c>: a track message of one of the names with <c>T - d &lt; t &lt;= T</c>.</summary>
 internal sealed class OccurredNode(int[] nameIndexes, long windowTicks) : CompiledCondition
 {
+    /// <summary>The names asked about, as indexes into <see cref="LeadState.OccurredLast"/>.</summary>
+    public int[] NameIndexes => nameIndexes;
+
+    /// <summary>The window in ticks; 0: ever.</summary>
+    public long WindowTicks => windowTicks;
+
     public override bool Evaluate(Evaluator ctx)
     {
         foreach (int i in nameIndexes)
@@ -121,6 +127,37 @@ internal sealed class FieldNode : CompiledCondition
     }
 
     public FieldPath Field => _field;
+
+    public ConditionOperator Operator => _op;
+
+    /// <summary>
+    /// The numbers at which this comparison's result on a numeric field can change (spec 3.3: its numeric operands),
+    /// or null where it can change anywhere (text operators, non-numeric operands). Empty: it never changes on a number.
+    /// </summary>
+    public double[]? NumericBreakpoints()
+    {
+        switch (_op)
+        {
+            case ConditionOperator.Exists or ConditionOperator.NotExists:
+                return [];
+            case ConditionOperator.Eq or ConditionOperator.Ne or ConditionOperator.In or ConditionOperator.NotIn
+                or ConditionOperator.Gt or ConditionOperator.Gte or ConditionOperator.Lt or ConditionOperator.Lte or ConditionOperator.Between:
+                var points = new double[_operands.Length];
+                for (int i = 0; i < points.Length; i++)
+                {
+                    if (double.IsNaN(_operands[i].Number) || _operands[i].Kind == ModelValueKind.Boolean)
+                    {
+                        return null;
+                    }
+
+                    points[i] = _operands[i].Number;
+                }
+
+                return points;
+            default:
+                return null;
+        }
+    }
 
     public override bool Evaluate(Evaluator ctx) => Test(ctx.Resolve(_field));
 

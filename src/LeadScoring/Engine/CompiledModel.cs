@@ -87,6 +87,8 @@ public sealed class CompiledModel
         OccurredNames = [.. occurred];
         OccurredIndex = occurredIndex.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         UsesAccount = paths.Values.Any(p => p.Root == FieldRoot.Account);
+        StageCheckTicks = StageNames.Length > 1 ? model.EffectiveStageCheckHours * TimeSpan.TicksPerHour : 0;
+        StageClock = StageCheckTicks > 0 ? new StageClockPlan(this) : null;
     }
 
     /// <summary>The model this was compiled from.</summary>
@@ -140,6 +142,15 @@ public sealed class CompiledModel
     internal string[] OccurredNames { get; }
 
     internal FrozenDictionary<string, int> OccurredIndex { get; }
+
+    /// <summary>
+    /// The stage clock's period in ticks (spec 3.4, <c>stageCheckHours</c>): a tick at every multiple of it after the
+    /// Unix epoch. 0: no clock (turned off, or fewer than two stages, where no move is possible).
+    /// </summary>
+    internal long StageCheckTicks { get; }
+
+    /// <summary>What the stage conditions read that can change between messages; null without a clock.</summary>
+    internal StageClockPlan? StageClock { get; }
 
     /// <summary>Whether any condition reads <c>account.*</c>: only then do group messages of one lead affect another.</summary>
     internal bool UsesAccount { get; }

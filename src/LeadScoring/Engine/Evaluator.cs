@@ -7,6 +7,14 @@ internal interface IAccountDirectory
 {
     /// <summary>The traits of account <paramref name="groupId"/> merged over its group messages up to the order key given.</summary>
     Dictionary<string, DataValue>? TraitsAt(string groupId, long ticks, string? messageId);
+
+    /// <summary>
+    /// An instant after which the traits of account <paramref name="groupId"/> no longer change as far as this
+    /// directory knows (the timestamp of its latest group message; <see cref="long.MinValue"/> for an account without
+    /// any), or <see cref="long.MaxValue"/> where the directory cannot tell. The stage clock jumps over ticks of a
+    /// lead whose stage conditions read <c>account.*</c> only after that instant; before it, it evaluates every tick.
+    /// </summary>
+    long SettledAfter(string groupId) => long.MaxValue;
 }
 
 /// <summary>
@@ -21,6 +29,10 @@ internal sealed class Evaluator
     private bool _scoresValid;
     private int _persona = -2;
 
+    /// <summary>The stage conditions see: the state's, or the one a stage clock run has reached without changing the state.</summary>
+    private int _stage;
+    private readonly StageClock? _clock;
+
     public Evaluator(CompiledModel model, IAccountDirectory? accounts)
     {
         Model = model;
@@ -28,7 +40,11 @@ internal sealed class Evaluator
         _values = new double[model.Scores.Length];
         _raw = new double[model.Scores.Length];
         State = null!;
+        _clock = model.StageClock is { } plan ? new StageClock(this, plan) : null;
     }
+
+    /// <summary>The stage clock (spec 3.4), or null where the model has none.</summary>
+    internal StageClock? Clock => _clock;
 
     public CompiledModel Model { get; }
 
@@ -53,6 +69,7 @@ internal sealed class Evaluator
         Message = null;
         _scoresValid = false;
         _persona = -2;
+        _stage = state.Stage;
     }
 
     /// <summary>The value of score <paramref name="index"/> of <paramref name="state"/> at <paramref name="asOf"/>; allocates nothing.</summary>
@@ -68,6 +85,14 @@ internal sealed class Evaluator
     public void Apply(LeadState state, LeadMessage m)
     {
         long t = m.TimestampTicks;
+
+        // Spec 3.4, the stage clock: the ticks strictly between the latest message and this one come first
+        // (a tick at exactly t is this message's own re-evaluation). A late message runs none.
+        if (_clock is not null && state.MessageCount > 0 && t > state.LastTicks)
+        {
+            state.Stage = _clock.Run(state, state.Stage, state.LastTicks, t, ref state.History);
+        }
+
         Begin(state, t, m.MessageId);
         state.MessageCount++;
         if (state.IsAfterLast(t, m.MessageId))
@@ -241,7 +266,7 @@ internal sealed class Evaluator
     private int? NextStage()
     {
         var enter = Model.StageEnter;
-        int current = State.Stage;
+        int current = _stage;
         for (int i = enter.Length - 1; i > current; i--)
         {
             if (enter[i]!.Evaluate(this))
@@ -266,12 +291,41 @@ internal sealed class Evaluator
         return null;
     }
 
+    /// <summary>Prepares evaluation at a tick of the stage clock: no message, every one up to the tick applied, the stage given.</summary>
+    internal void BeginTick(LeadState state, long tick, int stage)
+    {
+        Begin(state, tick, null);
+        _stage = stage;
+    }
+
+    /// <summary>The stage after re-evaluation at <paramref name="tick"/> from <paramref name="stage"/>, or null when it stays.</summary>
+    internal int? StageAfterTick(LeadState state, int stage, long tick)
+    {
+        BeginTick(state, tick, stage);
+        return NextStage() is { } to && to != stage ? to : null;
+    }
+
+    /// <summary>An event rule's clamped share at <see cref="Now"/>, as it enters the score's raw value.</summary>
+    internal double EventShare(CompiledRule rule) => rule.ClampShare(Finite(Share(rule)));
+
+    /// <summary>Whether a trait rule holds at <see cref="Now"/>.</summary>
+    internal bool TraitHolds(CompiledRule rule) => rule.When is null || rule.When.Evaluate(this);
+
     // ------------------------------------------------------------------ evaluation at T
 
     /// <summary>Evaluates <paramref name="state"/> at <paramref name="asOf"/>; the state is not changed.</summary>
     public LeadResult Evaluate(LeadState state, string leadId, long asOf, bool explain, bool reevaluateStage = true)
     {
+        // Spec 3.4: the ticks strictly between the latest message and T, on a copy of the stage and its history.
+        var history = state.History is { Count: > 0 } h ? new List<StageMove>(h) : null;
+        int current = state.Stage;
+        if (reevaluateStage && _clock is not null && state.MessageCount > 0)
+        {
+            current = _clock.Run(state, current, state.LastTicks, asOf, ref history);
+        }
+
         Begin(state, asOf, null);
+        _stage = current;
         EnsureScores();
         var scores = new double[_values.Length];
         var raw = new double[_values.Length];
@@ -279,11 +333,9 @@ internal sealed class Evaluator
         Array.Copy(_raw, raw, raw.Length);
         string? grade = Model.GradeScore >= 0 ? Model.GradeOf(_values[Model.GradeScore]) : null;
         int persona = Persona();
-        var history = state.History is { Count: > 0 } h ? new List<StageMove>(h) : null;
         string? stage = null;
         if (Model.StageNames.Length > 0)
         {
-            int current = state.Stage;
             if (reevaluateStage && Model.StageNames.Length > 1 && NextStage() is { } to && to != current)
             {
                 (history ??= []).Add(new StageMove(Model.StageNames[current], Model.StageNames[to], new DateTimeOffset(asOf, TimeSpan.Zero)));
@@ -496,7 +548,7 @@ internal sealed class Evaluator
                 int p = Persona();
                 return p < 0 ? FieldValue.Missing : FieldValue.OfName(Model.PersonaNames[p]);
             case FieldRoot.Stage:
-                return Model.StageNames.Length == 0 ? FieldValue.Missing : FieldValue.OfName(Model.StageNames[State.Stage]);
+                return Model.StageNames.Length == 0 ? FieldValue.Missing : FieldValue.OfName(Model.StageNames[_stage]);
             default:
                 return FieldValue.Missing;
         }

@@ -5,7 +5,7 @@ namespace LeadScoring.Engine;
 /// <summary>A move between lifecycle stages: <c>{ "from", "to", "at" }</c>.</summary>
 /// <param name="From">The stage left.</param>
 /// <param name="To">The stage entered.</param>
-/// <param name="At">When: the timestamp of the message after which the stage was re-evaluated, or the as-of time.</param>
+/// <param name="At">When: the timestamp of the message after which the stage was re-evaluated, a tick of the stage clock, or the as-of time.</param>
 public readonly record struct StageMove(string From, string To, DateTimeOffset At);
 
 /// <summary>Per-value limit window for a rule with <c>limit.per</c>.</summary>

@@ -225,7 +225,7 @@ internal sealed class ModelDocumentReader
 
     private ScoringModel? ReadModel(JNode root)
     {
-        var o = Object(root, "$", "the model", ["name", "version", "description", "scores", "rules", "grade", "personas", "stages"], ["name", "version", "scores"], allowSchema: true);
+        var o = Object(root, "$", "the model", ["name", "version", "description", "scores", "rules", "grade", "personas", "stages", "stageCheckHours"], ["name", "version", "scores"], allowSchema: true);
         if (o is null)
         {
             return null;
@@ -245,6 +245,7 @@ internal sealed class ModelDocumentReader
         GradeDefinition? grade = o.TryGetValue("grade", out var g) ? ReadGrade(g.Node, "$.grade") : null;
         var personas = ReadArray(o, "personas", "$", "the model", ReadPersona);
         var stages = ReadArray(o, "stages", "$", "the model", ReadStage);
+        int? stageCheckHours = StageCheckHours(o);
 
         CheckReferences(o, grade, personas, stages);
 
@@ -253,7 +254,26 @@ internal sealed class ModelDocumentReader
             return null;
         }
 
-        return new ScoringModel(name, version, description, scores, rules, grade, personas, stages);
+        return new ScoringModel(name, version, description, scores, rules, grade, personas, stages, stageCheckHours);
+    }
+
+    /// <summary>Spec 3.4: <c>stageCheckHours</c>, a whole number of hours from 0 to 8,760; null where not stated.</summary>
+    private int? StageCheckHours(Dictionary<string, (JNode Node, int KeyOffset)> o)
+    {
+        var n = Number(o, "stageCheckHours", "$", "the model");
+        if (n is null)
+        {
+            return null;
+        }
+
+        if (n != Math.Floor(n.Value) || n < 0 || n > ScoringModel.MaxStageCheckHours)
+        {
+            Error(o["stageCheckHours"].Node, "$.stageCheckHours",
+                $"the model: 'stageCheckHours' must be a whole number of hours from 0 to {ScoringModel.MaxStageCheckHours}, not {Fmt(n.Value)}");
+            return null;
+        }
+
+        return (int)n.Value;
     }
 
     private ImmutableArray<T> ReadArray<T>(Dictionary<string, (JNode Node, int KeyOffset)> o, string key, string path, string what, Func<JNode, string, T?> readItem, bool requireItems = false)

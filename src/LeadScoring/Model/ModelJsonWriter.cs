@@ -143,6 +143,11 @@ internal static class ModelJsonWriter
                 w.WriteEndArray();
             }
 
+            if (model.StageCheckHours is { } hours)
+            {
+                w.WriteNumber("stageCheckHours", hours);
+            }
+
             w.WriteEndObject();
         }
 

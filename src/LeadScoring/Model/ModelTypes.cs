@@ -17,7 +17,8 @@ public sealed class ScoringModel
         ImmutableArray<RuleDefinition> rules,
         GradeDefinition? grade,
         ImmutableArray<PersonaDefinition> personas,
-        ImmutableArray<StageDefinition> stages)
+        ImmutableArray<StageDefinition> stages,
+        int? stageCheckHours = null)
     {
         Name = name;
         Version = version;
@@ -27,7 +28,14 @@ public sealed class ScoringModel
         Grade = grade;
         Personas = personas;
         Stages = stages;
+        StageCheckHours = stageCheckHours;
     }
+
+    /// <summary>The stage clock's period when the model does not state <c>stageCheckHours</c>: 24 hours, every midnight UTC.</summary>
+    public const int DefaultStageCheckHours = 24;
+
+    /// <summary>The largest <c>stageCheckHours</c> a model may state: 8,760 hours (365 days).</summary>
+    public const int MaxStageCheckHours = 8760;
 
     /// <summary>The model's name, e.g. <c>acme-b2b</c>.</summary>
     public string Name { get; }
@@ -52,6 +60,19 @@ public sealed class ScoringModel
 
     /// <summary>The lifecycle stages, lowest first.</summary>
     public ImmutableArray<StageDefinition> Stages { get; }
+
+    /// <summary>
+    /// <c>stageCheckHours</c> as the document states it (spec 3.4, the stage clock), or <see langword="null"/> where
+    /// it is not stated and <see cref="DefaultStageCheckHours"/> applies. <c>0</c> turns the clock off.
+    /// </summary>
+    public int? StageCheckHours { get; }
+
+    /// <summary>
+    /// The stage clock's period in hours as the engine runs it: a tick at every multiple of it after
+    /// 1970-01-01T00:00:00Z. <c>0</c> where the clock is off: turned off by <c>"stageCheckHours": 0</c>, or a model
+    /// without stages (it has no clock).
+    /// </summary>
+    public int EffectiveStageCheckHours => Stages.IsDefaultOrEmpty ? 0 : StageCheckHours ?? DefaultStageCheckHours;
 
     /// <summary>Writes the model back as a canonical JSON document (no <c>$schema</c>, keys in schema order).</summary>
     public string ToJson(bool indented = false) => ModelJsonWriter.Write(this, indented);

@@ -26,6 +26,7 @@ public sealed class ScoringModelBuilder
     private readonly List<RuleDefinition> _rules = [];
     private readonly List<PersonaDefinition> _personas = [];
     private readonly List<StageDefinition> _stages = [];
+    private int? _stageCheckHours;
     private GradeDefinition? _grade;
     private string? _description;
 
@@ -110,10 +111,21 @@ public sealed class ScoringModelBuilder
         return this;
     }
 
+    /// <summary>
+    /// States the stage clock's period (spec 3.4, <c>stageCheckHours</c>): a whole number of hours from 0 to 8,760;
+    /// <c>0</c> turns the clock off. Without it the model has the default of 24 hours (every midnight UTC).
+    /// Checked by <see cref="Build"/>.
+    /// </summary>
+    public ScoringModelBuilder WithStageCheckHours(int hours)
+    {
+        _stageCheckHours = hours;
+        return this;
+    }
+
     /// <summary>Validates and returns the model; throws <see cref="ModelValidationException"/> listing every error.</summary>
     public ScoringModel Build(ModelLoadOptions? options = null)
     {
-        var draft = new ScoringModel(_name, _version, _description, [.. _scores], [.. _rules], _grade, [.. _personas], [.. _stages]);
+        var draft = new ScoringModel(_name, _version, _description, [.. _scores], [.. _rules], _grade, [.. _personas], [.. _stages], _stageCheckHours);
         return ScoringModelLoader.Load(draft.ToJson(), options).GetModelOrThrow("(built in code)");
     }
 }

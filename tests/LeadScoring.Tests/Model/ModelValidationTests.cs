@@ -1553,6 +1553,79 @@ public sealed class ModelValidationTests
         error.ShouldBeAt(Minimal, "\"when\"");
     }
 
+    // ---------------------------------------------------------------- stageCheckHours (spec 3.4, revision 2)
+
+    private static string WithStageCheckHours(string value) =>
+        Minimal.With("\"version\": \"1.0.0\"", $"\"version\": \"1.0.0\", \"stageCheckHours\": {value}");
+
+    [Theory]
+    [InlineData("0", 0)]
+    [InlineData("1", 1)]
+    [InlineData("6", 6)]
+    [InlineData("24.0", 24)]
+    [InlineData("8760", 8760)]
+    public void Load_StageCheckHoursFrom0To8760_IsValid(string value, int hours)
+    {
+        var model = LoadValid(WithStageCheckHours(value));
+
+        model.StageCheckHours.Should().Be(hours);
+        model.EffectiveStageCheckHours.Should().Be(hours);
+    }
+
+    [Fact]
+    public void Load_WithoutStageCheckHours_HasTheDefaultClockOf24Hours()
+    {
+        var model = LoadValid(Minimal);
+
+        model.StageCheckHours.Should().BeNull();
+        model.EffectiveStageCheckHours.Should().Be(ScoringModel.DefaultStageCheckHours).And.Be(24);
+    }
+
+    [Theory]
+    [InlineData("-1", "must be a whole number of hours from 0 to 8760, not -1")]
+    [InlineData("8761", "must be a whole number of hours from 0 to 8760, not 8761")]
+    [InlineData("1.5", "must be a whole number of hours from 0 to 8760, not 1.5")]
+    [InlineData("1e10", "must be a whole number of hours from 0 to 8760, not 10000000000")]
+    [InlineData("'24'", "must be a number, not a string")]
+    [InlineData("true", "must be a number, not")]
+    [InlineData("null", "must be a number, not null")]
+    public void Load_BadStageCheckHours_ReportsItsPathAndReason(string value, string message)
+    {
+        string json = WithStageCheckHours(Q(value));
+
+        var error = LoadSingleError(json);
+
+        error.Path.Should().Be("$.stageCheckHours");
+        error.Message.Should().Contain("the model: 'stageCheckHours' " + message);
+        error.ShouldBeAt(json, Q(value), after: "\"stageCheckHours\": ");
+    }
+
+    [Fact]
+    public void Load_BadStageCheckHours_IsListedWithTheOtherErrors()
+    {
+        string json = WithStageCheckHours("-3").Replace("\"op\": \"gte\"", "\"op\": \"gteq\"", StringComparison.Ordinal);
+
+        var errors = ScoringModelLoader.Load(json).Errors;
+
+        errors.Select(e => e.Path).Should().Contain("$.stageCheckHours");
+        errors.Should().HaveCountGreaterThan(1);
+    }
+
+    [Fact]
+    public void StageCheckHours_RoundTripsThroughToJsonAndTheBuilder()
+    {
+        var model = LoadValid(WithStageCheckHours("6"));
+        LoadValid(model.ToJson()).StageCheckHours.Should().Be(6);
+        LoadValid(Minimal).ToJson().Should().NotContain("stageCheckHours");
+
+        var built = new ScoringModelBuilder("b", "1").AddScore("e").AddStage("lead").WithStageCheckHours(12).Build();
+        built.StageCheckHours.Should().Be(12);
+        built.ToJson().Should().Contain("\"stageCheckHours\":12");
+
+        var refused = () => new ScoringModelBuilder("b", "1").AddScore("e").WithStageCheckHours(9000).Build();
+        refused.Should().Throw<ModelValidationException>().WithMessage("*$.stageCheckHours*from 0 to 8760*");
+    }
+
     private static string AddRuleKey(string key, string value) =>
         Minimal.With("\"after\": { \"count\": 2, \"withinDays\": 1 }", $"\"after\": {{ \"count\": 2, \"withinDays\": 1 }}, \"{key}\": {value}");
 }

@@ -93,10 +93,16 @@ public sealed class StageTests
         atSixtyOne.StageHistory.Should().Equal(new StageMove("lead", "mql", Day(0)), new StageMove("mql", "lead", Day(61)));
     }
 
+    /// <summary>A model with its stage clock turned off (<c>"stageCheckHours": 0</c>): stages move at messages and at T only.</summary>
+    private static string WithoutClock(string model) =>
+        model.Replace("\"version\": \"1\",", "\"version\": \"1\", \"stageCheckHours\": 0,", StringComparison.Ordinal);
+
     [Fact]
     public void Stage_IsReEvaluatedAfterEachMessageAtItsTimestamp()
     {
-        var engine = NewEngine(FunnelModel);
+        // The clock off, so that only messages re-evaluate the stage (the clock: see StageClockTests).
+        var engine = NewEngine(WithoutClock(FunnelModel));
+        engine.Model.StageCheckTicks.Should().Be(0);
         engine.Apply(LeadMessage.Identify("i1", "u1", Day(0).AddHours(-1), Bag(("title", "VP Sales"))));
         engine.Apply(LeadMessage.Track("d1", "u1", "Demo Requested", Day(0)));
         // An unrelated message at day 70: engagement 40 * 2^(-70/30) ~ 7.9 < 10, so the lead leaves mql then.
@@ -287,11 +293,12 @@ public sealed class StageTests
         atOne.Stage.Should().Be("top");
         atOne.StageHistory.Should().Equal(new StageMove("lead", "warm", Day(0)), new StageMove("warm", "top", Day(1)));
 
-        // A second message at day 2 makes the move happen at day 2, then T adds nothing.
+        // A second message at day 2: the stage clock's midnight tick at day 1 (Day is midnight UTC) comes first and
+        // makes the move happen then, as at T = day 1 above; T adds nothing.
         engine.Apply(LeadMessage.Page("p1", "u1", Day(2)));
         var atThree = engine.Eval("u1", Day(3));
         atThree.Stage.Should().Be("top");
-        atThree.StageHistory.Should().Equal(new StageMove("lead", "warm", Day(0)), new StageMove("warm", "top", Day(2)));
+        atThree.StageHistory.Should().Equal(new StageMove("lead", "warm", Day(0)), new StageMove("warm", "top", Day(1)));
 
         // A grade-B lead reaches warm only.
         engine.Apply(LeadMessage.Identify("i2", "u2", Day(0), Bag(("title", "VP Sales"))));
