@@ -98,14 +98,15 @@ public sealed class StageClockTests
         var asOf = At("2027-05-01T00:00:00Z");
         var expected = new[] { new StageMove("lead", "mql", Demo), new StageMove("mql", "lead", At("2026-10-22T00:00:00Z")) };
 
-        var scorer = new LeadScorer(model);
+        // In order, deferred replays, and in the batch form (sorted, then applied).
+        var inOrder = new LeadScoringEngine(model, new LeadScoringEngineOptions { DeferReplays = true });
         foreach (var m in messages)
         {
-            scorer.Apply(m);
+            inOrder.Apply(m);
         }
 
-        scorer.Evaluate("u1", asOf)!.StageHistory.Should().Equal(expected);
-        LeadScoringBatch.Score(model, messages, asOf).Single().StageHistory.Should().Equal(expected);
+        inOrder.Evaluate("u1", asOf)!.StageHistory.Should().Equal(expected);
+        LeadScoring.Tests.Shared.SortedScoring.Score(model, messages, asOf).Single().StageHistory.Should().Equal(expected);
 
         // The default engine, messages out of order (a replay).
         var engine = new LeadScoringEngine(model);
