@@ -63,9 +63,8 @@ public class ReferencePropertiesTests
         EngineAgreesWithTheReference(c, expected, explain: true);
     }
 
-    // Contract revision 2. Today's engine refuses "stageCheckHours" as an unknown key (ModelValidationException at
-    // $.stageCheckHours), so every case fails; remove the Skip when the rewritten engine has the clock.
-    [Fact(Skip = "stage clock not in the engine yet")]
+    // Contract revision 2: the stage clock, with ticks every 1 to 48 hours.
+    [Fact]
     public void The_engine_scores_any_message_set_as_the_reference_does_with_a_stage_clock()
     {
         Cases(Gen.Int[1, 48]).Sample(EngineAgreesWithTheReference, iter: 200);

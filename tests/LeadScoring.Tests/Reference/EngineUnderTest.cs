@@ -35,23 +35,5 @@ internal static class EngineUnderTest
         return engine.EvaluateAll(asOf, explain).Select(r => ReferenceLead.FromJson(LeadResultJson.ToJson(r))).ToList();
     }
 
-    /// <summary>
-    /// Loads the model. A revision-1 engine refuses <c>stageCheckHours</c> as an unknown key; it has no stage clock,
-    /// which is what <c>"stageCheckHours": 0</c> asks for, so only in that case the key is removed and the model
-    /// loaded again. Any other value is left as it is (and refused by such an engine).
-    /// </summary>
-    private static ScoringModel Load(string modelJson)
-    {
-        var loaded = ScoringModelLoader.Load(modelJson);
-        if (!loaded.IsValid
-            && loaded.Errors.All(e => e.Path == "$.stageCheckHours")
-            && JsonNode.Parse(modelJson) is JsonObject root
-            && root["stageCheckHours"] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() == 0)
-        {
-            root.Remove("stageCheckHours");
-            loaded = ScoringModelLoader.Load(root.ToJsonString());
-        }
-
-        return loaded.GetModelOrThrow();
-    }
+    private static ScoringModel Load(string modelJson) => ScoringModelLoader.Load(modelJson).GetModelOrThrow();
 }
