@@ -108,7 +108,9 @@ internal static class BenchCommand
             return LeadScoreCli.Usage;
         }
 
-        var scorer = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!), new LeadScoringEngineOptions { ReorderHorizon = null });
+        // As `leadscore score` runs it: no reorder horizon, counted messages kept as their line in the file.
+        using var history = new FileMessageHistory(eventsFile.FullName);
+        var scorer = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!), new LeadScoringEngineOptions { ReorderHorizon = null, DeferReplays = true }, history);
         var names = scorer.Model.ScoreNames;
         int scoreIndex = names.IndexOf("total");
         if (scoreIndex < 0)
@@ -155,6 +157,7 @@ internal static class BenchCommand
                         continue;
                     }
 
+                    history.CurrentLine = lines.LineNumber;
                     var r = scorer.ApplyJson(line);
                     if (r.IsRejected)
                     {

@@ -7,7 +7,7 @@ namespace LeadScoring.Cli;
 /// <summary>
 /// The command-line tool's <see cref="MessageHistory"/>: instead of the parsed messages, it keeps where each counted
 /// message is in the file being scored (its line, or its index in a <c>{"batch": [...]}</c> document) and its
-/// timestamp, 16 bytes a message. A message is read back from the file and parsed again only when the engine needs it:
+/// 8 bytes a message (the engine checks that what is read back is the message it kept). A message is read back from the file and parsed again only when the engine needs it:
 /// to replay a lead after a late message or a merge, or to confirm a duplicate. Messages of batch documents, and every
 /// message of standard input, are kept parsed (they cannot be read back by line).
 /// </summary>
@@ -15,7 +15,7 @@ internal sealed class FileMessageHistory : MessageHistory, IDisposable
 {
     private readonly SafeFileHandle _file;
     private readonly Dictionary<long, LeadMessage> _parsed = [];
-    private Record[] _records = new Record[4096];
+    private long[][] _lines = new long[16][];
     private long _count;
     private long[]? _lineStarts;
     private byte[] _buffer = new byte[4096];
@@ -31,18 +31,17 @@ internal sealed class FileMessageHistory : MessageHistory, IDisposable
     /// <summary>The index in its batch document of the record being applied, or -1 for a JSON Lines message.</summary>
     public int CurrentBatchIndex { get; set; } = -1;
 
-    /// <summary>Bytes kept per message on average (records, plus what batch messages keep parsed is not counted).</summary>
-    public long RecordBytes => _records.LongLength * 16;
 
     public override long Add(LeadMessage message)
     {
         long handle = _count++;
-        if (handle == _records.Length)
+        int chunk = (int)(handle >> 16);
+        if (chunk == _lines.Length)
         {
-            Array.Resize(ref _records, _records.Length * 2);
+            Array.Resize(ref _lines, _lines.Length * 2);
         }
 
-        _records[handle] = new Record { Line = CurrentLine, Ticks = message.TimestampTicks };
+        (_lines[chunk] ??= new long[1 << 16])[handle & 0xFFFF] = CurrentLine;
         if (CurrentBatchIndex >= 0)
         {
             _parsed[handle] = message;
@@ -58,9 +57,8 @@ internal sealed class FileMessageHistory : MessageHistory, IDisposable
             return kept;
         }
 
-        var record = _records[handle];
         var starts = _lineStarts ??= IndexLines();
-        long line = record.Line;
+        long line = _lines[handle >> 16][handle & 0xFFFF];
         if (line < 1 || line > starts.Length - 1)
         {
             throw Changed(line);
@@ -80,17 +78,12 @@ internal sealed class FileMessageHistory : MessageHistory, IDisposable
         }
 
         var parsed = MessageParser.Parse(Trim(bytes));
-        if (parsed.Message is not { } m || m.TimestampTicks != record.Ticks)
-        {
-            throw Changed(line);
-        }
-
-        return m;
+        return parsed.Message ?? throw Changed(line);
     }
 
     public void Dispose() => _file.Dispose();
 
-    private static InvalidDataException Changed(long line) =>
+    internal static InvalidDataException Changed(long line) =>
         new($"line {line} of the message file no longer holds the message read there: the file changed while it was scored");
 
     /// <summary>The byte offset where each line starts, and one past the end: one pass over the file, on first need.</summary>
@@ -129,11 +122,5 @@ internal sealed class FileMessageHistory : MessageHistory, IDisposable
         }
 
         return s.Trim((ReadOnlySpan<byte>)[(byte)' ', (byte)'\t', (byte)'\r', (byte)'\n']);
-    }
-
-    private struct Record
-    {
-        public long Line;
-        public long Ticks;
     }
 }

@@ -28,7 +28,7 @@ public sealed partial class LeadScoringEngine
             ref var entry = ref _index[e];
             if (entry.Live)
             {
-                _fold.Add((_history.Get(entry.Handle), e));
+                _fold.Add((Read(e), e));
                 newest = Math.Max(newest, entry.Ticks);
             }
         }

@@ -229,7 +229,7 @@ public sealed partial class LeadScoringEngine
         {
             // De-duplication (spec 2.1): of several copies only the earliest counts.
             Statistics.Duplicates++;
-            var counted = _history.Get(_index[copy].Handle);
+            var counted = Read(copy);
             if (LeadMessage.CompareTotal(counted, m) <= 0)
             {
                 return ApplyOutcome.Duplicate;
@@ -305,6 +305,22 @@ public sealed partial class LeadScoringEngine
         _hot[e.Row].Kept--;
     }
 
+    /// <summary>
+    /// Reads back a kept message, checking that the history returned the message it was given (same order key and
+    /// id hash): a history backed by a file or a database could otherwise hand back another message silently.
+    /// </summary>
+    private LeadMessage Read(int entry)
+    {
+        ref var e = ref _index[entry];
+        var m = _history.Get(e.Handle);
+        if (m.TimestampTicks != e.Ticks || HistoryIndex.Hash(m.MessageId) != e.IdHash)
+        {
+            throw new InvalidDataException($"The message history returned message '{m.MessageId}' at {m.Timestamp:O} for handle {e.Handle}, not the message the engine kept there: the history's storage changed.");
+        }
+
+        return m;
+    }
+
     /// <summary><see cref="FindCopy"/>: no copy of the message was counted.</summary>
     private const int NoCopy = -1;
 
@@ -327,7 +343,7 @@ public sealed partial class LeadScoringEngine
             {
                 folded = true;
             }
-            else if (string.Equals(_history.Get(e.Handle).MessageId, messageId, StringComparison.Ordinal))
+            else if (string.Equals(Read(entry).MessageId, messageId, StringComparison.Ordinal))
             {
                 return entry;
             }
@@ -397,7 +413,7 @@ public sealed partial class LeadScoringEngine
             ref var entry = ref _index[e];
             if (entry.Live && entry.Ticks <= asOf)
             {
-                _replay.Add(_history.Get(entry.Handle));
+                _replay.Add(Read(e));
             }
         }
 
@@ -430,7 +446,7 @@ public sealed partial class LeadScoringEngine
                 continue;
             }
 
-            var m = _history.Get(entry.Handle);
+            var m = Read(e);
             int copy = FindOtherCopy(survivor, entry.IdHash, m.MessageId, e);
             if (copy < 0)
             {
@@ -438,9 +454,9 @@ public sealed partial class LeadScoringEngine
             }
 
             Statistics.Duplicates++;
-            var other = _history.Get(_index[copy].Handle);
+            var other = Read(copy);
             int loser = LeadMessage.CompareTotal(other, m) <= 0 ? e : copy;
-            _accounts.Remove(_history.Get(_index[loser].Handle));
+            _accounts.Remove(Read(loser));
             Release(loser);
         }
 
@@ -457,7 +473,7 @@ public sealed partial class LeadScoringEngine
             for (int e = _hot[survivor].History; e >= 0; e = _index[e].Prev)
             {
                 ref var entry = ref _index[e];
-                if (entry.Live && _history.Get(entry.Handle) is var m && IsFolded(survivor, m))
+                if (entry.Live && Read(e) is var m && IsFolded(survivor, m))
                 {
                     FoldLate(survivor, m);
                     Release(e);
@@ -483,7 +499,7 @@ public sealed partial class LeadScoringEngine
         int entry;
         while ((entry = _index.FindNext(row, hash, ref probe)) >= 0)
         {
-            if (entry != except && _index[entry].Live && string.Equals(_history.Get(_index[entry].Handle).MessageId, messageId, StringComparison.Ordinal))
+            if (entry != except && _index[entry].Live && string.Equals(Read(entry).MessageId, messageId, StringComparison.Ordinal))
             {
                 return entry;
             }
@@ -698,12 +714,12 @@ public sealed partial class LeadScoringEngine
             int copy = FindCopy(row, hash, m.MessageId);
             if (copy >= 0)
             {
-                if (LeadMessage.CompareTotal(_history.Get(_index[copy].Handle), m) <= 0)
+                if (LeadMessage.CompareTotal(Read(copy), m) <= 0)
                 {
                     continue;
                 }
 
-                _accounts.Remove(_history.Get(_index[copy].Handle));
+                _accounts.Remove(Read(copy));
                 Release(copy);
             }
 
