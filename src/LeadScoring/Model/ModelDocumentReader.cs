@@ -225,7 +225,7 @@ internal sealed class ModelDocumentReader
 
     private ScoringModel? ReadModel(JNode root)
     {
-        var o = Object(root, "$", "the model", ["name", "version", "description", "scores", "rules", "grade", "personas", "stages"], ["name", "version", "scores"], allowSchema: true);
+        var o = Object(root, "$", "the model", ["name", "version", "description", "scores", "rules", "grade", "personas", "stages", "outcome"], ["name", "version", "scores"], allowSchema: true);
         if (o is null)
         {
             return null;
@@ -247,13 +247,28 @@ internal sealed class ModelDocumentReader
         var stages = ReadArray(o, "stages", "$", "the model", ReadStage);
 
         CheckReferences(o, grade, personas, stages);
+        OutcomeDefinition? outcome = o.TryGetValue("outcome", out var oc) ? ReadOutcome(oc.Node, "$.outcome") : null;
 
         if (_errors.Count > 0 || name is null || version is null)
         {
             return null;
         }
 
-        return new ScoringModel(name, version, description, scores, rules, grade, personas, stages);
+        return new ScoringModel(name, version, description, scores, rules, grade, personas, stages, outcome);
+    }
+
+    /// <summary>The optional top-level <c>outcome</c>: <c>{"event": NAME, "withinDays": N}</c> (model lab).</summary>
+    private OutcomeDefinition? ReadOutcome(JNode node, string path)
+    {
+        var o = Object(node, path, "the outcome", ["event", "withinDays"], ["event"]);
+        if (o is null)
+        {
+            return null;
+        }
+
+        string? name = String(o, "event", path, "the outcome");
+        double? within = Number(o, "withinDays", path, "the outcome", positive: true);
+        return name is null ? null : new OutcomeDefinition(name, within ?? 90);
     }
 
     private ImmutableArray<T> ReadArray<T>(Dictionary<string, (JNode Node, int KeyOffset)> o, string key, string path, string what, Func<JNode, string, T?> readItem, bool requireItems = false)

@@ -143,6 +143,14 @@ internal static class ModelJsonWriter
                 w.WriteEndArray();
             }
 
+            if (model.Outcome is { } outcome)
+            {
+                w.WriteStartObject("outcome");
+                w.WriteString("event", outcome.Event);
+                w.WriteNumber("withinDays", outcome.WithinDays);
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
         }
 

@@ -17,7 +17,8 @@ public sealed class ScoringModel
         ImmutableArray<RuleDefinition> rules,
         GradeDefinition? grade,
         ImmutableArray<PersonaDefinition> personas,
-        ImmutableArray<StageDefinition> stages)
+        ImmutableArray<StageDefinition> stages,
+        OutcomeDefinition? outcome = null)
     {
         Name = name;
         Version = version;
@@ -27,6 +28,7 @@ public sealed class ScoringModel
         Grade = grade;
         Personas = personas;
         Stages = stages;
+        Outcome = outcome;
     }
 
     /// <summary>The model's name, e.g. <c>acme-b2b</c>.</summary>
@@ -52,6 +54,9 @@ public sealed class ScoringModel
 
     /// <summary>The lifecycle stages, lowest first.</summary>
     public ImmutableArray<StageDefinition> Stages { get; }
+
+    /// <summary>The outcome the model predicts (the track event that counts as a conversion), or <see langword="null"/>; read by the model lab only, never by the engine.</summary>
+    public OutcomeDefinition? Outcome { get; }
 
     /// <summary>Writes the model back as a canonical JSON document (no <c>$schema</c>, keys in schema order).</summary>
     public string ToJson(bool indented = false) => ModelJsonWriter.Write(this, indented);
@@ -191,3 +196,8 @@ public sealed record PersonaDefinition(string Name, Condition When, string? Desc
 /// <param name="Exit">When the lead leaves it downwards; <see langword="null"/>: never left downwards.</param>
 /// <param name="Description">Free text.</param>
 public sealed record StageDefinition(string Name, Condition? Enter, Condition? Exit, string? Description = null);
+
+/// <summary>The outcome a model predicts (top-level <c>outcome</c>): a conversion is a track event named <see cref="Event"/>.</summary>
+/// <param name="Event">The track event name of a conversion, compared case-insensitively like a rule's <c>on</c>.</param>
+/// <param name="WithinDays">A lead scored at <c>T</c> is positive when the event happens in <c>(T, T + WithinDays]</c>; default 90.</param>
+public sealed record OutcomeDefinition(string Event, double WithinDays = 90);
