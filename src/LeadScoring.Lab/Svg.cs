@@ -16,7 +16,7 @@ internal static class Svg
         const double left = 44, top = 28, size = 300;
         var s = new StringBuilder();
         s.Append("<svg class=\"chart\" data-chart=\"roc\" id=\"").Append(LabReport.Enc(id)).Append("\" xmlns=\"http://www.w3.org/2000/svg\" width=\"380\" height=\"380\" viewBox=\"0 0 380 380\" role=\"img\" aria-label=\"ROC curve\">");
-        s.Append("<text x=\"").Append(N(left)).Append("\" y=\"16\" style=\"font-size:13px;font-weight:600\">ROC curve: converted leads found vs. others flagged</text>");
+        s.Append("<text x=\"").Append(N(left)).Append("\" y=\"16\" style=\"font-size:13px;font-weight:600\">ROC curve</text>");
         s.Append("<rect x=\"").Append(N(left)).Append("\" y=\"").Append(N(top)).Append("\" width=\"").Append(N(size)).Append("\" height=\"").Append(N(size)).Append("\" fill=\"#fafbfc\" stroke=\"#cbd2d9\"/>");
         for (int k = 0; k <= 4; k++)
         {
@@ -45,7 +45,7 @@ internal static class Svg
             legend++;
         }
 
-        s.Append("<text x=\"").Append(N(left + (size / 2))).Append("\" y=\"376\" text-anchor=\"middle\">share of non-converting leads above the line</text>");
+        s.Append("<text x=\"").Append(N(left + (size / 2))).Append("\" y=\"376\" text-anchor=\"middle\">x: non-converting leads flagged · y: converting leads found</text>");
         s.Append("</svg>");
         return s.ToString();
     }
