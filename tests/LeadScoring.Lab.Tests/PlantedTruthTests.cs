@@ -33,7 +33,13 @@ public sealed class PlantedWorldFixture : IDisposable
     public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
 }
 
-public sealed class PlantedTruthTests(PlantedWorldFixture world, ITestOutputHelper output) : IClassFixture<PlantedWorldFixture>
+[CollectionDefinition("planted")]
+public sealed class PlantedCollection : ICollectionFixture<PlantedWorldFixture>
+{
+}
+
+[Collection("planted")]
+public sealed class PlantedTruthTests(PlantedWorldFixture world, ITestOutputHelper output)
 {
     [Fact]
     public void Fit_recovers_the_signs_and_order_of_the_planted_points()
@@ -66,5 +72,49 @@ public sealed class PlantedTruthTests(PlantedWorldFixture world, ITestOutputHelp
         output.WriteLine($"held-out AUC: planted {planted:0.0000}, fitted {fitted:0.0000}");
         planted.Should().BeGreaterThan(0.6, "the planted signal is real");
         fitted.Should().BeApproximately(planted, 0.01);
+    }
+}
+
+[Collection("planted")]
+public sealed class SuggestThenFitTests(PlantedWorldFixture world, ITestOutputHelper output)
+{
+    [Fact]
+    public void Suggest_then_fit_ranks_held_out_leads_within_002_AUC_of_the_planted_model()
+    {
+        var outcome = new OutcomeSpec(PlantedWorld.Outcome, 90);
+        var suggested = RuleSuggester.Suggest(world.Train, PlantedWorld.AsOf, outcome);
+        suggested.Model.Rules.Should().NotBeEmpty();
+        suggested.Model.Rules.Should().OnlyContain(r => r.Points == 0);
+        suggested.Model.Rules.Select(r => r.Id).Should().Contain(["title-vp", "event-demo-requested", "page-pricing"]);
+        suggested.Model.Rules.Should().NotContain(r => r.On.Contains(PlantedWorld.Outcome), "the outcome is never a candidate");
+        suggested.Model.Rules.Count(r => r.Id.StartsWith("employees-q", StringComparison.Ordinal)).Should().Be(5, "five quantile buckets");
+        output.WriteLine(string.Join(", ", suggested.Model.Rules.Select(r => r.Id)));
+
+        var data = LabDataset.Build(suggested.Model, world.Train, PlantedWorld.AsOf, outcome);
+        var fit = PointsFitter.Fit(data, suggested.Json, "total");
+        double planted = world.HeldOutAuc(PlantedWorld.Load(world.World.PlantedModelPath));
+        double fitted = world.HeldOutAuc(fit.Model);
+        output.WriteLine($"held-out AUC: planted {planted:0.0000}, suggest + fit {fitted:0.0000} ({fit.Rules.Count(r => r.NewPoints != 0)} of {fit.Rules.Length} rules kept)");
+        fitted.Should().BeApproximately(planted, 0.02);
+    }
+
+    [Fact]
+    public void Fit_is_deterministic_and_writes_a_valid_document_that_says_how_each_rule_was_fitted()
+    {
+        var again = PointsFitter.Fit(
+            LabDataset.Build(PlantedWorld.Load(world.World.CandidatesPath), world.Train, PlantedWorld.AsOf, new OutcomeSpec(PlantedWorld.Outcome, 90)),
+            File.ReadAllText(world.World.CandidatesPath),
+            "total");
+        again.Json.Should().Be(world.Fit.Json, "the same input gives the same bytes");
+
+        var model = LeadScoring.Model.ScoringModelLoader.Load(world.Fit.Json);
+        model.IsValid.Should().BeTrue();
+        foreach (var rule in model.Model!.Rules)
+        {
+            rule.Description.Should().Contain("Fitted by leadscore fit").And.Contain("2026-10-01").And.Contain("cross-validated AUC");
+        }
+
+        model.Model.Outcome.Should().Be(new LeadScoring.Model.OutcomeDefinition(PlantedWorld.Outcome, 90));
+        world.Fit.OffsetPoints.Should().BeNull("the planted model has no MQL threshold on 'total'");
     }
 }
