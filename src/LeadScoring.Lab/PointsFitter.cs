@@ -219,7 +219,7 @@ public static class PointsFitter
 
         if (offset is null)
         {
-            notes.Add($"No offset: the model has no MQL stage entered on a threshold of '{score}', so only the order of the scores matters.");
+            notes.Add($"No offset: the model's MQL stage is not entered on a threshold of '{score}', so only the order of the scores is fitted.");
         }
 
         string json = WriteDocument(document, newPoints, offset, offsetScore, stamp, data.Outcome);
@@ -273,7 +273,7 @@ public static class PointsFitter
         return result;
     }
 
-    /// <summary>The first <c>scores.&lt;score&gt; gte|gt X</c> in a stage's <c>enter</c>, if any.</summary>
+    /// <summary>The first <c>scores.&lt;score&gt; gte|gt X</c> in the MQL stage's <c>enter</c>, if any.</summary>
     internal static double? Threshold(ScoringModel model, string score)
     {
         string field = "scores." + score;
@@ -284,7 +284,8 @@ public static class PointsFitter
             AnyCondition a => a.Conditions.Select(Find).FirstOrDefault(t => t is not null),
             _ => null,
         };
-        return model.Stages.Select(s => Find(s.Enter)).FirstOrDefault(t => t is not null);
+        int mql = Backtester.MqlStage(model);
+        return mql < 0 ? null : Find(model.Stages[mql].Enter);
     }
 
     private static string WriteDocument(string document, Dictionary<string, (double Points, string Description)> points, double? offset, string? offsetScore, string stamp, OutcomeSpec outcome)

@@ -116,5 +116,7 @@ public sealed class SuggestThenFitTests(PlantedWorldFixture world, ITestOutputHe
 
         model.Model.Outcome.Should().Be(new LeadScoring.Model.OutcomeDefinition(PlantedWorld.Outcome, 90));
         world.Fit.OffsetPoints.Should().BeNull("the planted model has no MQL threshold on 'total'");
+        world.Fit.Rules.Where(r => r.NewPoints == 0).Should().OnlyContain(r => r.Note != null, "a rule set to 0 says why");
+        world.Fit.Rules.Where(r => r.Weight == 0).Should().OnlyContain(r => r.NewPoints == 0 && r.Note!.Contains("dropped by L1"));
     }
 }
