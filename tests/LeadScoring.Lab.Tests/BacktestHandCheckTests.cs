@@ -119,6 +119,18 @@ public sealed class BacktestHandCheckTests : IDisposable
     }
 
     [Fact]
+    public void Without_json_the_figures_are_printed_as_tables()
+    {
+        var r = Cli.Run("backtest", "--model", _dir.Write("model.json", Model), "--events", _dir.Write("m.jsonl", Messages()), "--as-of", "2026-10-01T00:00:00Z");
+        r.ExitCode.Should().Be(0, r.Stderr);
+        r.Stdout.Should().Contain("leads 10, converted 4 (40.0%)").And.Contain("AUC 0.708");
+        var lines = r.Stdout.Split('\n');
+        lines.Should().Contain(l => l.Contains("│ A ", StringComparison.Ordinal) && l.Contains("66.7%", StringComparison.Ordinal), "grade A: 2 of 3");
+        lines.Should().Contain(l => l.Contains("│ B ", StringComparison.Ordinal) && l.Contains("25.0%", StringComparison.Ordinal), "grade B: 1 of 4");
+        lines.Should().Contain(l => l.Contains("│ gold ", StringComparison.Ordinal) && l.Contains("50.0%", StringComparison.Ordinal), "the gold rule fired for 5 of 10 leads");
+    }
+
+    [Fact]
     public void The_window_decides_who_is_positive()
     {
         var r = Cli.Run("backtest", "--model", _dir.Write("model.json", Model), "--events", _dir.Write("m.jsonl", Messages()), "--as-of", "2026-10-01T00:00:00Z", "--window-days", "120", "--json");
