@@ -65,13 +65,18 @@ public sealed class LabDataset
         }
 
         // Rules with 0 points have no share to read: score with 1 point instead (their points are what a fit sets).
+        // The leads' scores, grades and stages are the model's own; the features are read from a second pass where
+        // rules with 0 points score 1 point instead (their share is what a fit sets points for).
+        var results = LabScorer.ScoreAt(CompiledModel.Compile(model), messages.Messages, asOf, explain: true);
         var scoring = model.Rules.Any(r => r.Points == 0) ? WithPoints(model, model.Rules.ToDictionary(r => r.Id, r => r.Points == 0 ? 1 : r.Points)) : model;
-        var results = LabScorer.ScoreAt(CompiledModel.Compile(scoring), messages.Messages, asOf, explain: true);
+        var featureResults = ReferenceEquals(scoring, model) ? results : LabScorer.ScoreAt(CompiledModel.Compile(scoring), messages.Messages, asOf, explain: true);
         var leads = ImmutableArray.CreateBuilder<LeadResult>();
+        var featureLeads = new List<LeadResult>();
         var labels = ImmutableArray.CreateBuilder<bool>();
         int before = 0;
-        foreach (var r in results)
+        for (int k = 0; k < results.Count; k++)
         {
+            var r = results[k];
             var (b, w) = index.Label(r.LeadId, asOf, outcome.WithinDays);
             if (b)
             {
@@ -79,7 +84,13 @@ public sealed class LabDataset
                 continue;
             }
 
+            if (featureResults[k].LeadId != r.LeadId)
+            {
+                throw new InvalidOperationException($"the two scoring passes disagree on the leads ('{r.LeadId}' vs '{featureResults[k].LeadId}')");
+            }
+
             leads.Add(r);
+            featureLeads.Add(featureResults[k]);
             labels.Add(w);
         }
 
@@ -94,7 +105,7 @@ public sealed class LabDataset
         for (int i = 0; i < leads.Count; i++)
         {
             var row = new double[rules.Length];
-            foreach (var c in leads[i].Contributions)
+            foreach (var c in featureLeads[i].Contributions)
             {
                 if (position.TryGetValue(c.Rule, out int j))
                 {
@@ -105,11 +116,16 @@ public sealed class LabDataset
             features[i] = row;
         }
 
-        return new LabDataset(model, asOf, outcome, leads.ToImmutable(), labels.ToImmutable(), before, features);
+        return new LabDataset(model, asOf, outcome, leads.ToImmutable(), labels.ToImmutable(), before, features)
+        {
+            _fired = featureLeads.Select(l => l.Contributions.Select(c => c.Rule).ToHashSet(StringComparer.Ordinal)).ToArray(),
+        };
     }
 
+    private HashSet<string>[] _fired = [];
+
     /// <summary>Whether rule <paramref name="ruleId"/> fired for lead <paramref name="lead"/> (index).</summary>
-    internal bool Fired(int lead, string ruleId) => Leads[lead].Contributions.Any(c => c.Rule == ruleId);
+    internal bool Fired(int lead, string ruleId) => _fired[lead].Contains(ruleId);
 
     /// <summary>The value of score <paramref name="score"/> for every lead.</summary>
     public double[] ScoreValues(string score)

@@ -129,9 +129,15 @@ public static class RuleSuggester
         var keys = traits.Values.SelectMany(d => d.Keys).Distinct(StringComparer.Ordinal).OrderBy(k => k, StringComparer.Ordinal);
         foreach (var key in keys)
         {
+            if (IdentityTraits.Contains(key))
+            {
+                continue;
+            }
+
             var values = traits.Values.Where(d => d.ContainsKey(key)).Select(d => d[key]!).ToList();
-            var numbers = values.Where(v => v is JsonValue jv && jv.TryGetValue(out double _)).Select(v => v!.GetValue<double>()).ToList();
-            bool numeric = numbers.Count == values.Count && numbers.Distinct().Count() >= 2 * options.Buckets;
+            var numbers = values.Select(AsNumber).Where(v => v is not null).Select(v => v!.Value).ToList();
+            // Numeric: (almost) every value is a number; the rest (typos, "n/a") are left out of the buckets.
+            bool numeric = numbers.Count >= 0.9 * values.Count && numbers.Distinct().Count() >= 3;
             if (numeric)
             {
                 numbers.Sort();
@@ -155,6 +161,12 @@ public static class RuleSuggester
                         parts.Count == 1 ? parts[0] : new JsonObject { ["all"] = new JsonArray([.. parts]) }));
                 }
 
+                continue;
+            }
+
+            // A trait with very many values (a name, a company) is an identifier, not a segment.
+            if (values.Where(v => v is JsonValue).Select(v => v.ToJsonString().ToUpperInvariant()).Distinct().Count() > MaxDistinctValues)
+            {
                 continue;
             }
 
@@ -220,6 +232,19 @@ public static class RuleSuggester
 
         return new SuggestResult(json, model.Model!, n);
     }
+
+    /// <summary>Traits that name a person or a way to reach them: never a candidate.</summary>
+    private static readonly HashSet<string> IdentityTraits = new(
+        ["email", "phone", "name", "firstName", "lastName", "first_name", "last_name", "username", "userId", "id", "address", "avatar", "birthday", "website"],
+        StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>A categorical trait with more distinct values than this is taken for an identifier and skipped.</summary>
+    private const int MaxDistinctValues = 50;
+
+    private static double? AsNumber(JsonNode node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>()
+        : node is JsonValue s && s.GetValueKind() == JsonValueKind.String && double.TryParse(s.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) ? d
+        : null;
 
     private static void Add(Dictionary<string, HashSet<string>> map, string key, string lead)
     {

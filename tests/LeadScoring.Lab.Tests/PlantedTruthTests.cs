@@ -106,6 +106,9 @@ public sealed class SuggestThenFitTests(PlantedWorldFixture world, ITestOutputHe
         output.WriteLine(string.Join(", ", suggested.Model.Rules.Select(r => r.Id)));
 
         var data = LabDataset.Build(suggested.Model, world.Train, PlantedWorld.AsOf, outcome);
+        var candidates = Backtester.Run(data, "total", headroom: false);
+        candidates.Auc.Should().Be(0.5, "every candidate has 0 points, so every lead scores 0");
+        candidates.Rules.Single(r => r.Rule == "title-vp").Coverage.Should().BeInRange(0.07, 0.13, "coverage is read even where a rule has 0 points (about 10% are VPs)");
         var fit = PointsFitter.Fit(data, suggested.Json, "total");
         double planted = world.HeldOutAuc(PlantedWorld.Load(world.World.PlantedModelPath));
         double fitted = world.HeldOutAuc(fit.Model);
