@@ -129,7 +129,8 @@ public static class Backtester
         }
 
         double boosted = double.NaN;
-        if (headroom && model.Rules.Length > 0 && pos >= Learners.Folds && n - pos >= Learners.Folds)
+        // Needs a rule that fired for some lead, and each class in every fold.
+        if (headroom && model.Rules.Length > 0 && pos >= Learners.Folds && n - pos >= Learners.Folds && data.Features.Any(row => row.Any(v => v != 0)))
         {
             var oof = Learners.BoostedOutOfFold(data.Features, labels, Learners.AssignFolds(labels));
             boosted = Metrics.Auc(oof, labels);
