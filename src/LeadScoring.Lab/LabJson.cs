@@ -118,6 +118,16 @@ public static class LabJson
             w.WriteNumber("mqls", r.Mqls);
         }
 
+        w.WriteStartArray("roc");
+        foreach (var (fpr, tpr) in r.Roc)
+        {
+            w.WriteStartArray();
+            Value(w, fpr);
+            Value(w, tpr);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
         Groups(w, "deciles", r.Deciles);
         Groups(w, "byGrade", r.ByGrade);
         Groups(w, "byStage", r.ByStage);

@@ -98,6 +98,10 @@ public sealed class BacktestHandCheckTests : IDisposable
         ci[0].Should().BeLessThan(17.0 / 24);
         ci[1].Should().BeGreaterThan(17.0 / 24);
 
+        // ROC by hand: thresholds 70, 50, 30, 20, 0 give (FPR, TPR) = (0, 1/4), (1/6, 2/4), (2/6, 3/4), (4/6, 3/4), (1, 1).
+        j.GetProperty("roc").EnumerateArray().Select(p => (p[0].GetDouble(), p[1].GetDouble())).Should().Equal(
+            [(0, 0), (0, 0.25), (Math.Round(1 / 6.0, 10), 0.5), (Math.Round(2 / 6.0, 10), 0.75), (Math.Round(4 / 6.0, 10), 0.75), (1, 1)]);
+
         var deciles = j.GetProperty("deciles").EnumerateArray().ToArray();
         deciles.Select(d => d.GetProperty("rate").GetDouble()).Should().Equal(1, 0, 1, 1, 0, 0, 0, 1, 0, 0);
         deciles.Select(d => d.GetProperty("lift").GetDouble()).Should().Equal(2.5, 0, 2.5, 2.5, 0, 0, 0, 2.5, 0, 0);
