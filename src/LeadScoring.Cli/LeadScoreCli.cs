@@ -80,6 +80,9 @@ internal static class LeadScoreCli
         // bench --model M --events FILE | bench --generate DIR
         root.Subcommands.Add(BenchCommand.Create(env));
 
+        // backtest, fit, suggest, diff: the model lab (LabCommands.cs)
+        LabCommands.AddTo(root, env);
+
         // schema
         var schema = new Command("schema", "Print the JSON Schema of the scoring-model document.");
         schema.SetAction(_ => Schema(env));

@@ -201,6 +201,20 @@ internal sealed class ModelDocumentReader
         return (int)n.Value;
     }
 
+    /// <summary>The optional top-level <c>outcome</c>: <c>{"event": NAME, "withinDays": N}</c> (model lab).</summary>
+    private OutcomeDefinition? ReadOutcome(JNode node, string path)
+    {
+        var o = Object(node, path, "the outcome", ["event", "withinDays"], ["event"]);
+        if (o is null)
+        {
+            return null;
+        }
+
+        string? name = String(o, "event", path, "the outcome");
+        double? within = Number(o, "withinDays", path, "the outcome", positive: true);
+        return name is null ? null : new OutcomeDefinition(name, within ?? 90);
+    }
+
     private static string Fmt(double d) => d.ToString("R", CultureInfo.InvariantCulture);
 
     // ---------------------------------------------------------------- model
@@ -225,7 +239,7 @@ internal sealed class ModelDocumentReader
 
     private ScoringModel? ReadModel(JNode root)
     {
-        var o = Object(root, "$", "the model", ["name", "version", "description", "scores", "rules", "grade", "personas", "stages", "stageCheckHours"], ["name", "version", "scores"], allowSchema: true);
+        var o = Object(root, "$", "the model", ["name", "version", "description", "scores", "rules", "grade", "personas", "stages", "stageCheckHours", "outcome"], ["name", "version", "scores"], allowSchema: true);
         if (o is null)
         {
             return null;
@@ -248,13 +262,14 @@ internal sealed class ModelDocumentReader
         int? stageCheckHours = StageCheckHours(o);
 
         CheckReferences(o, grade, personas, stages);
+        OutcomeDefinition? outcome = o.TryGetValue("outcome", out var oc) ? ReadOutcome(oc.Node, "$.outcome") : null;
 
         if (_errors.Count > 0 || name is null || version is null)
         {
             return null;
         }
 
-        return new ScoringModel(name, version, description, scores, rules, grade, personas, stages, stageCheckHours);
+        return new ScoringModel(name, version, description, scores, rules, grade, personas, stages, stageCheckHours, outcome);
     }
 
     /// <summary>Spec 3.4: <c>stageCheckHours</c>, a whole number of hours from 0 to 8,760; null where not stated.</summary>

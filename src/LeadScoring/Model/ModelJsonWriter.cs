@@ -148,6 +148,14 @@ internal static class ModelJsonWriter
                 w.WriteNumber("stageCheckHours", hours);
             }
 
+            if (model.Outcome is { } outcome)
+            {
+                w.WriteStartObject("outcome");
+                w.WriteString("event", outcome.Event);
+                w.WriteNumber("withinDays", outcome.WithinDays);
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
         }
 

@@ -18,7 +18,8 @@ public sealed class ScoringModel
         GradeDefinition? grade,
         ImmutableArray<PersonaDefinition> personas,
         ImmutableArray<StageDefinition> stages,
-        int? stageCheckHours = null)
+        int? stageCheckHours = null,
+        OutcomeDefinition? outcome = null)
     {
         Name = name;
         Version = version;
@@ -29,6 +30,7 @@ public sealed class ScoringModel
         Personas = personas;
         Stages = stages;
         StageCheckHours = stageCheckHours;
+        Outcome = outcome;
     }
 
     /// <summary>The stage clock's period when the model does not state <c>stageCheckHours</c>: 24 hours, every midnight UTC.</summary>
@@ -73,6 +75,9 @@ public sealed class ScoringModel
     /// without stages (it has no clock).
     /// </summary>
     public int EffectiveStageCheckHours => Stages.IsDefaultOrEmpty ? 0 : StageCheckHours ?? DefaultStageCheckHours;
+
+    /// <summary>The outcome the model predicts (the track event that counts as a conversion), or <see langword="null"/>; read by the model lab only, never by the engine.</summary>
+    public OutcomeDefinition? Outcome { get; }
 
     /// <summary>Writes the model back as a canonical JSON document (no <c>$schema</c>, keys in schema order).</summary>
     public string ToJson(bool indented = false) => ModelJsonWriter.Write(this, indented);
@@ -212,3 +217,8 @@ public sealed record PersonaDefinition(string Name, Condition When, string? Desc
 /// <param name="Exit">When the lead leaves it downwards; <see langword="null"/>: never left downwards.</param>
 /// <param name="Description">Free text.</param>
 public sealed record StageDefinition(string Name, Condition? Enter, Condition? Exit, string? Description = null);
+
+/// <summary>The outcome a model predicts (top-level <c>outcome</c>): a conversion is a track event named <see cref="Event"/>.</summary>
+/// <param name="Event">The track event name of a conversion, compared case-insensitively like a rule's <c>on</c>.</param>
+/// <param name="WithinDays">A lead scored at <c>T</c> is positive when the event happens in <c>(T, T + WithinDays]</c>; default 90.</param>
+public sealed record OutcomeDefinition(string Event, double WithinDays = 90);

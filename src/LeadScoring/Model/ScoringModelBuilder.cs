@@ -29,6 +29,7 @@ public sealed class ScoringModelBuilder
     private int? _stageCheckHours;
     private GradeDefinition? _grade;
     private string? _description;
+    private OutcomeDefinition? _outcome;
 
     /// <summary>Starts a model with its name and version.</summary>
     public ScoringModelBuilder(string name, string version)
@@ -122,10 +123,17 @@ public sealed class ScoringModelBuilder
         return this;
     }
 
+    /// <summary>Sets the outcome the model predicts: a track event named <paramref name="eventName"/> within <paramref name="withinDays"/> days of the as-of time.</summary>
+    public ScoringModelBuilder WithOutcome(string eventName, double withinDays = 90)
+    {
+        _outcome = new OutcomeDefinition(eventName, withinDays);
+        return this;
+    }
+
     /// <summary>Validates and returns the model; throws <see cref="ModelValidationException"/> listing every error.</summary>
     public ScoringModel Build(ModelLoadOptions? options = null)
     {
-        var draft = new ScoringModel(_name, _version, _description, [.. _scores], [.. _rules], _grade, [.. _personas], [.. _stages], _stageCheckHours);
+        var draft = new ScoringModel(_name, _version, _description, [.. _scores], [.. _rules], _grade, [.. _personas], [.. _stages], _stageCheckHours, _outcome);
         return ScoringModelLoader.Load(draft.ToJson(), options).GetModelOrThrow("(built in code)");
     }
 }
