@@ -4,14 +4,14 @@ namespace LeadScoring.Engine;
 /// What the engine keeps per counted message: its order key, a hash of its id, its handle in the
 /// <see cref="MessageHistory"/>, its lead and the lead's previous message (a list per lead, newest first), plus an
 /// open-addressing table from id hash to message, so a copy of <em>any</em> earlier message of a lead is found with
-/// one probe. 32 bytes per message (in chunks, so growing copies nothing) and 4 to 8 in the table.
+/// one probe. 32 bytes per message (in chunks of 4,096, so growing copies nothing) and 4 to 8 in the table.
 /// </summary>
 internal sealed class HistoryIndex
 {
-    private const int ChunkBits = 16;
+    private const int ChunkBits = 12;
     private const int ChunkSize = 1 << ChunkBits;
 
-    // Entries in chunks of 65,536: the index grows without copying and without a doubling's spare room.
+    // Entries in chunks of 4,096 (128 KiB): the index grows without copying and without a doubling's spare room.
     private Entry[][] _chunks;
     private int _count;
     private int[] _table; // entry index + 1; 0 = empty
@@ -20,6 +20,10 @@ internal sealed class HistoryIndex
     public HistoryIndex(int capacity)
     {
         _chunks = new Entry[Math.Max(1, (capacity + ChunkSize - 1) >> ChunkBits)][];
+        for (int i = 0; i < _chunks.Length; i++)
+        {
+            _chunks[i] = new Entry[ChunkSize];
+        }
         int size = 64;
         while (size < capacity * 2)
         {

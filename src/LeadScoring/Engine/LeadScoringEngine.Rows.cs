@@ -498,8 +498,8 @@ public sealed partial class LeadScoringEngine
 
         _accounts.Leave(row);
         ref ColdRow c = ref _rows[row];
-        c = new ColdRow { Removed = true, FirstId = c.FirstId, Changed = c.Changed };
-        _hot[row] = new HotRow { History = -1 };
+        c = new ColdRow { Removed = true, FirstId = c.FirstId };
+        _hot[row] = new HotRow { History = -1, Changed = _hot[row].Changed };
         if (_plan is null)
         {
             _states[row] = null;
@@ -862,6 +862,15 @@ public sealed partial class LeadScoringEngine
 
         /// <summary>Whether the state is stale: the history changed in the past, and the lead awaits a replay.</summary>
         public bool Dirty;
+
+        /// <summary>Whether the lead is in the list of leads changed since <see cref="TakeChanges"/>.</summary>
+        public bool Changed;
+
+        /// <summary>
+        /// Two bits per message id ever counted for the lead (a Bloom filter): an id whose bits are not all set is
+        /// no copy, and the de-duplication table is not probed.
+        /// </summary>
+        public ulong IdBloom;
     }
 
     /// <summary>The part of a lead's row that only new leads, identifies, links, evaluations and stores read.</summary>
@@ -876,9 +885,6 @@ public sealed partial class LeadScoringEngine
         /// <summary>The id this lead was last handed out under by <see cref="TakeChanges"/>, or imported with.</summary>
         public string? PersistedId;
         public bool Removed;
-
-        /// <summary>Whether the lead is in the list of leads changed since <see cref="TakeChanges"/>.</summary>
-        public bool Changed;
 
         /// <summary>The lead's messages older than the reorder horizon, folded into a base state; null while none are.</summary>
         public FoldedHistory? Folded;

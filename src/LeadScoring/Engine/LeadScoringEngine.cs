@@ -28,8 +28,8 @@ public sealed record LeadScoringEngineOptions
     public bool DeferReplays { get; init; }
 
     /// <summary>
-    /// How many messages to make room for up front in the engine's history index (it grows by doubling past that).
-    /// Default 1,024.
+    /// How many messages to make room for up front in the engine's history index (32 bytes each, plus the lookup
+    /// table); past that it grows in chunks of 4,096. Default 1,024.
     /// </summary>
     public int ExpectedMessages { get; init; } = 1024;
 }
@@ -192,8 +192,10 @@ public sealed partial class LeadScoringEngine
                 long t = message.TimestampTicks;
                 if (t > r.LastTicks && !r.Dirty && r.UserId is { } known && (ReferenceEquals(user, known) || string.Equals(user, known, StringComparison.Ordinal)))
                 {
+                    // A copy of any earlier message of the lead? Its id bloom rules most messages out without a probe.
                     ulong hash = HistoryIndex.Hash(message.MessageId);
-                    if (FindCopy(row, hash, message.MessageId) == NoCopy)
+                    ulong bloom = BloomBits(hash);
+                    if ((r.IdBloom & bloom) != bloom || FindCopy(row, hash, message.MessageId) == NoCopy)
                     {
                         ApplyFlat(row, set, messageBits, message);
                         Record(row, message, hash);
@@ -255,6 +257,7 @@ public sealed partial class LeadScoringEngine
         {
             _accounts.Add(m, row);
             _index.Add(row, -1, m.TimestampTicks, hash, ~0L); // for de-duplication only
+            _hot[row].IdBloom |= BloomBits(hash);
             FoldLate(row, m);
             MarkChanged(row);
             _hot[row].Dirty = true;
@@ -292,6 +295,7 @@ public sealed partial class LeadScoringEngine
         long handle = _history.Add(m);
         ref HotRow r = ref _hot[row];
         r.History = _index.Add(row, r.History, m.TimestampTicks, hash, handle);
+        r.IdBloom |= BloomBits(hash);
         r.Kept++;
         MarkChanged(row);
         FoldIfDue(row);
@@ -370,13 +374,16 @@ public sealed partial class LeadScoringEngine
 
     private void MarkChanged(int row)
     {
-        ref ColdRow c = ref _rows[row];
-        if (!c.Changed)
+        ref HotRow r = ref _hot[row];
+        if (!r.Changed)
         {
-            c.Changed = true;
+            r.Changed = true;
             _changed.Add(row);
         }
     }
+
+    /// <summary>Two bits of a message id's hash, for a lead's <see cref="HotRow.IdBloom"/>.</summary>
+    private static ulong BloomBits(ulong hash) => (1UL << (int)(hash & 63)) | (1UL << (int)((hash >> 6) & 63));
 
     /// <summary>Rebuilds a stale lead from its history: its live messages in spec 2.3 order, through the in-order step.</summary>
     private void Replay(int row)
@@ -466,6 +473,8 @@ public sealed partial class LeadScoringEngine
             _hot[survivor].History = _hot[absorbed].History;
             _hot[survivor].Kept += _hot[absorbed].Kept;
         }
+
+        _hot[survivor].IdBloom |= _hot[absorbed].IdBloom;
 
         if (_rows[survivor].Folded is not null)
         {
@@ -725,6 +734,7 @@ public sealed partial class LeadScoringEngine
 
             long handle = _history.Add(m);
             _hot[row].History = _index.Add(row, _hot[row].History, m.TimestampTicks, hash, handle);
+            _hot[row].IdBloom |= BloomBits(hash);
             _hot[row].Kept++;
             _accounts.Add(m, row);
         }
@@ -749,15 +759,14 @@ public sealed partial class LeadScoringEngine
         var removed = new List<string>(_removedIds);
         foreach (int row in _changed)
         {
-            ref ColdRow c = ref _rows[row];
-            c.Changed = false;
-            if (c.Removed)
+            _hot[row].Changed = false;
+            if (_rows[row].Removed)
             {
                 continue;
             }
 
             Replay(row);
-            _rows[row].Changed = false;
+            _hot[row].Changed = false;
             string id = ReportedId(row);
             if (_rows[row].PersistedId is { } old && old != id)
             {
