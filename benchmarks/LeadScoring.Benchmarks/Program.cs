@@ -9,6 +9,8 @@ switch (args.FirstOrDefault())
 {
     case "--verify":
         return CanonicalVerify.Run();
+    case "--verify-shaped":
+        return ShapedVerify.Run();
     case "state-size":
         return StateSizeTool.Run();
     case "breakdown":
