@@ -145,8 +145,7 @@ public static class BreakdownTool
     /// <summary>Applies the identifies and the events before <paramref name="from"/> untimed, then times the rest.</summary>
     private static (double, double) Engine(CompiledModel model, TimeSpan? horizon, LeadMessage[] identifies, LeadMessage[] events, int from = 0)
     {
-        var engine = new LeadScoringEngine(model);
-        _ = horizon; // the engine keeps every message; kept for the call sites' labels
+        var engine = new LeadScoringEngine(model, new LeadScoringEngineOptions { ReorderHorizon = horizon });
         foreach (var m in identifies)
         {
             engine.Apply(m);

@@ -119,7 +119,7 @@ public class FitBenchmarks
 
     /// <summary><see cref="LeadScoringEngine.TryGetScore"/>: the fit score of each identified lead, no result object.</summary>
     [Benchmark(OperationsPerInvoke = Leads)]
-    public int LeadScorerTryGetScore()
+    public int LeadScoringTryGetScore()
     {
         var scorer = _scorer;
         string[] ids = _workload.UserIds;

@@ -18,10 +18,9 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// (<c>GetDateTimeOffset</c>), <c>event</c> (compared as UTF-8), <c>properties.url</c> (a string) and the five
 /// traits, and feeds <see cref="HandWrittenBaseline"/>: <c>Identify</c> or <c>Apply</c>. It allocates the url of
 /// each page view and the trait strings of each identify, as such code does.</item>
-/// <item><b>LeadScorerApplyJson</b>: <c>new LeadScoringEngine(model)</c>, then <see cref="LeadScoringEngine.ApplyJson"/> per line.</item>
-/// <item><b>MessageParserAndEngine</b>: the general path, <see cref="MessageParser.Parse(ReadOnlySpan{byte})"/> into a
-/// <see cref="LeadMessage"/>, then <see cref="LeadScoringEngine.Apply"/> on a <c>new LeadScoringEngine(model)</c>
-/// with its default options (30-day reorder horizon).</item>
+/// <item><b>LeadScoringApplyJson</b>: a new engine as <c>leadscore score</c> runs it (no reorder horizon), then
+/// <see cref="LeadScoringEngine.ApplyJson"/> per line: the one Segment reader (<see cref="MessageParser"/>) into a
+/// <see cref="LeadMessage"/>, then the in-order step.</item>
 /// </list>
 /// </summary>
 [Config(typeof(CanonicalConfig))]
@@ -37,7 +36,6 @@ public class ParseAndScoreBenchmarks
     private byte[] _file = [];
     private HandWrittenBaseline _baseline = null!;
     private LeadScoringEngine _scorer = null!;
-    private LeadScoringEngine _engine = null!;
     private long _rejected;
 
     [GlobalSetup]
@@ -56,19 +54,11 @@ public class ParseAndScoreBenchmarks
         Settle();
     }
 
-    [IterationSetup(Target = nameof(LeadScorerApplyJson))]
+    [IterationSetup(Target = nameof(LeadScoringApplyJson))]
     public void SetupScorer()
     {
         _scorer = null!;
-        _scorer = new LeadScoringEngine(_model);
-        Settle();
-    }
-
-    [IterationSetup(Target = nameof(MessageParserAndEngine))]
-    public void SetupEngine()
-    {
-        _engine = null!;
-        _engine = new LeadScoringEngine(_model);
+        _scorer = new LeadScoringEngine(_model, new LeadScoringEngineOptions { ReorderHorizon = null });
         Settle();
     }
 
@@ -99,7 +89,7 @@ public class ParseAndScoreBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = Messages)]
-    public long LeadScorerApplyJson()
+    public long LeadScoringApplyJson()
     {
         var scorer = _scorer;
         long lines = 0;
@@ -116,32 +106,10 @@ public class ParseAndScoreBenchmarks
         return lines;
     }
 
-    [Benchmark(OperationsPerInvoke = Messages)]
-    public long MessageParserAndEngine()
-    {
-        var engine = _engine;
-        long lines = 0;
-        foreach (var line in CanonicalJson.Lines(_file))
-        {
-            if (MessageParser.Parse(line).Message is { } message)
-            {
-                engine.Apply(message);
-            }
-            else
-            {
-                _rejected++;
-            }
-
-            lines++;
-        }
-
-        return lines;
-    }
-
     [GlobalCleanup(Target = nameof(HandWrittenUtf8JsonReader))]
     public void CheckBaseline() => Check("hand-written Utf8JsonReader + baseline", _baseline.Totals());
 
-    [GlobalCleanup(Target = nameof(LeadScorerApplyJson))]
+    [GlobalCleanup(Target = nameof(LeadScoringApplyJson))]
     public void CheckScorer()
     {
         if (_scorer.Statistics.Late != 0)
@@ -151,9 +119,6 @@ public class ParseAndScoreBenchmarks
 
         Check("LeadScoringEngine.ApplyJson", CanonicalJson.Totals(_workload, _scorer));
     }
-
-    [GlobalCleanup(Target = nameof(MessageParserAndEngine))]
-    public void CheckEngine() => Check("MessageParser.Parse + LeadScoringEngine.Apply", _workload.Totals(_engine));
 
     private void Check(string what, int[] totals)
     {
