@@ -152,10 +152,10 @@ public sealed partial class LeadScoringEngine
     /// Whether leads are kept as flat rows (the model allows it), rather than a full lead state each. Both give the
     /// same results; flat rows are smaller and faster.
     /// </summary>
-    public bool UsesFlatRows => _plan is not null;
+    internal bool UsesFlatRows => _plan is not null;
 
     /// <summary>Bytes of the engine's per-message history index (not counting what the <see cref="MessageHistory"/> keeps).</summary>
-    public long HistoryIndexBytes => _index.Bytes;
+    internal long HistoryIndexBytes => _index.Bytes;
 
     /// <summary>Applies one message to its lead.</summary>
     public ApplyOutcome Apply(LeadMessage message)

@@ -40,8 +40,8 @@ public sealed class InMemoryMessageHistory : MessageHistory
     private long _count;
     private long _released;
 
-    /// <summary>How many messages are kept.</summary>
-    public long Count => _count - _released;
+    /// <summary>How many messages are kept (tests).</summary>
+    internal long Count => _count - _released;
 
     /// <inheritdoc />
     public override long Add(LeadMessage message)
