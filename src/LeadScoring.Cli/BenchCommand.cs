@@ -136,7 +136,7 @@ internal static class BenchCommand
             return LeadScoreCli.Usage;
         }
 
-        using (var lines = new JsonLinesScanner(input))
+        var lines = new JsonLinesFramer(input);
         {
             phase.Restart();
             baseline = GC.GetTotalMemory(forceFullCollection: true);
@@ -145,17 +145,17 @@ internal static class BenchCommand
             phase.Restart();
             using (input)
             {
-                while (lines.Next(out var line, out bool tooLong))
+                while (lines.MoveNext())
                 {
                     messages++;
-                    if (tooLong)
+                    if (lines.Kind != JsonFrameKind.Line)
                     {
                         rejected++;
-                        env.Stderr.WriteLine($"{source}: line {lines.LineNumber}: rejected: the line is longer than {MessageParser.MaxMessageBytes} bytes");
+                        env.Stderr.WriteLine($"{source}: line {lines.LineNumber}: rejected: {lines.Reason}");
                         continue;
                     }
 
-                    var r = scorer.ApplyJson(line);
+                    var r = scorer.ApplyJson(lines.Current);
                     if (r.IsRejected)
                     {
                         rejected++;

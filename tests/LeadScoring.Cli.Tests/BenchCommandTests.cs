@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using LeadScoring.Benchmarks.Canonical;
+using LeadScoring.Messages;
 
 namespace LeadScoring.Cli.Tests;
 
@@ -142,11 +143,12 @@ public sealed class BenchCommandTests
         }
 
         using var stream = new MemoryStream(Encoding.UTF8.GetBytes(text.ToString()));
-        using var scanner = new JsonLinesScanner(stream);
+        var scanner = new JsonLinesFramer(stream);
         int count = 0;
-        while (scanner.Next(out var line, out bool tooLong))
+        while (scanner.MoveNext())
         {
-            tooLong.Should().BeFalse();
+            scanner.Kind.Should().Be(JsonFrameKind.Line);
+            var line = scanner.Current;
             line[0].Should().Be((byte)'{');
             line[^1].Should().Be((byte)'}');
             count++;

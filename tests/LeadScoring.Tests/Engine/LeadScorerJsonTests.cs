@@ -102,7 +102,25 @@ public class LeadScorerJsonTests
         Gen.Select(FlatStreams.Stream, Gen.Int[0, 8191].Array[120], Gen.Select(Gen.Int[0, 119], Gen.Int[0, Junk.Length - 1]).Array[0, 12]);
 
     private static byte[] Line(LeadMessage m, int style) =>
-        Encoding.UTF8.GetBytes(style < 4096 ? m.ToJson() : SegmentLines.Write(m, (SegmentLines.Style)(style - 4096)));
+        Encoding.UTF8.GetBytes(style < 4096 ? m.ToJson() : SegmentLines.Write(m, (SegmentLines.Style)(style - 4096) & ~SegmentLines.Style.Repeated));
+
+    /// <summary>Repeated keys are refused (issue 14): by the parser and by the fast path alike, at any level.</summary>
+    [Theory]
+    [InlineData("""{"type":"track","messageId":"m-1","messageId":"m-1","userId":"u-0","timestamp":"2026-03-01T00:00:00Z","event":"Demo Requested"}""", "duplicate key $.messageId")]
+    [InlineData("""{"type":"page","messageId":"m-1","userId":"u-0","timestamp":"2026-03-01T00:00:00Z","properties":{"url":"/a","url":"/pricing"}}""", "duplicate key $.properties.url")]
+    [InlineData("""{"type":"identify","messageId":"m-1","userId":"u-0","timestamp":"2026-03-01T00:00:00Z","traits":{"jobTitle":"VP","jobTitle":"CTO"}}""", "duplicate key $.traits.jobTitle")]
+    public void ApplyJson_RejectsARepeatedKeyAsTheParserDoes_AtAnyLevel(string line, string reason)
+    {
+        var bytes = Encoding.UTF8.GetBytes(line);
+        var scorer = new LeadScorer(TestData.SampleCompiled);
+        scorer.ApplyJson(Encoding.UTF8.GetBytes("""{"type":"identify","messageId":"m-0","userId":"u-0","timestamp":"2026-02-01T00:00:00Z"}""")).IsApplied.Should().BeTrue();
+
+        var viaJson = scorer.ApplyJson(bytes);
+        var parse = MessageParser.Parse(bytes);
+
+        parse.Error.Should().StartWith(reason);
+        viaJson.Error.Should().Be(parse.Error);
+    }
 
     /// <summary>Both scorers read every line of generated streams (and junk lines, when asked); both equal the batch.</summary>
     private static void LinesReadAlike(CompiledModel model, bool withJunk, int iter) =>
