@@ -97,13 +97,18 @@ internal static class BenchCommand
         if (!eventsFile.Exists)
         {
             env.Stderr.WriteLine(Directory.Exists(eventsFile.FullName) ? $"error: {eventsFile.FullName}: is a directory, not a message file" : $"error: {eventsFile.FullName}: no such file");
-            return LeadScoreCli.Usage;
+            return LeadScoreCli.IoError;
         }
 
         // 1. Model load: read, validate, compile.
         var phase = Stopwatch.StartNew();
         var loaded = LeadScoreCli.LoadModel(modelFile, env);
-        if (loaded is null || LeadScoreCli.ReportErrors(loaded, modelFile, env))
+        if (loaded is null)
+        {
+            return LeadScoreCli.IoError;
+        }
+
+        if (LeadScoreCli.ReportErrors(loaded, modelFile, env))
         {
             return LeadScoreCli.Usage;
         }
@@ -133,7 +138,7 @@ internal static class BenchCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             env.Stderr.WriteLine($"error: {eventsFile.FullName}: {ex.Message}");
-            return LeadScoreCli.Usage;
+            return LeadScoreCli.IoError;
         }
 
         var lines = new JsonLinesFramer(input);
@@ -273,7 +278,7 @@ internal static class BenchCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             env.Stderr.WriteLine($"error: {dir.FullName}: {ex.Message}");
-            return LeadScoreCli.Usage;
+            return LeadScoreCli.IoError;
         }
 
         string? known = KnownMessageHashes.GetValueOrDefault(events);

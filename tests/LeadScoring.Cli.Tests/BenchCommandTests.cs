@@ -106,13 +106,13 @@ public sealed class BenchCommandTests
     }
 
     [Fact]
-    public void A_missing_events_file_or_a_bad_as_of_exits_with_2()
+    public void A_missing_events_file_exits_with_3_and_a_bad_as_of_with_2()
     {
         using var dir = new TempDir();
         string model = dir.Write("model.json", CanonicalWorkload.ModelJson);
 
         var missing = CliRunner.Run("bench", "-m", model, "-e", dir.File("nope.jsonl"));
-        missing.ExitCode.Should().Be(2);
+        missing.ExitCode.Should().Be(3);
         missing.Stderr.Should().Contain("nope.jsonl: no such file");
 
         var badAsOf = CliRunner.Run("bench", "-m", model, "-e", model, "--as-of", "yesterday");
