@@ -32,7 +32,8 @@ public readonly struct MessageParseResult
 
     internal static MessageParseResult Ok(LeadMessage m) => new(m, null, null);
 
-    internal static MessageParseResult Reject(string reason) => new(null, reason, null);
+    /// <summary>A rejection with its reason, for a reader that refuses input before it is parsed (a line too long, a file in another format).</summary>
+    public static MessageParseResult Reject(string reason) => new(null, reason ?? throw new ArgumentNullException(nameof(reason)), null);
 
     internal static MessageParseResult Ignore(string type) => new(null, null, type);
 }
