@@ -35,20 +35,20 @@ builder.Services
 builder.Services.PostConfigure<LeadScoringOptions>(o => o.ModelPath ??= modelPath);
 builder.Services.AddHostedService<DrainWatcher>();
 
-IHost? host = null;
+LeadScoringStatus? status = null;
 try
 {
-    host = builder.Build();
+    using var host = builder.Build();
+    status = host.Services.GetRequiredService<LeadScoringStatus>();
     await host.RunAsync();
 }
 catch (Exception ex)
 {
-    string? fault = host?.Services.GetService<LeadScoringStatus>()?.Fault;
-    Console.Error.WriteLine("worker: " + (fault ?? WorkerSettings.OneLine(ex)));
+    Console.Error.WriteLine("worker: " + (status?.Fault ?? WorkerSettings.OneLine(ex)));
     return 1;
 }
 
-if (host.Services.GetRequiredService<LeadScoringStatus>().Fault is { } stopped)
+if (status.Fault is { } stopped)
 {
     Console.Error.WriteLine("worker: " + stopped);
     return 1;

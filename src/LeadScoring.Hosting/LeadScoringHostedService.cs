@@ -39,5 +39,15 @@ internal sealed class LeadScoringHostedService(
             TaskScheduler.Default);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => pipeline.StopAsync(cancellationToken);
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await pipeline.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (status.Fault is not null)
+        {
+            // Already said, once, in Fault and the critical log: the host stops cleanly and its entry point exits non-zero.
+        }
+    }
 }
