@@ -105,7 +105,18 @@ public static class MessageReader
         int i = 0;
         foreach (var item in batch.EnumerateArray())
         {
-            var raw = System.Text.Encoding.UTF8.GetBytes(item.GetRawText());
+            byte[] raw;
+            try
+            {
+                raw = RawUtf8(item);
+            }
+            catch (InvalidOperationException ex)
+            {
+                // Found by fuzzing: text that is not valid UTF-8 cannot be copied out of the batch as a string.
+                records.Add(new MessageRecord(lineNo, i++, MessageParseResult.Reject("a string is not valid Unicode: " + ex.Message)));
+                continue;
+            }
+
             records.Add(new MessageRecord(lineNo, i++, raw.Length > MessageParser.MaxMessageBytes
                 ? MessageParseResult.Reject($"the message is larger than {MessageParser.MaxMessageBytes} bytes")
                 : MessageParser.Parse(item, raw, limits)));
@@ -113,6 +124,14 @@ public static class MessageReader
 
         return records;
     }
+
+    /// <summary>The item's JSON text as UTF-8 bytes, as written.</summary>
+    private static byte[] RawUtf8(JsonElement item) =>
+#if NET9_0_OR_GREATER
+        System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(item).ToArray();
+#else
+        System.Text.Encoding.UTF8.GetBytes(item.GetRawText());
+#endif
 
     private static List<MessageRecord> ReadDocument(byte[] document, long lineNo, MessageLimits limits)
     {
