@@ -356,6 +356,7 @@ internal static class LeadScoreCli
             (s.BeyondHorizon > 0 ? $" ({s.Reordered} put in their place, {s.BeyondHorizon} beyond the reorder horizon applied as they came)" : s.Late > 0 ? " (applied in their place)" : "") +
             (ignored > 0 ? $", ignored {ignored}" : "") +
             (future > 0 ? $", after --as-of {future}" : "") +
+            (RegexLimits.Skipped > 0 ? $", regex tests skipped {RegexLimits.Skipped} (RegexLimits)" : "") +
             $"; {engine.LeadCount} leads");
         // Every line rejected means nothing was scored: a failure even without --strict.
         return rejected > 0 && (a.Strict || rejected == read) ? Rejections : Ok;
