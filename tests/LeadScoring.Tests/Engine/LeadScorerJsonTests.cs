@@ -105,6 +105,30 @@ public class LeadScorerJsonTests
         Encoding.UTF8.GetBytes(style < 4096 ? m.ToJson() : SegmentLines.Write(m, (SegmentLines.Style)(style - 4096) & ~SegmentLines.Style.Repeated));
 
     /// <summary>Repeated keys are refused (issue 14): by the parser and by the fast path alike, at any level.</summary>
+    /// <summary>The per-message limits (issue 14) hold on the fast path as in the parser.</summary>
+    [Theory]
+    [InlineData("string")]
+    [InlineData("keys")]
+    [InlineData("depth")]
+    public void ApplyJson_RejectsWhatTheParserRejects_AtAMessageLimit(string limit)
+    {
+        string props = limit switch
+        {
+            "string" => "\"url\":\"" + new string('a', 70_000) + "\"",
+            "keys" => string.Join(",", Enumerable.Range(0, 10_001).Select(i => $"\"k{i}\":1")),
+            _ => "\"deep\":" + new string('[', 70) + new string(']', 70),
+        };
+        var bytes = Encoding.UTF8.GetBytes("{\"type\":\"page\",\"messageId\":\"m-1\",\"userId\":\"u-0\",\"timestamp\":\"2026-03-01T00:00:00Z\",\"properties\":{" + props + "}}");
+        var scorer = new LeadScorer(TestData.SampleCompiled);
+        scorer.ApplyJson(Encoding.UTF8.GetBytes("""{"type":"identify","messageId":"m-0","userId":"u-0","timestamp":"2026-02-01T00:00:00Z"}""")).IsApplied.Should().BeTrue();
+
+        var parse = MessageParser.Parse(bytes);
+        var viaJson = scorer.ApplyJson(bytes);
+
+        parse.IsRejected.Should().BeTrue();
+        viaJson.Error.Should().Be(parse.Error);
+    }
+
     [Theory]
     [InlineData("""{"type":"track","messageId":"m-1","messageId":"m-1","userId":"u-0","timestamp":"2026-03-01T00:00:00Z","event":"Demo Requested"}""", "duplicate key $.messageId")]
     [InlineData("""{"type":"page","messageId":"m-1","userId":"u-0","timestamp":"2026-03-01T00:00:00Z","properties":{"url":"/a","url":"/pricing"}}""", "duplicate key $.properties.url")]
