@@ -47,6 +47,9 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
 {
     private const string Version2 = "v2";
 
+    /// <summary>The most lines read from a file before they are handed over.</summary>
+    private const int ChunkLines = 4096;
+
     private readonly JsonLinesFolderSourceOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger? _logger;
@@ -113,15 +116,22 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
                     files[name] = state;
                 }
 
-                var records = ReadFile(name, state, files, cancellationToken);
-                foreach (var record in records)
+                // Each file to its end before the next (in chunks, for bounded memory): files are read in name
+                // order, so messages arrive in the order of the files, as with the command-line tool.
+                List<SourceRecord?> records;
+                do
                 {
-                    progressed = true;
-                    if (record is { } r)
+                    records = ReadFile(name, state, files, cancellationToken);
+                    foreach (var record in records)
                     {
-                        yield return r;
+                        progressed = true;
+                        if (record is { } r)
+                        {
+                            yield return r;
+                        }
                     }
                 }
+                while (records.Count >= ChunkLines);
             }
 
             legacyBefore = null;
@@ -145,7 +155,7 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
     }
 
     /// <summary>The records of one file from where it stands (a null item: progress without a record, e.g. an ignored type).</summary>
-    private IEnumerable<SourceRecord?> ReadFile(string name, FileState state, Dictionary<string, FileState> files, CancellationToken cancellationToken)
+    private List<SourceRecord?> ReadFile(string name, FileState state, Dictionary<string, FileState> files, CancellationToken cancellationToken)
     {
         string path = Path.Combine(_options.Folder, name);
         FileStream stream;
@@ -233,7 +243,7 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
                 }
 
                 // Bounded memory: hand over what was read every few thousand lines.
-                if (records.Count >= 4096)
+                if (records.Count >= ChunkLines)
                 {
                     break;
                 }
