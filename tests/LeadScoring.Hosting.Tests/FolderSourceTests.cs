@@ -99,6 +99,16 @@ public sealed class FolderSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_pretty_printed_file_is_one_rejection_saying_json_lines_are_expected()
+    {
+        File.WriteAllText(Path.Combine(_folder, "a.jsonl"), "{\n  \"type\": \"track\",\n  \"userId\": \"u\"\n}\n");
+
+        var records = await ReadAsync(new JsonLinesFolderSource(new() { Folder = _folder, Follow = false }), int.MaxValue);
+
+        records.Should().ContainSingle().Which.Result.Error.Should().Contain("pretty-printed").And.Contain("expected JSON Lines");
+    }
+
+    [Fact]
     public async Task A_missing_folder_is_an_error_not_an_empty_source()
     {
         var source = new JsonLinesFolderSource(new() { Folder = Path.Combine(_folder, "missing"), Follow = false });

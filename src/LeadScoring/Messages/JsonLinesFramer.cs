@@ -163,6 +163,15 @@ public sealed class JsonLinesFramer
                 {
                     return FirstLineCutShort(from, length);
                 }
+
+                if (_maxDocumentBytes == 0 && line.Length == 1 && line[0] == (byte)'{')
+                {
+                    // A reader of lines only: a first line that is a lone "{" opens a pretty-printed document.
+                    _done = true;
+                    Kind = JsonFrameKind.NotJsonLines;
+                    Reason = "the input is a multi-line (pretty-printed) JSON document: expected JSON Lines (one message object per line)";
+                    return true;
+                }
             }
 
             return true;
