@@ -22,8 +22,8 @@ public static class LeadEndpoints
     /// <summary>Maps <c>/leads</c> and <c>/leads/{id}</c>.</summary>
     public static IEndpointRouteBuilder MapLeadEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/leads/{id}", GetLeadAsync);
-        app.MapGet("/leads", ListLeadsAsync);
+        app.MapGet("/leads/{id}", GetLeadAsync).AddEndpointFilter(ApiKeys.RequireReadKey);
+        app.MapGet("/leads", ListLeadsAsync).AddEndpointFilter(ApiKeys.RequireReadKey);
         return app;
     }
 

@@ -26,7 +26,20 @@ if (refused.Count > 0 && !web.AllowRemoteBinding)
         Console.Error.WriteLine($"error: refusing to listen on '{address}': not a loopback address.");
     }
 
-    Console.Error.WriteLine("This API has no authentication beyond an optional write key. To listen there anyway, set WebApi:AllowRemoteBinding=true (e.g. --WebApi:AllowRemoteBinding true).");
+    Console.Error.WriteLine("To listen there, set WebApi:AllowRemoteBinding=true (e.g. --WebApi:AllowRemoteBinding true) with both WebApi:WriteKey and WebApi:ReadKey.");
+    return 2;
+}
+
+// Beyond loopback both keys are required: the write key for POST /v1/*, the read key for GET /leads*.
+if (refused.Count > 0 && (string.IsNullOrEmpty(web.WriteKey) || string.IsNullOrEmpty(web.ReadKey)))
+{
+    Console.Error.WriteLine($"error: refusing to listen on '{refused[0]}' without both keys: set WebApi:WriteKey (POST /v1/*) and WebApi:ReadKey (GET /leads*).");
+    return 2;
+}
+
+if (!string.IsNullOrEmpty(web.WriteKey) && web.WriteKey == web.ReadKey)
+{
+    Console.Error.WriteLine("error: WebApi:ReadKey must differ from WebApi:WriteKey: a sender of messages need not read scores.");
     return 2;
 }
 
@@ -43,6 +56,21 @@ var contentRoot = builder.Environment.ContentRootPath;
 builder.Services.PostConfigure<LeadScoringOptions>(o => SampleModel.Resolve(o, contentRoot, AppContext.BaseDirectory));
 
 var app = builder.Build();
+// No stack trace in any response, in any environment (Development included): an unexpected failure is a 500 with
+// a one-line JSON reason; the exception itself goes to the log only.
+app.UseExceptionHandler(error => error.Run(context =>
+{
+    context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+    return context.Response.WriteAsJsonAsync(new { success = false, message = "internal error; the server's log has the details" });
+}));
+app.UseStatusCodePages(context =>
+{
+    // A 4xx that the framework answers itself (a bad request line, a body too large...) still gets a reason.
+    var response = context.HttpContext.Response;
+    return response.HasStarted || response.ContentLength > 0 || response.ContentType is not null
+        ? Task.CompletedTask
+        : response.WriteAsJsonAsync(new { success = false, message = $"HTTP {response.StatusCode}" });
+});
 app.UseRequestDecompression();
 app.MapSegmentEndpoints();
 app.MapLeadEndpoints();

@@ -72,8 +72,13 @@ public sealed partial class SegmentIngestion(ILeadMessageWriter writer, IOptions
         {
             return Failure(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {_options.MaxRequestBytes} bytes (WebApi:MaxRequestBytes)");
         }
-        catch (InvalidDataException ex)
+        catch (BadHttpRequestException ex)
         {
+            return Failure(ex.StatusCode is >= 400 and < 500 ? ex.StatusCode : StatusCodes.Status400BadRequest, "the body could not be read: " + ex.Message);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+        {
+            // A corrupt gzip, deflate or br body: each decoder says so its own way (br: an IOException or an InvalidOperationException).
             return Failure(StatusCodes.Status400BadRequest, "the body could not be decompressed: " + ex.Message);
         }
 
@@ -216,38 +221,9 @@ public sealed partial class SegmentIngestion(ILeadMessageWriter writer, IOptions
         return true;
     }
 
-    private bool KeyMatches(string? given)
-    {
-        if (given is null)
-        {
-            return false;
-        }
+    private bool KeyMatches(string? given) => ApiKeys.Matches(given, _options.WriteKey);
 
-        var a = Encoding.UTF8.GetBytes(given);
-        var b = Encoding.UTF8.GetBytes(_options.WriteKey!);
-        return CryptographicOperations.FixedTimeEquals(a, b);
-    }
-
-    /// <summary>The user name of <c>Authorization: Basic base64(user:password)</c> (Segment: the write key, empty password).</summary>
-    private static string? BasicUser(string header)
-    {
-        const string scheme = "Basic ";
-        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        try
-        {
-            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[scheme.Length..].Trim()));
-            int colon = decoded.IndexOf(':', StringComparison.Ordinal);
-            return colon < 0 ? decoded : decoded[..colon];
-        }
-        catch (FormatException)
-        {
-            return "";
-        }
-    }
+    private static string? BasicUser(string header) => ApiKeys.BasicUser(header);
 
     private static string? BodyWriteKey(JsonElement root) =>
         root.ValueKind == JsonValueKind.Object && root.TryGetProperty("writeKey", out var key) && key.ValueKind == JsonValueKind.String ? key.GetString() : null;

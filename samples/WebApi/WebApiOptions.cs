@@ -6,11 +6,17 @@ public sealed class WebApiOptions
     /// <summary>Port of the default address <c>http://127.0.0.1:PORT</c>, used when no <c>--urls</c> is given.</summary>
     public int Port { get; set; } = 5080;
 
-    /// <summary>Allows <c>--urls</c> to name an address other than loopback (the API has no authentication beyond the write key).</summary>
+    /// <summary>
+    /// Allows <c>--urls</c> to name an address other than loopback; the app then refuses to start unless both
+    /// <see cref="WriteKey"/> and <see cref="ReadKey"/> are set.
+    /// </summary>
     public bool AllowRemoteBinding { get; set; }
 
     /// <summary>When set, every <c>/v1/*</c> request must carry this Segment write key (HTTP Basic user name, or <c>writeKey</c> in the body).</summary>
     public string? WriteKey { get; set; }
+
+    /// <summary>When set, every <c>GET /leads*</c> request must carry this key as the HTTP Basic user name. Distinct from the write key.</summary>
+    public string? ReadKey { get; set; }
 
     /// <summary>Largest request body, after decompression (Segment: 500 KB per batch request).</summary>
     public long MaxRequestBytes { get; set; } = 500 * 1024;

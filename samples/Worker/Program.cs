@@ -9,11 +9,21 @@
 //   Worker:ExitWhenDrained   stop the host once every file was read and committed (with Follow=false)
 //   Worker:HandlerLog        append every stage change's idempotency key to this file (at least once)
 //   Worker:Output, Worker:AsOf   on exit, write every lead as `leadscore score --explain` prints it
+//
+// Exit codes: 0 stopped normally; 1 the pipeline could not start or could not go on (a read-only, missing or damaged
+// database...), or the output could not be written; 2 a setting is wrong (a missing inbox or database folder).
+// Every failure is one line on standard error, never a stack trace.
 using LeadScoring.Hosting;
 using LeadScoring.Samples.Worker;
 
 var builder = Host.CreateApplicationBuilder(args);
 var settings = builder.Configuration.GetSection("Worker").Get<WorkerSettings>() ?? new WorkerSettings();
+if (settings.Check() is { } problem)
+{
+    Console.Error.WriteLine("worker: " + problem);
+    return 2;
+}
+
 builder.Services.AddSingleton(settings);
 string modelPath = builder.Configuration["LeadScoring:ModelPath"] ?? WorkerSettings.FindSampleModel();
 
@@ -25,4 +35,23 @@ builder.Services
 builder.Services.PostConfigure<LeadScoringOptions>(o => o.ModelPath ??= modelPath);
 builder.Services.AddHostedService<DrainWatcher>();
 
-await builder.Build().RunAsync();
+LeadScoringStatus? status = null;
+try
+{
+    using var host = builder.Build();
+    status = host.Services.GetRequiredService<LeadScoringStatus>();
+    await host.RunAsync();
+}
+catch (Exception ex)
+{
+    Console.Error.WriteLine("worker: " + (status?.Fault ?? WorkerSettings.OneLine(ex)));
+    return 1;
+}
+
+if (status.Fault is { } stopped)
+{
+    Console.Error.WriteLine("worker: " + stopped);
+    return 1;
+}
+
+return Environment.ExitCode;

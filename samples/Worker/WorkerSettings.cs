@@ -17,6 +17,44 @@ public sealed class WorkerSettings
 
     public DateTimeOffset? AsOf { get; set; }
 
+    /// <summary>What is wrong with the settings, in one line (checked before the host starts), or null.</summary>
+    public string? Check()
+    {
+        if (!Directory.Exists(Folder))
+        {
+            return $"the inbox folder '{Path.GetFullPath(Folder)}' does not exist (Worker:Folder)";
+        }
+
+        string? databaseFolder = Path.GetDirectoryName(Path.GetFullPath(Database));
+        if (databaseFolder is not null && !Directory.Exists(databaseFolder))
+        {
+            return $"the folder of the database '{Path.GetFullPath(Database)}' does not exist (Worker:Database)";
+        }
+
+        if (Output is not null && Path.GetDirectoryName(Path.GetFullPath(Output)) is { } outputFolder && !Directory.Exists(outputFolder))
+        {
+            return $"the folder of the output '{Path.GetFullPath(Output)}' does not exist (Worker:Output)";
+        }
+
+        return null;
+    }
+
+    /// <summary>An exception's messages, inner ones included, on one line.</summary>
+    public static string OneLine(Exception ex)
+    {
+        var parts = new List<string>();
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            string m = e.Message.ReplaceLineEndings(" ").Trim();
+            if (m.Length > 0 && !parts.Contains(m))
+            {
+                parts.Add(m);
+            }
+        }
+
+        return string.Join(": ", parts);
+    }
+
     /// <summary>The repository's sample model, found by walking up from the app's folder.</summary>
     public static string FindSampleModel()
     {

@@ -97,13 +97,18 @@ internal static class BenchCommand
         if (!eventsFile.Exists)
         {
             env.Stderr.WriteLine(Directory.Exists(eventsFile.FullName) ? $"error: {eventsFile.FullName}: is a directory, not a message file" : $"error: {eventsFile.FullName}: no such file");
-            return LeadScoreCli.Usage;
+            return LeadScoreCli.IoError;
         }
 
         // 1. Model load: read, validate, compile.
         var phase = Stopwatch.StartNew();
         var loaded = LeadScoreCli.LoadModel(modelFile, env);
-        if (loaded is null || LeadScoreCli.ReportErrors(loaded, modelFile, env))
+        if (loaded is null)
+        {
+            return LeadScoreCli.IoError;
+        }
+
+        if (LeadScoreCli.ReportErrors(loaded, modelFile, env))
         {
             return LeadScoreCli.Usage;
         }
@@ -135,10 +140,10 @@ internal static class BenchCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             env.Stderr.WriteLine($"error: {eventsFile.FullName}: {ex.Message}");
-            return LeadScoreCli.Usage;
+            return LeadScoreCli.IoError;
         }
 
-        using (var lines = new JsonLinesScanner(input))
+        var lines = new JsonLinesFramer(input);
         {
             phase.Restart();
             baseline = GC.GetTotalMemory(forceFullCollection: true);
@@ -147,18 +152,18 @@ internal static class BenchCommand
             phase.Restart();
             using (input)
             {
-                while (lines.Next(out var line, out bool tooLong))
+                while (lines.MoveNext())
                 {
                     messages++;
-                    if (tooLong)
+                    if (lines.Kind != JsonFrameKind.Line)
                     {
                         rejected++;
-                        env.Stderr.WriteLine($"{source}: line {lines.LineNumber}: rejected: the line is longer than {MessageParser.MaxMessageBytes} bytes");
+                        env.Stderr.WriteLine($"{source}: line {lines.LineNumber}: rejected: {lines.Reason}");
                         continue;
                     }
 
                     history.CurrentLine = lines.LineNumber;
-                    var r = scorer.ApplyJson(line);
+                    var r = scorer.ApplyJson(lines.Current);
                     if (r.IsRejected)
                     {
                         rejected++;
@@ -276,7 +281,7 @@ internal static class BenchCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             env.Stderr.WriteLine($"error: {dir.FullName}: {ex.Message}");
-            return LeadScoreCli.Usage;
+            return LeadScoreCli.IoError;
         }
 
         string? known = KnownMessageHashes.GetValueOrDefault(events);

@@ -10,14 +10,31 @@ using LeadScoring.Output;
 namespace LeadScoring.Cli;
 
 /// <summary>
-/// The <c>leadscore</c> command tree. Exit codes: 0 success; 1 <c>--strict</c> and a message was rejected;
-/// 2 bad usage, an unreadable file or an invalid model.
+/// The <c>leadscore</c> command tree. Exit codes (<see cref="ExitCodesHelp"/>, also in <c>--help</c> and the README):
+/// 0 all good; 1 lines were rejected (any, with <c>--strict</c>; or every line); 2 a usage error or a refused model;
+/// 3 an I/O error (a file missing, unreadable or unwritable).
 /// </summary>
 internal static class LeadScoreCli
 {
+    /// <summary>All good.</summary>
     public const int Ok = 0;
+
+    /// <summary>Messages were rejected: any of them with <c>--strict</c>, or every one of them.</summary>
     public const int Rejections = 1;
+
+    /// <summary>A usage error (a bad option or value) or a refused model.</summary>
     public const int Usage = 2;
+
+    /// <summary>An I/O error: a file missing, unreadable or unwritable.</summary>
+    public const int IoError = 3;
+
+    /// <summary>A bug in the tool (an unexpected exception), said in one line.</summary>
+    public const int InternalError = 70;
+
+    /// <summary>The exit codes as <c>--help</c> prints them.</summary>
+    public const string ExitCodesHelp =
+        "Exit codes: 0 all good; 1 messages were rejected (any, with --strict; or every message read); " +
+        "2 usage error or a refused model; 3 I/O error (a file missing, unreadable or unwritable); 70 internal error (a bug).";
 
     public static int Run(string[] args, CliEnvironment env)
     {
@@ -47,12 +64,28 @@ internal static class LeadScoreCli
             return Usage;
         }
 
-        return parse.Invoke(config);
+        config.EnableDefaultExceptionHandler = false;
+        try
+        {
+            return parse.Invoke(config);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A read or write that fails half-way (a disk error, a closed pipe): one line and exit 3, no stack trace.
+            env.Stderr.WriteLine("error: " + ex.Message);
+            return IoError;
+        }
+        catch (Exception ex)
+        {
+            // A bug: one line that names it, never a stack trace on a user's terminal.
+            env.Stderr.WriteLine($"error: internal error ({ex.GetType().Name}): {ex.Message}; please report it");
+            return InternalError;
+        }
     }
 
     private static RootCommand Build(CliEnvironment env)
     {
-        var root = new RootCommand("leadscore: validate scoring models and score Segment message files (https://leadscoring.dev).");
+        var root = new RootCommand("leadscore: validate scoring models and score Segment message files (https://leadscoring.dev). " + ExitCodesHelp);
 
         // validate MODEL
         var validateModel = new Argument<FileInfo>("MODEL") { Description = "The scoring-model JSON document." };
@@ -133,7 +166,12 @@ internal static class LeadScoreCli
     private static int Validate(FileInfo file, CliEnvironment env)
     {
         var result = LoadModel(file, env);
-        if (result is null || ReportErrors(result, file, env))
+        if (result is null)
+        {
+            return IoError;
+        }
+
+        if (ReportErrors(result, file, env))
         {
             return Usage;
         }
@@ -165,7 +203,12 @@ internal static class LeadScoreCli
     private static int Score(ScoreArguments a, CliEnvironment env)
     {
         var loaded = LoadModel(a.Model, env);
-        if (loaded is null || ReportErrors(loaded, a.Model, env))
+        if (loaded is null)
+        {
+            return IoError;
+        }
+
+        if (ReportErrors(loaded, a.Model, env))
         {
             return Usage;
         }
@@ -201,7 +244,7 @@ internal static class LeadScoreCli
                 if (!info.Exists)
                 {
                     env.Stderr.WriteLine(Directory.Exists(info.FullName) ? $"error: {a.Events}: is a directory, not a message file" : $"error: {a.Events}: no such file");
-                    return Usage;
+                    return IoError;
                 }
 
                 input = new FileStream(info.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
@@ -212,7 +255,7 @@ internal static class LeadScoreCli
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             env.Stderr.WriteLine($"error: {a.Events}: {ex.Message}");
-            return Usage;
+            return IoError;
         }
 
         // Counted messages are kept as their place in the file (or parsed, for standard input), and leads that need a
@@ -300,7 +343,7 @@ internal static class LeadScoreCli
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             env.Stderr.WriteLine($"error: {a.Out?.FullName ?? "stdout"}: {ex.Message}");
-            return Usage;
+            return IoError;
         }
 
         var s = engine.Statistics;
@@ -310,8 +353,10 @@ internal static class LeadScoreCli
             (s.BeyondHorizon > 0 ? $" ({s.Reordered} put in their place, {s.BeyondHorizon} beyond the reorder horizon applied as they came)" : s.Late > 0 ? " (applied in their place)" : "") +
             (ignored > 0 ? $", ignored {ignored}" : "") +
             (future > 0 ? $", after --as-of {future}" : "") +
+            (RegexLimits.Skipped > 0 ? $", regex tests skipped {RegexLimits.Skipped} (RegexLimits)" : "") +
             $"; {engine.LeadCount} leads");
-        return a.Strict && rejected > 0 ? Rejections : Ok;
+        // Every line rejected means nothing was scored: a failure even without --strict.
+        return rejected > 0 && (a.Strict || rejected == read) ? Rejections : Ok;
     }
 
     /// <summary>A one-line progress bar on a terminal's stderr, redrawn at most a few times a second.</summary>

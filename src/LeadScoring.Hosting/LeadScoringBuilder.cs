@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace LeadScoring.Hosting;
 
@@ -45,7 +46,17 @@ public sealed class LeadScoringBuilder
     {
         var options = new JsonLinesFolderSourceOptions { Folder = folder };
         configure?.Invoke(options);
-        return AddSource(new JsonLinesFolderSource(options));
+        var source = new JsonLinesFolderSource(options);
+        // One registration per source name: adding the same folder twice reads it once. Built by the container, so
+        // that it logs what it skips or waits for.
+        if (!Services.Any(d => d.ServiceType == typeof(FolderSourceName) && d.ImplementationInstance is FolderSourceName n && n.Name == source.Name))
+        {
+            Services.AddSingleton(new FolderSourceName(source.Name));
+            Services.AddSingleton<ILeadMessageSource>(sp => new JsonLinesFolderSource(
+                options, sp.GetService<TimeProvider>(), sp.GetService<ILoggerFactory>()?.CreateLogger<JsonLinesFolderSource>()));
+        }
+
+        return this;
     }
 
     /// <summary>Adds a handler told of stage moves (once per type).</summary>
@@ -64,3 +75,6 @@ public sealed class LeadScoringBuilder
         return this;
     }
 }
+
+/// <summary>Marks a folder source as registered (by its name).</summary>
+internal sealed record FolderSourceName(string Name);

@@ -37,6 +37,34 @@ public sealed class LeadScoringStatus
 
     internal bool Busy { get; set; }
 
+    /// <summary>
+    /// Why the pipeline stopped, in one line, when it could not start or could not go on (the host is then stopped);
+    /// null while it runs. A host's entry point turns it into a non-zero exit code.
+    /// </summary>
+    public string? Fault
+    {
+        get => Volatile.Read(ref _fault);
+        internal set => Volatile.Write(ref _fault, value);
+    }
+
+    private string? _fault;
+
+    /// <summary>An exception's messages, inner ones included, on one line.</summary>
+    internal static string OneLine(Exception ex)
+    {
+        var parts = new List<string>();
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            string m = e.Message.ReplaceLineEndings(" ").Trim();
+            if (m.Length > 0 && !parts.Contains(m))
+            {
+                parts.Add(m);
+            }
+        }
+
+        return string.Join(": ", parts);
+    }
+
     internal void Committed(long messages, long rejected)
     {
         Interlocked.Add(ref _committed, messages);

@@ -40,6 +40,9 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
     private CompiledModel? _pendingModel;
     private Task? _loop;
 
+    // Issue 14 (hardening helper): the loop's task, so the hosted service can stop the host when it fails.
+    internal Task Completion => _loop ?? Task.CompletedTask;
+
     public ScoringPipeline(
         IOptions<LeadScoringOptions> options, ILeadStore store, IEnumerable<ILeadMessageSource> sources,
         IEnumerable<IStageChangedHandler> stageHandlers, IEnumerable<IScoreChangedHandler> scoreHandlers,

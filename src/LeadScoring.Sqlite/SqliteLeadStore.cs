@@ -576,11 +576,17 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         return LeadSnapshot.Create(leadId, ids, state, baseState is null ? null : (ReadOnlyMemory<byte>?)baseState, messages);
     }
 
+    /// <summary>
+    /// A stored message was accepted once, maybe within limits raised by its source: it is read back within the
+    /// widest limits, never refused for a limit (issue 14).
+    /// </summary>
+    private static readonly MessageLimits StoredMessageLimits = new() { MaxDepth = MessageLimits.DepthCeiling, MaxKeys = int.MaxValue, MaxStringBytes = int.MaxValue };
+
     private static LeadMessage ParseMessage(ReadOnlySpan<char> json)
     {
         byte[] utf8 = new byte[Encoding.UTF8.GetByteCount(json)];
         Encoding.UTF8.GetBytes(json, utf8);
-        var result = MessageParser.Parse(utf8);
+        var result = MessageParser.Parse(utf8, StoredMessageLimits);
         return result.Message ?? throw new InvalidDataException($"Lead store: a stored message cannot be read back ({result.Error ?? "ignored type " + result.IgnoredType}).");
     }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using LeadScoring.Benchmarks.Canonical;
+using LeadScoring.Messages;
 
 namespace LeadScoring.Cli.Tests;
 
@@ -105,13 +106,13 @@ public sealed class BenchCommandTests
     }
 
     [Fact]
-    public void A_missing_events_file_or_a_bad_as_of_exits_with_2()
+    public void A_missing_events_file_exits_with_3_and_a_bad_as_of_with_2()
     {
         using var dir = new TempDir();
         string model = dir.Write("model.json", CanonicalWorkload.ModelJson);
 
         var missing = CliRunner.Run("bench", "-m", model, "-e", dir.File("nope.jsonl"));
-        missing.ExitCode.Should().Be(2);
+        missing.ExitCode.Should().Be(3);
         missing.Stderr.Should().Contain("nope.jsonl: no such file");
 
         var badAsOf = CliRunner.Run("bench", "-m", model, "-e", model, "--as-of", "yesterday");
@@ -142,11 +143,12 @@ public sealed class BenchCommandTests
         }
 
         using var stream = new MemoryStream(Encoding.UTF8.GetBytes(text.ToString()));
-        using var scanner = new JsonLinesScanner(stream);
+        var scanner = new JsonLinesFramer(stream);
         int count = 0;
-        while (scanner.Next(out var line, out bool tooLong))
+        while (scanner.MoveNext())
         {
-            tooLong.Should().BeFalse();
+            scanner.Kind.Should().Be(JsonFrameKind.Line);
+            var line = scanner.Current;
             line[0].Should().Be((byte)'{');
             line[^1].Should().Be((byte)'}');
             count++;

@@ -386,14 +386,14 @@ public sealed class ScoreCommandTests(SampleScoreFixture sample) : IClassFixture
     }
 
     [Fact]
-    public void A_missing_events_file_exits_with_2_and_says_so()
+    public void A_missing_events_file_exits_with_3_and_says_so()
     {
         using var dir = new TempDir();
         var missing = dir.File("none.jsonl");
 
         var result = CliRunner.Run("score", "--model", TestData.Model, "--events", missing, "--as-of", TestData.AsOf);
 
-        result.ExitCode.Should().Be(2);
+        result.ExitCode.Should().Be(3);
         result.StdoutBytes.Should().BeEmpty();
         result.Stderr.Should().Contain(missing).And.Contain("no such file");
     }

@@ -70,14 +70,14 @@ public sealed class ValidateCommandTests
     }
 
     [Fact]
-    public void Validating_a_file_that_does_not_exist_says_so_and_exits_with_2()
+    public void Validating_a_file_that_does_not_exist_says_so_and_exits_with_3()
     {
         using var dir = new TempDir();
         var missing = dir.File("no-such-model.json");
 
         var result = CliRunner.Run("validate", missing);
 
-        result.ExitCode.Should().Be(2);
+        result.ExitCode.Should().Be(3);
         result.Stdout.Should().BeEmpty();
         result.Stderr.Should().Be($"error: {missing}: no such file" + Environment.NewLine);
     }

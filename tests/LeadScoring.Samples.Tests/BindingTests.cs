@@ -58,12 +58,31 @@ public sealed class BindingTests(DefaultBindingFixture fixture) : IClassFixture<
         (await AcceptsAsync(IPAddress.Loopback, port)).Should().BeFalse();
     }
 
+    [Theory]
+    [InlineData("--WebApi:WriteKey", "w")]
+    [InlineData("--WebApi:ReadKey", "r")]
+    [InlineData(null, null)]
+    public async Task Listening_beyond_loopback_is_refused_at_start_without_both_keys(string? option, string? value)
+    {
+        int port = WebApiProcess.FreePort();
+        string[] args = ["--urls", $"http://0.0.0.0:{port}", "--WebApi:AllowRemoteBinding", "true", .. option is null ? [] : new[] { option, value! }];
+        await using var server = WebApiProcess.Launch(port, args);
+
+        (await server.WaitForExitAsync(TimeSpan.FromSeconds(60))).Should().BeTrue("the server must refuse to start:\n" + server.Output);
+        server.ExitCode.Should().Be(2);
+        server.Output.Should().Contain($"error: refusing to listen on 'http://0.0.0.0:{port}' without both keys");
+        (await AcceptsAsync(IPAddress.Loopback, port)).Should().BeFalse();
+    }
+
     [Fact]
     public async Task AllowRemoteBinding_lets_it_listen_on_every_interface()
     {
         int port = WebApiProcess.FreePort();
-        await using var server = await WebApiProcess.StartAsync(port, ["--urls", $"http://0.0.0.0:{port}", "--WebApi:AllowRemoteBinding", "true"]);
+        await using var server = await WebApiProcess.StartAsync(port,
+            ["--urls", $"http://0.0.0.0:{port}", "--WebApi:AllowRemoteBinding", "true", "--WebApi:WriteKey", "w", "--WebApi:ReadKey", "r"]);
         server.Output.Should().Contain($"Now listening on: http://0.0.0.0:{port}");
+        (await server.Client.GetTextAsync("leads?score=total&top=1")).Status.Should().Be(HttpStatusCode.Unauthorized);
+        (await server.Client.PostJsonAsync("v1/track", TestMessages.Track("remote-a"))).Status.Should().Be(HttpStatusCode.Unauthorized);
 
         // The check above is not vacuous: bound to every interface, it answers on the machine's other IPv4 addresses.
         foreach (var address in OtherAddresses().Where(a => a.AddressFamily == AddressFamily.InterNetwork))

@@ -32,3 +32,13 @@ public sealed class WriteKeyServerFixture : ServerFixture
 
     protected override string[] Arguments => ["--WebApi:WriteKey", WriteKey];
 }
+
+/// <summary>The WebApi with both keys: the write key for <c>/v1/*</c>, the read key for <c>GET /leads*</c>; in Development.</summary>
+public sealed class BothKeysServerFixture : ServerFixture
+{
+    public const string WriteKey = "w-7f3a";
+
+    public const string ReadKey = "r-91c2";
+
+    protected override string[] Arguments => ["--WebApi:WriteKey", WriteKey, "--WebApi:ReadKey", ReadKey, "--environment", "Development"];
+}

@@ -13,6 +13,8 @@ internal static class Paths
 
     public static string WebApiDll { get; } = Path.GetFullPath(Path.Combine(RepoRoot, Metadata("WebApiDll")));
 
+    public static string WorkerDll { get; } = Path.GetFullPath(Path.Combine(RepoRoot, Metadata("WorkerDll")));
+
     public static string SampleFile(string name) => Path.Combine(RepoRoot, "samples", "data", name);
 
     private static string Metadata(string key) =>

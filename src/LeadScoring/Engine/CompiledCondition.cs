@@ -159,7 +159,15 @@ internal sealed class FieldNode : CompiledCondition
         }
     }
 
-    public override bool Evaluate(Evaluator ctx) => Test(ctx.Resolve(_field));
+    public override bool Evaluate(Evaluator ctx)
+    {
+        if (_regex is not null)
+        {
+            RegexBudget.Enter(ctx);
+        }
+
+        return Test(ctx.Resolve(_field));
+    }
 
     /// <summary>The comparison on a resolved value.</summary>
     public bool Test(in FieldValue v)
@@ -199,6 +207,11 @@ internal sealed class FieldNode : CompiledCondition
 
     private bool IsMatch(string text)
     {
+        if (!RegexBudget.TrySpend(text.Length))
+        {
+            return false;
+        }
+
         try
         {
             return _regex!.IsMatch(text);
@@ -310,5 +323,60 @@ internal sealed class FieldNode : CompiledCondition
             TextOp.StartsWith => text.StartsWith(operand, StringComparison.OrdinalIgnoreCase),
             _ => text.EndsWith(operand, StringComparison.OrdinalIgnoreCase),
         };
+    }
+}
+
+/// <summary>
+/// Bounds the regular-expression work of one message (issue 14): <c>matches</c> tests at most
+/// <see cref="RegexLimits.MaxEvaluatedCharsPerMessage"/> characters in all, and none on a text longer than
+/// <see cref="RegexLimits.MaxInputChars"/>; past that the condition is false and <see cref="RegexLimits.Skipped"/>
+/// counts it. The budget is per thread and restarts with each message applied (a new lead state or time of the
+/// evaluator); a condition tested outside a message evaluation is bounded by the per-text limit only.
+/// </summary>
+internal static class RegexBudget
+{
+    [ThreadStatic]
+    private static Evaluator? t_ctx;
+    [ThreadStatic]
+    private static LeadState? t_state;
+    [ThreadStatic]
+    private static long t_now;
+    [ThreadStatic]
+    private static long t_spent;
+    [ThreadStatic]
+    private static bool t_active;
+
+    private static long s_skipped;
+
+    public static long Skipped => Interlocked.Read(ref s_skipped);
+
+    /// <summary>Starts a new budget when <paramref name="ctx"/> evaluates another message than the last one seen.</summary>
+    public static void Enter(Evaluator ctx)
+    {
+        if (!ReferenceEquals(t_ctx, ctx) || !ReferenceEquals(t_state, ctx.State) || t_now != ctx.Now)
+        {
+            (t_ctx, t_state, t_now, t_spent) = (ctx, ctx.State, ctx.Now, 0);
+        }
+
+        t_active = true;
+    }
+
+    /// <summary>Whether a text of <paramref name="length"/> characters may be tested; counts a refusal.</summary>
+    public static bool TrySpend(int length)
+    {
+        bool active = t_active;
+        t_active = false;
+        if (length > RegexLimits.MaxInputChars || (active && t_spent + length > RegexLimits.MaxEvaluatedCharsPerMessage))
+        {
+            Interlocked.Increment(ref s_skipped);
+            return false;
+        }
+
+        if (active)
+        {
+            t_spent += length;
+        }
+
+        return true;
     }
 }

@@ -76,7 +76,7 @@ public sealed partial class LeadScoringEngine
 
     /// <summary>Whether the message's place is inside the lead's folded history (older than its base state's latest message).</summary>
     private bool IsFolded(int row, LeadMessage m) =>
-        _rows[row].Folded is { } f && LeadMessage.CompareKeys(m.TimestampTicks, m.MessageId, f.Ticks, f.MessageId) <= 0;
+        _rows[row].Folded is { } f && LeadMessage.CompareOrder(m.TimestampTicks, m.MessageId, f.Ticks, f.MessageId) <= 0;
 
     /// <summary>
     /// A message whose place is in the folded history: applied to the base state as it comes (not in its exact place),

@@ -184,7 +184,7 @@ public sealed partial class LeadScoringEngine
         }
 
         ref HotRow r = ref _hot[row];
-        return LeadMessage.CompareKeys(ticks, messageId, r.LastTicks, r.LastMessageId) > 0;
+        return LeadMessage.CompareOrder(ticks, messageId, r.LastTicks, r.LastMessageId) > 0;
     }
 
     /// <summary>Notes a message's order key as the lead's latest without applying it (the lead awaits a replay).</summary>

@@ -214,20 +214,47 @@ internal sealed class DataValue
             case JsonValueKind.Object:
                 var keys = new List<string>();
                 var values = new List<DataValue>();
+                // Key -> index, made only for a large object: the lookup stays linear in the object's size.
+                Dictionary<string, int>? index = null;
                 foreach (var p in e.EnumerateObject())
                 {
                     var v = FromJson(p.Value) ?? Null;
+                    // A repeated key (messages refuse them, see MessageLimits): the last one wins.
+                    int at = -1;
+                    if (index is not null)
                     {
-                        // A repeated key: the last one wins, as in most JSON readers.
-                        int at = keys.IndexOf(p.Name);
-                        if (at >= 0)
+                        at = index.GetValueOrDefault(p.Name, -1);
+                    }
+                    else
+                    {
+                        for (int i = 0; i < keys.Count; i++)
                         {
-                            values[at] = v;
+                            if (string.Equals(keys[i], p.Name, StringComparison.Ordinal))
+                            {
+                                at = i;
+                                break;
+                            }
                         }
-                        else
+                    }
+
+                    if (at >= 0)
+                    {
+                        values[at] = v;
+                        continue;
+                    }
+
+                    keys.Add(p.Name);
+                    values.Add(v);
+                    if (index is not null)
+                    {
+                        index[p.Name] = keys.Count - 1;
+                    }
+                    else if (keys.Count == 16)
+                    {
+                        index = new Dictionary<string, int>(StringComparer.Ordinal);
+                        for (int i = 0; i < keys.Count; i++)
                         {
-                            keys.Add(p.Name);
-                            values.Add(v);
+                            index[keys[i]] = i;
                         }
                     }
                 }

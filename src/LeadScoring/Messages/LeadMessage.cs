@@ -86,14 +86,14 @@ public sealed class LeadMessage
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        return CompareKeys(a.TimestampTicks, a.MessageId, b.TimestampTicks, b.MessageId);
+        return CompareOrder(a.TimestampTicks, a.MessageId, b.TimestampTicks, b.MessageId);
     }
 
     /// <summary>
-    /// The one comparison of spec 2.3's order keys: by timestamp, then by message id (ordinal; a null id, as of a lead
-    /// with no message yet, sorts first).
+    /// The one order comparison of spec 2.3 on its two keys: by timestamp, then by message id (ordinal; a null id
+    /// sorts first). Every place that orders messages, or tells whether one comes after a point, uses this.
     /// </summary>
-    internal static int CompareKeys(long ticksA, string? idA, long ticksB, string? idB)
+    internal static int CompareOrder(long ticksA, string? idA, long ticksB, string? idB)
     {
         int c = ticksA.CompareTo(ticksB);
         return c != 0 ? c : string.CompareOrdinal(idA, idB);

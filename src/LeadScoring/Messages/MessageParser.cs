@@ -32,7 +32,8 @@ public readonly struct MessageParseResult
 
     internal static MessageParseResult Ok(LeadMessage m) => new(m, null, null);
 
-    internal static MessageParseResult Reject(string reason) => new(null, reason, null);
+    /// <summary>A rejection with its reason, for a reader that refuses input before it is parsed (a line too long, a file in another format).</summary>
+    public static MessageParseResult Reject(string reason) => new(null, reason ?? throw new ArgumentNullException(nameof(reason)), null);
 
     internal static MessageParseResult Ignore(string type) => new(null, null, type);
 }
@@ -43,20 +44,27 @@ public static class MessageParser
     /// <summary>Longest accepted message, in bytes (1 MiB).</summary>
     public const int MaxMessageBytes = 1024 * 1024;
 
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+    /// <summary>Parses one message from UTF-8 JSON, within the default <see cref="MessageLimits"/>.</summary>
+    public static MessageParseResult Parse(ReadOnlySpan<byte> utf8Json) => Parse(utf8Json, MessageLimits.Default);
 
-    /// <summary>Parses one message from UTF-8 JSON.</summary>
-    public static MessageParseResult Parse(ReadOnlySpan<byte> utf8Json)
+    /// <summary>Parses one message from UTF-8 JSON within <paramref name="limits"/>: a message over a limit is rejected with the limit's name.</summary>
+    public static MessageParseResult Parse(ReadOnlySpan<byte> utf8Json, MessageLimits limits)
     {
+        ArgumentNullException.ThrowIfNull(limits);
         if (utf8Json.Length > MaxMessageBytes)
         {
             return MessageParseResult.Reject($"the message is larger than {MaxMessageBytes} bytes");
         }
 
+        if (limits.Check(utf8Json) is { } problem)
+        {
+            return MessageParseResult.Reject(problem);
+        }
+
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(utf8Json.ToArray(), DocumentOptions);
+            doc = JsonDocument.Parse(utf8Json.ToArray(), new JsonDocumentOptions { MaxDepth = limits.MaxDepth + 1 });
         }
         catch (JsonException ex)
         {
@@ -68,6 +76,10 @@ public static class MessageParser
             return Parse(doc.RootElement, utf8Json);
         }
     }
+
+    /// <summary>Parses a message element of a batch: checks <paramref name="raw"/> within <paramref name="limits"/> first.</summary>
+    internal static MessageParseResult Parse(JsonElement e, ReadOnlySpan<byte> raw, MessageLimits limits) =>
+        limits.Check(raw) is { } problem ? MessageParseResult.Reject(problem) : Parse(e, raw);
 
     /// <summary>Parses a message element, turning text that is not valid Unicode into a rejection.</summary>
     internal static MessageParseResult Parse(JsonElement e, ReadOnlySpan<byte> raw)

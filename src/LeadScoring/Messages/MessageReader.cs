@@ -14,84 +14,62 @@ public readonly record struct MessageRecord(long Line, int BatchIndex, MessagePa
 
 /// <summary>
 /// Reads messages from JSON Lines (one message per line, streamed: memory does not grow with the input) or from
-/// <c>{"batch": [...]}</c> documents (a line holding a whole batch, or a pretty-printed batch file).
+/// <c>{"batch": [...]}</c> documents (a line holding a whole batch, or a pretty-printed batch file). Lines are framed
+/// by <see cref="JsonLinesFramer"/> before they are parsed: a bad line costs exactly that line, with its physical line
+/// number; a JSON array, or a pretty-printed document that is not a batch, is one rejection saying what is expected.
 /// </summary>
 public static class MessageReader
 {
-    /// <summary>Largest batch document accepted, in bytes (256 MiB).</summary>
+    /// <summary>Largest batch document accepted, in bytes (256 MiB); also the longest line framed.</summary>
     public const int MaxBatchBytes = 256 * 1024 * 1024;
 
-    /// <summary>Reads every message of <paramref name="stream"/>; bad input yields rejected records, never an exception.</summary>
-    public static IEnumerable<MessageRecord> Read(Stream stream)
+    /// <summary>Reads every message of <paramref name="stream"/> within the default limits; bad input yields rejected records, never an exception.</summary>
+    public static IEnumerable<MessageRecord> Read(Stream stream) => Read(stream, MessageLimits.Default);
+
+    /// <summary>Reads every message of <paramref name="stream"/> within <paramref name="limits"/>; bad input yields rejected records, never an exception.</summary>
+    public static IEnumerable<MessageRecord> Read(Stream stream, MessageLimits limits)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var lines = new LineSplitter(stream);
-        long lineNo = 0;
-        while (lines.Next(out var line))
-        {
-            lineNo++;
-            var span = Trim(line.Span);
-            if (span.IsEmpty)
-            {
-                continue;
-            }
+        ArgumentNullException.ThrowIfNull(limits);
+        return ReadFramed(stream, limits);
+    }
 
-            if (lineNo == 1 || span[0] == (byte)'{')
+    private static IEnumerable<MessageRecord> ReadFramed(Stream stream, MessageLimits limits)
+    {
+        var framer = new JsonLinesFramer(stream, MaxBatchBytes, MaxBatchBytes);
+        while (framer.MoveNext())
+        {
+            long lineNo = framer.LineNumber;
+            switch (framer.Kind)
             {
-                // A line that is only "{" (or does not close) starts a pretty-printed document: read it whole.
-                if (lineNo == 1 && span[0] == (byte)'{' && !IsCompleteJson(span))
-                {
-                    foreach (var r in ReadDocument(line, lines, lineNo))
+                case JsonFrameKind.TooLong:
+                case JsonFrameKind.NotJsonLines:
+                    yield return new MessageRecord(lineNo, -1, MessageParseResult.Reject(framer.Reason!));
+                    continue;
+                case JsonFrameKind.Document:
+                    foreach (var r in ReadDocument(framer.Current.ToArray(), lineNo, limits))
                     {
                         yield return r;
                     }
 
-                    yield break;
-                }
+                    continue;
             }
 
-            if (TryBatch(span, lineNo, out var batch))
+            var records = Line(framer.Current, lineNo, limits);
+            foreach (var r in records)
             {
-                foreach (var r in batch)
-                {
-                    yield return r;
-                }
-
-                continue;
+                yield return r;
             }
-
-            yield return new MessageRecord(lineNo, -1, MessageParser.Parse(span));
         }
     }
 
-    private static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> s)
-    {
-        if (s.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
-        {
-            s = s[3..];
-        }
+    private static List<MessageRecord> Line(ReadOnlySpan<byte> span, long lineNo, MessageLimits limits) =>
+        TryBatch(span, lineNo, limits, out var batch) ? batch : [new MessageRecord(lineNo, -1, MessageParser.Parse(span, limits))];
 
-        return s.Trim((ReadOnlySpan<byte>)[(byte)' ', (byte)'\t', (byte)'\r']);
-    }
-
-    private static bool IsCompleteJson(ReadOnlySpan<byte> s)
-    {
-        var reader = new Utf8JsonReader(s, new JsonReaderOptions { MaxDepth = 64 });
-        try
-        {
-            return reader.Read() && reader.TrySkip() && !reader.Read();
-        }
-        catch (JsonException)
-        {
-            // Malformed within the line: it is a (bad) JSON Lines message unless it is cut short.
-            return reader.BytesConsumed < s.Length;
-        }
-    }
-
-    private static bool TryBatch(ReadOnlySpan<byte> span, long lineNo, out List<MessageRecord> records)
+    private static bool TryBatch(ReadOnlySpan<byte> span, long lineNo, MessageLimits limits, out List<MessageRecord> records)
     {
         records = [];
-        // Cheap test first: only an object whose text mentions "batch" can be a batch.
+        // Cheap test first: only a long object whose text mentions "batch" can be a batch.
         if (span.IndexOf("\"batch\""u8) < 0)
         {
             return false;
@@ -99,14 +77,14 @@ public static class MessageReader
 
         try
         {
-            using var doc = JsonDocument.Parse(span.ToArray(), new JsonDocumentOptions { MaxDepth = 64 });
+            using var doc = JsonDocument.Parse(span.ToArray(), new JsonDocumentOptions { MaxDepth = limits.MaxDepth + 2 });
             if (doc.RootElement.ValueKind != JsonValueKind.Object || doc.RootElement.TryGetProperty("type", out _) ||
                 !doc.RootElement.TryGetProperty("batch", out var batch))
             {
                 return false;
             }
 
-            records = Batch(batch, lineNo);
+            records = Batch(batch, lineNo, limits);
             return true;
         }
         catch (JsonException)
@@ -115,7 +93,7 @@ public static class MessageReader
         }
     }
 
-    private static List<MessageRecord> Batch(JsonElement batch, long lineNo)
+    private static List<MessageRecord> Batch(JsonElement batch, long lineNo, MessageLimits limits)
     {
         var records = new List<MessageRecord>();
         if (batch.ValueKind != JsonValueKind.Array)
@@ -127,116 +105,51 @@ public static class MessageReader
         int i = 0;
         foreach (var item in batch.EnumerateArray())
         {
-            var raw = System.Text.Encoding.UTF8.GetBytes(item.GetRawText());
-            records.Add(new MessageRecord(lineNo, i++, MessageParser.Parse(item, raw)));
+            byte[] raw;
+            try
+            {
+                raw = RawUtf8(item);
+            }
+            catch (InvalidOperationException ex)
+            {
+                // Found by fuzzing: text that is not valid UTF-8 cannot be copied out of the batch as a string.
+                records.Add(new MessageRecord(lineNo, i++, MessageParseResult.Reject("a string is not valid Unicode: " + ex.Message)));
+                continue;
+            }
+
+            records.Add(new MessageRecord(lineNo, i++, raw.Length > MessageParser.MaxMessageBytes
+                ? MessageParseResult.Reject($"the message is larger than {MessageParser.MaxMessageBytes} bytes")
+                : MessageParser.Parse(item, raw, limits)));
         }
 
         return records;
     }
 
-    private static IEnumerable<MessageRecord> ReadDocument(ReadOnlyMemory<byte> first, LineSplitter lines, long lineNo)
+    /// <summary>The item's JSON text as UTF-8 bytes, as written.</summary>
+    private static byte[] RawUtf8(JsonElement item) =>
+#if NET9_0_OR_GREATER
+        System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(item).ToArray();
+#else
+        System.Text.Encoding.UTF8.GetBytes(item.GetRawText());
+#endif
+
+    private static List<MessageRecord> ReadDocument(byte[] document, long lineNo, MessageLimits limits)
     {
-        using var buffer = new MemoryStream();
-        buffer.Write(first.Span);
-        buffer.WriteByte((byte)'\n');
-        bool tooLarge = false;
-        while (lines.Next(out var line))
-        {
-            buffer.Write(line.Span);
-            buffer.WriteByte((byte)'\n');
-            if (buffer.Length > MaxBatchBytes)
-            {
-                tooLarge = true;
-                break;
-            }
-        }
-
-        if (tooLarge)
-        {
-            return [new MessageRecord(lineNo, -1, MessageParseResult.Reject($"the batch document is larger than {MaxBatchBytes} bytes"))];
-        }
-
         try
         {
-            using var doc = JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 64 });
+            using var doc = JsonDocument.Parse(document, new JsonDocumentOptions { MaxDepth = limits.MaxDepth + 2 });
             if (doc.RootElement.ValueKind == JsonValueKind.Object && !doc.RootElement.TryGetProperty("type", out _) &&
                 doc.RootElement.TryGetProperty("batch", out var batch))
             {
-                return Batch(batch, lineNo);
+                return Batch(batch, lineNo, limits);
             }
 
-            var raw = System.Text.Encoding.UTF8.GetBytes(doc.RootElement.GetRawText());
-            return [new MessageRecord(lineNo, -1, MessageParser.Parse(doc.RootElement, raw))];
+            return [new MessageRecord(lineNo, -1, MessageParseResult.Reject("the input is a multi-line JSON document that is not a batch: " + JsonLinesFramer.ExpectedFormat))];
         }
         catch (JsonException ex)
         {
             long at = lineNo + (ex.LineNumber ?? 0);
             return [new MessageRecord(at, -1, MessageParseResult.Reject("not valid JSON: " + MessageParser.ShortJsonMessage(ex)))];
-        }
-    }
-
-    /// <summary>Splits a stream into lines without decoding them; a yielded line is valid until the next call.</summary>
-    private sealed class LineSplitter(Stream stream)
-    {
-        private byte[] _buffer = new byte[64 * 1024];
-        private int _start;
-        private int _end;
-        private bool _eof;
-
-        public bool Next(out ReadOnlyMemory<byte> line)
-        {
-            while (true)
-            {
-                int nl = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
-                if (nl >= 0)
-                {
-                    line = _buffer.AsMemory(_start, nl - _start);
-                    _start = nl + 1;
-                    return true;
-                }
-
-                if (_eof)
-                {
-                    if (_start < _end)
-                    {
-                        line = _buffer.AsMemory(_start, _end - _start);
-                        _start = _end;
-                        return true;
-                    }
-
-                    line = default;
-                    return false;
-                }
-
-                // Compact, grow if a single line fills the buffer, then read more.
-                if (_start > 0)
-                {
-                    Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-                    _end -= _start;
-                    _start = 0;
-                }
-
-                if (_end == _buffer.Length)
-                {
-                    if (_buffer.Length >= MaxBatchBytes)
-                    {
-                        // A line this long is not a message: hand it over cut, to be rejected.
-                        line = _buffer.AsMemory(0, _end);
-                        _start = _end = 0;
-                        return true;
-                    }
-
-                    Array.Resize(ref _buffer, _buffer.Length * 2);
-                }
-
-                int read = stream.Read(_buffer, _end, _buffer.Length - _end);
-                if (read == 0)
-                {
-                    _eof = true;
-                }
-
-                _end += read;
-            }
         }
     }
 }

@@ -198,6 +198,13 @@ internal sealed class ModelDocumentReader
             return null;
         }
 
+        if (n > MaxCount)
+        {
+            // Issue 14: a count the engine cannot keep a window for is refused here, not at scoring time.
+            Error(node, PathOf(path, key), $"{what}: '{key}' must be at most {MaxCount}, not {Fmt(n.Value)}");
+            return null;
+        }
+
         return (int)n.Value;
     }
 
@@ -214,6 +221,9 @@ internal sealed class ModelDocumentReader
         double? within = Number(o, "withinDays", path, "the outcome", positive: true);
         return name is null ? null : new OutcomeDefinition(name, within ?? 90);
     }
+
+    /// <summary>The largest <c>limit.count</c> and <c>after.count</c> accepted (a rule keeps up to that many award times per lead).</summary>
+    internal const int MaxCount = 10_000;
 
     private static string Fmt(double d) => d.ToString("R", CultureInfo.InvariantCulture);
 
