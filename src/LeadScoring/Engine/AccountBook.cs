@@ -149,11 +149,9 @@ internal sealed class AccountBook(CompiledModel model, Action<int> invalidate, F
         }
     }
 
-    private static bool IsAfter(LeadMessage m, long ticks, string? messageId)
-    {
-        int c = m.TimestampTicks.CompareTo(ticks);
-        return c > 0 || (c == 0 && messageId is not null && string.CompareOrdinal(m.MessageId, messageId) > 0);
-    }
+    /// <summary>Whether <paramref name="m"/> comes after the point (an instant alone, with no id, includes its own messages).</summary>
+    private static bool IsAfter(LeadMessage m, long ticks, string? messageId) =>
+        messageId is null ? m.TimestampTicks > ticks : LeadMessage.CompareOrder(m.TimestampTicks, m.MessageId, ticks, messageId) > 0;
 
     private sealed class Account
     {

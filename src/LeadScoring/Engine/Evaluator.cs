@@ -103,8 +103,7 @@ internal sealed class Evaluator
 
         if (m.UserId is not null)
         {
-            int c = t.CompareTo(state.UserIdTicks);
-            if (c > 0 || (c == 0 && string.CompareOrdinal(m.MessageId, state.UserIdMessageId) > 0))
+            if (LeadMessage.CompareOrder(t, m.MessageId, state.UserIdTicks, state.UserIdMessageId) > 0)
             {
                 state.UserId = m.UserId;
                 state.UserIdTicks = t;

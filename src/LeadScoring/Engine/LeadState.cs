@@ -86,11 +86,7 @@ internal sealed class LeadState
     /// <summary>How many messages were applied.</summary>
     public int MessageCount;
 
-    public bool IsAfterLast(long ticks, string messageId)
-    {
-        int c = ticks.CompareTo(LastTicks);
-        return c > 0 || (c == 0 && string.CompareOrdinal(messageId, LastMessageId) > 0);
-    }
+    public bool IsAfterLast(long ticks, string messageId) => LeadMessage.CompareOrder(ticks, messageId, LastTicks, LastMessageId) > 0;
 
     /// <summary>Makes this state an exact copy of <paramref name="other"/>, reusing this one's buffers.</summary>
     public void CopyFrom(LeadState other)
