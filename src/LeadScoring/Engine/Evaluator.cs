@@ -86,11 +86,17 @@ internal sealed class Evaluator
     {
         long t = m.TimestampTicks;
 
-        // Spec 3.4, the stage clock: the ticks strictly between the latest message and this one come first
-        // (a tick at exactly t is this message's own re-evaluation). A late message runs none.
+        // Spec 3.4, the stage clock: the ticks from the latest message (a tick at exactly its time comes after it,
+        // unless it is the lead's first) to strictly before this one come first; a tick at exactly t comes after
+        // this message and every other message at t. A late message runs none.
         if (_clock is not null && state.MessageCount > 0 && t > state.LastTicks)
         {
-            state.Stage = _clock.Run(state, state.Stage, state.LastTicks, t, ref state.History);
+            state.Stage = _clock.Run(state, state.Stage, state.TicksFrom, t, ref state.History);
+        }
+
+        if (t < state.FirstTicks)
+        {
+            state.FirstTicks = t;
         }
 
         Begin(state, t, m.MessageId);
@@ -320,7 +326,7 @@ internal sealed class Evaluator
         int current = state.Stage;
         if (reevaluateStage && _clock is not null && state.MessageCount > 0)
         {
-            current = _clock.Run(state, current, state.LastTicks, asOf, ref history);
+            current = _clock.Run(state, current, state.TicksFrom, asOf, ref history);
         }
 
         Begin(state, asOf, null);

@@ -567,6 +567,7 @@ public sealed partial class LeadScoringEngine
         s.GroupId = c.Extra?.GroupId;
         s.Stage = 0;
         s.MessageCount = r.MessageCount;
+        s.FirstTicks = long.MaxValue; // flat rows have no stage clock
         s.History?.Clear();
         var traits = s.Traits!;
         traits.Clear();

@@ -86,6 +86,15 @@ internal sealed class LeadState
     /// <summary>How many messages were applied.</summary>
     public int MessageCount;
 
+    /// <summary>The timestamp of the lead's first message (spec 3.4: ticks count strictly after it); <see cref="long.MaxValue"/> before any.</summary>
+    public long FirstTicks = long.MaxValue;
+
+    /// <summary>
+    /// Where the stage clock's ticks start for this state: a tick at exactly the latest message's time comes after that
+    /// message (spec 3.4), except at the lead's first message, so the ticks to run are those strictly after this.
+    /// </summary>
+    public long TicksFrom => LastTicks > FirstTicks ? LastTicks - 1 : LastTicks;
+
     public bool IsAfterLast(long ticks, string messageId) => LeadMessage.CompareOrder(ticks, messageId, LastTicks, LastMessageId) > 0;
 
     /// <summary>Makes this state an exact copy of <paramref name="other"/>, reusing this one's buffers.</summary>
@@ -100,6 +109,7 @@ internal sealed class LeadState
         GroupId = other.GroupId;
         Stage = other.Stage;
         MessageCount = other.MessageCount;
+        FirstTicks = other.FirstTicks;
         if (other.Traits is null)
         {
             Traits?.Clear();
@@ -209,6 +219,7 @@ internal sealed class LeadState
         GroupId = null;
         Stage = 0;
         MessageCount = 0;
+        FirstTicks = long.MaxValue;
         Traits?.Clear();
         Array.Clear(Counts);
         Array.Clear(Ring);

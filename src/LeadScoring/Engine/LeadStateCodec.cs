@@ -12,7 +12,7 @@ namespace LeadScoring.Engine;
 internal static class LeadStateCodec
 {
     private const byte Magic0 = (byte)'L', Magic1 = (byte)'S';
-    public const byte Version = 1;
+    public const byte Version = 2;
 
     public static byte[] Encode(LeadState s, CompiledModel model)
     {
@@ -32,6 +32,7 @@ internal static class LeadStateCodec
             OptionalString(w, s.GroupId);
             w.Write7BitEncodedInt(s.Stage);
             w.Write7BitEncodedInt(s.MessageCount);
+            w.Write(s.FirstTicks);
 
             w.Write7BitEncodedInt(s.Traits?.Count ?? 0);
             foreach (var (k, v) in s.Traits ?? [])
@@ -122,6 +123,7 @@ internal static class LeadStateCodec
                 GroupId = OptionalString(r),
                 Stage = r.Read7BitEncodedInt(),
                 MessageCount = r.Read7BitEncodedInt(),
+                FirstTicks = r.ReadInt64(),
             };
             int traits = r.Read7BitEncodedInt();
             if (traits > 0)

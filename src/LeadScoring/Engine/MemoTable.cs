@@ -60,25 +60,34 @@ internal sealed class MemoTable
         }
 
         int hash = Hash(key);
-        if (!Insert(_entries, key, hash, value) && _entries.Length < FastPlan.MaxMemo * 4)
+        while (!Insert(_entries, key, hash, value) && _entries.Length < FastPlan.MaxMemo * 4)
         {
-            // A run of MaxProbes taken places: spread the table once more. Keys that still collide (built to)
-            // stay out, and are tested each time they come.
+            // A run of MaxProbes taken places: spread the table more. Keys that still collide at the size bound
+            // (built to) stay out, and are tested each time they come.
             Grow();
-            Insert(_entries, key, hash, value);
         }
     }
 
     private bool Insert(Entry[] entries, string key, int hash, ulong value)
     {
+        if (!Place(entries, new Entry { Key = key, Hash = hash, Value = value }))
+        {
+            return false;
+        }
+
+        _count++;
+        return true;
+    }
+
+    private static bool Place(Entry[] entries, Entry entry)
+    {
         int mask = entries.Length - 1;
-        int i = hash & mask;
+        int i = entry.Hash & mask;
         for (int probe = 0; probe < MaxProbes; probe++)
         {
             if (entries[i].Key is null)
             {
-                entries[i] = new Entry { Key = key, Hash = hash, Value = value };
-                _count++;
+                entries[i] = entry;
                 return true;
             }
 
@@ -88,20 +97,40 @@ internal sealed class MemoTable
         return false;
     }
 
+    /// <summary>
+    /// Doubles the table, and doubles again while a remembered key finds no place within <see cref="MaxProbes"/>
+    /// (up to the size bound), so that growing never forgets a key.
+    /// </summary>
     private void Grow()
     {
         var old = _entries;
-        var entries = new Entry[old.Length * 2];
-        _count = 0;
-        foreach (var e in old)
+        for (int size = old.Length * 2; ; size *= 2)
         {
-            if (e.Key is not null)
+            var entries = new Entry[size];
+            int count = 0;
+            bool all = true;
+            foreach (var e in old)
             {
-                Insert(entries, e.Key, e.Hash, e.Value);
+                if (e.Key is not null)
+                {
+                    if (Place(entries, e))
+                    {
+                        count++;
+                    }
+                    else
+                    {
+                        all = false;
+                    }
+                }
+            }
+
+            if (all || size >= FastPlan.MaxMemo * 4)
+            {
+                _entries = entries;
+                _count = count;
+                return;
             }
         }
-
-        _entries = entries;
     }
 
     /// <summary>
