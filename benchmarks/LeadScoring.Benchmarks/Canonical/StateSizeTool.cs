@@ -71,7 +71,7 @@ public static class StateSizeTool
         GC.KeepAlive(full);
         const long Messages = CanonicalWorkload.EventCount + Leads;
         return string.Create(CultureInfo.InvariantCulture,
-            $"replay history, per message (not in the per-lead figure): the engine's index {index / (double)Messages:F1} B (entry and hash slot, arrays grown by doubling); the default in-memory history {(all - rowsAndIndex) / (double)Messages:F1} B (the parsed message it keeps); the command-line tool keeps 16 B per message (line and timestamp) instead");
+            $"replay history, per message (not in the per-lead figure): the engine's index {index / (double)Messages:F1} B (entry and hash slot, arrays grown by doubling); the default in-memory history {(all - rowsAndIndex) / (double)Messages:F1} B (the parsed message it keeps); the command-line tool keeps 8 B per message (its line in the file) instead");
     }
 
     /// <summary>A history that keeps nothing: for measuring what the engine itself holds (no message is read back on this stream).</summary>
@@ -112,7 +112,7 @@ public static class StateSizeTool
     {
         long zero = Total();
         var states = RunBareStates(model);
-        Row("LeadScoring internals: id → LeadState map only (as LeadScoringBatch keeps)", Total() - zero, "id string, map entry, LeadState with its arrays and traits dictionary");
+        Row("LeadScoring internals: id → LeadState map only (no rows, no history)", Total() - zero, "id string, map entry, LeadState with its arrays and traits dictionary");
         GC.KeepAlive(states);
     }
 
@@ -136,7 +136,7 @@ public static class StateSizeTool
     private static LeadScoringEngine RunEngine(CompiledModel model, MessageHistory? history)
     {
         var w = CanonicalWorkload.Generate();
-        var engine = new LeadScoringEngine(model, null, history);
+        var engine = new LeadScoringEngine(model, new LeadScoringEngineOptions { ReorderHorizon = null }, history);
         for (int i = 0; i < Leads; i++)
         {
             engine.Apply(w.IdentifyMessage(i));
