@@ -99,22 +99,31 @@ public class AllocationTests
     {
         var model = CompiledModel.Compile(ScoringModelLoader.Load(ModelJson).GetModelOrThrow());
         var messages = History(leads: 40, days: 400);
-        var engine = new LeadScoringEngine(model, new LeadScoringEngineOptions { ExpectedMessages = messages.Count, ReorderHorizon = null }, new PreSizedHistory(messages.Count));
         int warmUp = messages.Count / 2;
-        for (int i = 0; i < warmUp; i++)
+
+        // Three fresh engines, each warmed up, then measured over the second half. In a full parallel test run the
+        // runtime has been seen to allocate a few kilobytes on this thread once (7 KB in 41,199 messages, never when
+        // run alone); a cost per message would show in every attempt, so the least of three must be 0.
+        var attempts = new List<long>();
+        LeadScoringEngine engine = null!;
+        for (int attempt = 0; attempt < 3 && (attempts.Count == 0 || attempts.Min() > 0); attempt++)
         {
-            engine.Apply(messages[i]).Should().Be(ApplyOutcome.Applied);
+            engine = new LeadScoringEngine(model, new LeadScoringEngineOptions { ExpectedMessages = messages.Count, ReorderHorizon = null }, new PreSizedHistory(messages.Count));
+            for (int i = 0; i < warmUp; i++)
+            {
+                engine.Apply(messages[i]).Should().Be(ApplyOutcome.Applied);
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = warmUp; i < messages.Count; i++)
+            {
+                engine.Apply(messages[i]);
+            }
+
+            attempts.Add(GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = warmUp; i < messages.Count; i++)
-        {
-            engine.Apply(messages[i]);
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        allocated.Should().Be(0, $"applying {messages.Count - warmUp} in-order messages must not allocate");
+        attempts.Min().Should().Be(0, $"applying {messages.Count - warmUp} in-order messages must not allocate (bytes per attempt: {string.Join(", ", attempts)})");
         engine.Statistics.Applied.Should().Be(messages.Count);
         // The work was real: the model's rules fired and the leads moved through the stages.
         var lead = engine.Evaluate("u-000", messages[^1].Timestamp, explain: true)!;
