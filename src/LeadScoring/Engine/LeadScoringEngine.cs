@@ -335,7 +335,11 @@ public sealed partial class LeadScoringEngine
     /// The index entry of <paramref name="row"/>'s counted message with this id; else <see cref="FoldedCopy"/> when a
     /// released entry has the id's hash, else <see cref="NoCopy"/>.
     /// </summary>
-    private int FindCopy(int row, ulong hash, string messageId)
+    /// <param name="row">The lead.</param>
+    /// <param name="hash">The id's hash.</param>
+    /// <param name="messageId">The id.</param>
+    /// <param name="except">An entry not to count as a copy (the message itself, during a merge), or -1.</param>
+    private int FindCopy(int row, ulong hash, string messageId, int except = -1)
     {
         int probe = -1;
         int entry;
@@ -343,6 +347,11 @@ public sealed partial class LeadScoringEngine
         while ((entry = _index.FindNext(row, hash, ref probe)) >= 0)
         {
             ref var e = ref _index[entry];
+            if (entry == except)
+            {
+                continue;
+            }
+
             if (!e.Live)
             {
                 folded = true;
@@ -454,7 +463,7 @@ public sealed partial class LeadScoringEngine
             }
 
             var m = Read(e);
-            int copy = FindOtherCopy(survivor, entry.IdHash, m.MessageId, e);
+            int copy = FindCopy(survivor, entry.IdHash, m.MessageId, except: e);
             if (copy < 0)
             {
                 continue;
@@ -500,21 +509,6 @@ public sealed partial class LeadScoringEngine
         RemoveRow(absorbed);
         MarkStale(survivor);
         return survivor;
-    }
-
-    private int FindOtherCopy(int row, ulong hash, string messageId, int except)
-    {
-        int probe = -1;
-        int entry;
-        while ((entry = _index.FindNext(row, hash, ref probe)) >= 0)
-        {
-            if (entry != except && _index[entry].Live && string.Equals(Read(entry).MessageId, messageId, StringComparison.Ordinal))
-            {
-                return entry;
-            }
-        }
-
-        return -1;
     }
 
     // ------------------------------------------------------------------ evaluation
