@@ -157,9 +157,10 @@ public class ApplyBenchmarks
     [IterationSetup(Targets = [nameof(LeadScoring), nameof(LeadScoringSampleShaped)])]
     public void SetupEngine()
     {
-        // As `leadscore score` runs it: no reorder horizon (every message kept, exact for any order).
+        // As `leadscore score` runs it: no reorder horizon (every message kept, exact for any order), with room made
+        // for the messages to come (the default in-memory history and the index, sized up front: 0 B per message).
         _engine = null!;
-        _engine = new LeadScoringEngine(_model, new LeadScoringEngineOptions { ReorderHorizon = null });
+        _engine = new LeadScoringEngine(_model, new LeadScoringEngineOptions { ReorderHorizon = null, ExpectedMessages = _identifies.Length + _shaped.Length });
         foreach (var m in _identifies)
         {
             _engine.Apply(m);

@@ -236,14 +236,13 @@ internal sealed class Evaluator
             }
             else
             {
-                w.Ring ??= new long[rule.LimitCount];
-                if (w.Written >= rule.LimitCount && w.Ring[w.Written % rule.LimitCount] > t - rule.LimitWindowTicks)
+                long oldestOfValue = WindowRing.OldestOfFull(w.Ring, rule.LimitCount, w.Written);
+                if (oldestOfValue != long.MinValue && oldestOfValue > t - rule.LimitWindowTicks)
                 {
                     return false;
                 }
 
-                w.Ring[w.Written % rule.LimitCount] = t;
-                w.Written = w.Written == int.MaxValue ? rule.LimitCount : w.Written + 1;
+                WindowRing.Push(ref w.Ring, rule.LimitCount, ref w.Written, t);
             }
 
             w.Awards++;

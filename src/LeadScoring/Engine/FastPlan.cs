@@ -63,10 +63,16 @@ internal sealed class FastPlan
     public FrozenDictionary<string, FastRuleSet>.AlternateLookup<ReadOnlySpan<char>> EventsBySpan { get; }
 #endif
 
+    /// <summary>The most window places (the sum of the limit counts of rules with a time window) flat rows hold inline.</summary>
+    internal const int MaxInlineWindowPlaces = 64;
+
     /// <summary>The plan for <paramref name="model"/>, or null when the model needs the full lead state.</summary>
     public static FastPlan? TryCreate(CompiledModel model)
     {
-        if (model.StageNames.Length > 1 || model.OccurredNames.Length > 0 || model.UsesAccount || model.KeepsAwardTimes || model.HasPerLimits)
+        // Flat rows hold every window's times inline (4 bytes a place, up front): only for small windows. Models with
+        // larger limits use full states, whose windows grow with use (WindowRing).
+        if (model.RingSlots > MaxInlineWindowPlaces ||
+            model.StageNames.Length > 1 || model.OccurredNames.Length > 0 || model.UsesAccount || model.KeepsAwardTimes || model.HasPerLimits)
         {
             return null;
         }

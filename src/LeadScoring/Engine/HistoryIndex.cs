@@ -1,17 +1,21 @@
+using System.Runtime.InteropServices;
+
 namespace LeadScoring.Engine;
 
 /// <summary>
 /// What the engine keeps per counted message: its order key, a hash of its id, its handle in the
-/// <see cref="MessageHistory"/>, its lead and the lead's previous message (a list per lead, newest first), plus an
-/// open-addressing table from id hash to message, so a copy of <em>any</em> earlier message of a lead is found with
-/// one probe. 32 bytes per message (in chunks of 4,096, so growing copies nothing) and 4 to 8 in the table.
+/// <see cref="MessageHistory"/>, its lead and the lead's previous message (a list per lead, newest first). 32 bytes per
+/// message, in chunks of 2,048 (64 KiB: growing copies nothing, and no chunk is a large object whose allocation would
+/// start a full collection). A copy of a short-history lead's message is found by walking its list behind the lead's
+/// Bloom filter; the messages of leads with a long history (or a folded one) are also in an open-addressing table from
+/// id hash to message (<see cref="Insert(int)"/>), so a copy of <em>any</em> earlier message is found with one probe.
 /// </summary>
 internal sealed class HistoryIndex
 {
-    private const int ChunkBits = 12;
+    private const int ChunkBits = 11;
     private const int ChunkSize = 1 << ChunkBits;
 
-    // Entries in chunks of 4,096 (128 KiB): the index grows without copying and without a doubling's spare room.
+    // Entries in chunks of 2,048 (64 KiB): the index grows without copying and without a doubling's spare room.
     private Entry[][] _chunks;
     private int _count;
     private int[] _table; // entry index + 1; 0 = empty
@@ -24,6 +28,7 @@ internal sealed class HistoryIndex
         {
             _chunks[i] = new Entry[ChunkSize];
         }
+        // Room for every message in the table (at most half full), whichever leads turn out to have long histories.
         int size = 64;
         while (size < capacity * 2)
         {
@@ -41,20 +46,46 @@ internal sealed class HistoryIndex
 
     public ref Entry this[int index] => ref _chunks[index >> ChunkBits][index & (ChunkSize - 1)];
 
-    /// <summary>A 64-bit hash of a message id (FNV-1a over its characters).</summary>
+    /// <summary>A per-process random seed, so ids cannot be chosen to collide (the hashes are never persisted).</summary>
+    private static readonly ulong Seed = (ulong)Random.Shared.NextInt64() | 1;
+
+    /// <summary>
+    /// A seeded 64-bit multiply-xorshift hash of an id (message ids here, lead ids in <see cref="IdTable"/>), 8 bytes
+    /// (4 characters) per step: a 36-character id costs 9 multiplications where a per-character hash costs 36
+    /// dependent ones, and Marvin (string's own hash) several per character.
+    /// </summary>
     public static ulong Hash(ReadOnlySpan<char> id)
     {
-        ulong h = 14695981039346656037UL;
-        foreach (char c in id)
+        var bytes = MemoryMarshal.AsBytes(id);
+        ulong h = Seed ^ ((ulong)bytes.Length * 0x9E3779B97F4A7C15);
+        while (bytes.Length >= 8)
         {
-            h = (h ^ c) * 1099511628211UL;
+            h = (h ^ MemoryMarshal.Read<ulong>(bytes)) * 0xBF58476D1CE4E5B9;
+            h ^= h >> 31;
+            bytes = bytes[8..];
         }
 
-        return h ^ (h >> 29);
+        if (bytes.Length >= 4)
+        {
+            h = (h ^ MemoryMarshal.Read<uint>(bytes)) * 0xBF58476D1CE4E5B9;
+            h ^= h >> 31;
+            bytes = bytes[4..];
+        }
+
+        if (bytes.Length >= 2)
+        {
+            h = (h ^ MemoryMarshal.Read<ushort>(bytes)) * 0xBF58476D1CE4E5B9;
+        }
+
+        h = (h ^ (h >> 29)) * 0x94D049BB133111EB;
+        return h ^ (h >> 32);
     }
 
-    /// <summary>Indexes a message as the newest of <paramref name="row"/>'s list, whose head was <paramref name="prev"/>.</summary>
-    public int Add(int row, int prev, long ticks, ulong idHash, long handle)
+    /// <summary>
+    /// Indexes a message as the newest of <paramref name="row"/>'s list, whose head was <paramref name="prev"/>; also in
+    /// the id-hash table when <paramref name="table"/> (the lead's messages are looked up there).
+    /// </summary>
+    public int Add(int row, int prev, long ticks, ulong idHash, long handle, bool table)
     {
         int chunk = _count >> ChunkBits;
         if (chunk == _chunks.Length)
@@ -63,17 +94,26 @@ internal sealed class HistoryIndex
         }
 
         var entries = _chunks[chunk] ??= new Entry[ChunkSize];
+        int index = _count++;
+        entries[index & (ChunkSize - 1)] = new Entry { Ticks = ticks, IdHash = idHash, Handle = handle, Row = row, Prev = prev };
+        if (table)
+        {
+            Insert(index);
+        }
 
+        return index;
+    }
+
+    /// <summary>Puts an entry into the id-hash table (once: the caller knows it is not there yet).</summary>
+    public void Insert(int index)
+    {
         if ((_tableCount + 1) * 2 > _table.Length)
         {
             GrowTable();
         }
 
-        int index = _count++;
-        entries[index & (ChunkSize - 1)] = new Entry { Ticks = ticks, IdHash = idHash, Handle = handle, Row = row, Prev = prev };
-        Insert(_table, index, idHash);
+        Insert(_table, index, this[index].IdHash);
         _tableCount++;
-        return index;
     }
 
     /// <summary>
@@ -116,9 +156,12 @@ internal sealed class HistoryIndex
     private void GrowTable()
     {
         var table = new int[_table.Length * 2];
-        for (int i = 0; i < _count; i++)
+        foreach (int slot in _table)
         {
-            Insert(table, i, this[i].IdHash);
+            if (slot != 0)
+            {
+                Insert(table, slot - 1, this[slot - 1].IdHash);
+            }
         }
 
         _table = table;

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace LeadScoring.Engine;
 
 /// <summary>
@@ -15,39 +13,8 @@ internal sealed class IdTable
 
     public int Count => _count;
 
-    /// <summary>A per-process random seed, so ids cannot be chosen to collide.</summary>
-    private static readonly ulong Seed = (ulong)Random.Shared.NextInt64() | 1;
-
-    /// <summary>
-    /// A seeded multiply-xorshift hash over 8 bytes at a time: lead ids are short, and this costs a few cycles where
-    /// Marvin (string's own hash) costs several per character.
-    /// </summary>
-    public static int Hash(ReadOnlySpan<char> key)
-    {
-        var bytes = MemoryMarshal.AsBytes(key);
-        ulong h = Seed ^ ((ulong)bytes.Length * 0x9E3779B97F4A7C15);
-        while (bytes.Length >= 8)
-        {
-            h = (h ^ MemoryMarshal.Read<ulong>(bytes)) * 0xBF58476D1CE4E5B9;
-            h ^= h >> 31;
-            bytes = bytes[8..];
-        }
-
-        if (bytes.Length >= 4)
-        {
-            h = (h ^ MemoryMarshal.Read<uint>(bytes)) * 0xBF58476D1CE4E5B9;
-            h ^= h >> 31;
-            bytes = bytes[4..];
-        }
-
-        if (bytes.Length >= 2)
-        {
-            h = (h ^ MemoryMarshal.Read<ushort>(bytes)) * 0xBF58476D1CE4E5B9;
-        }
-
-        h = (h ^ (h >> 29)) * 0x94D049BB133111EB;
-        return (int)(h ^ (h >> 32));
-    }
+    /// <summary>The seeded hash of an id (<see cref="HistoryIndex.Hash"/>), folded to 32 bits.</summary>
+    public static int Hash(ReadOnlySpan<char> key) => (int)HistoryIndex.Hash(key);
 
     public int Find(string key) => Find(key.AsSpan(), Hash(key), key);
 

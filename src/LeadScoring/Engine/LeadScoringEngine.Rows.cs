@@ -581,22 +581,24 @@ public sealed partial class LeadScoringEngine
 
         var cells = _cells.AsSpan(row * _cellStride, _cellStride);
         cells[.._countStride].CopyTo(s.Counts);
-        if (_ring64 is { } wide)
-        {
-            wide.AsSpan(row * _ringStride, _ringStride).CopyTo(s.Ring);
-        }
-        else
-        {
-            var narrow = _ring32.AsSpan(row * _ringStride, _ringStride);
-            for (int i = 0; i < narrow.Length; i++)
-            {
-                s.Ring[i] = EpochTicks + (narrow[i] * TimeSpan.TicksPerSecond);
-            }
-        }
         for (int w = 0; w < _windowStride; w++)
         {
             // Count while not full, then size + head; LeadState keeps a count whose remainder is the head.
-            s.RingWritten[w] = cells[_countStride + w];
+            int size = Model.RingSizes[w], written = s.RingWritten[w] = cells[_countStride + w];
+            var places = WindowRing.Room(ref s.Rings[w], size, WindowRing.Held(size, written));
+            int at = (row * _ringStride) + Model.RingOffsets[w];
+            if (_ring64 is { } wide)
+            {
+                wide.AsSpan(at, places.Length).CopyTo(places);
+            }
+            else
+            {
+                var narrow = _ring32.AsSpan(at, places.Length);
+                for (int i = 0; i < narrow.Length; i++)
+                {
+                    places[i] = EpochTicks + (narrow[i] * TimeSpan.TicksPerSecond);
+                }
+            }
         }
     }
 
@@ -625,34 +627,36 @@ public sealed partial class LeadScoringEngine
         r.MessageCount = s.MessageCount;
         var cells = _cells.AsSpan(row * _cellStride, _cellStride);
         s.Counts.CopyTo(cells);
-        if (_ring64 is null)
-        {
-            foreach (long ticks in s.Ring)
-            {
-                if (!TryToSeconds(ticks, out _))
-                {
-                    Widen();
-                    break;
-                }
-            }
-        }
-
-        if (_ring64 is { } wide)
-        {
-            s.Ring.CopyTo(wide.AsSpan(row * _ringStride, _ringStride));
-        }
-        else
-        {
-            var narrow = _ring32.AsSpan(row * _ringStride, _ringStride);
-            for (int i = 0; i < narrow.Length; i++)
-            {
-                TryToSeconds(s.Ring[i], out narrow[i]);
-            }
-        }
         for (int w = 0; w < _windowStride; w++)
         {
             int size = Model.RingSizes[w], written = s.RingWritten[w];
             cells[_countStride + w] = written < size ? written : size + (written % size);
+            var places = s.Rings[w].AsSpan(0, WindowRing.Held(size, written));
+            if (_ring64 is null)
+            {
+                foreach (long ticks in places)
+                {
+                    if (!TryToSeconds(ticks, out _))
+                    {
+                        Widen();
+                        break;
+                    }
+                }
+            }
+
+            int at = (row * _ringStride) + Model.RingOffsets[w];
+            if (_ring64 is { } wide)
+            {
+                places.CopyTo(wide.AsSpan(at, places.Length));
+            }
+            else
+            {
+                var narrow = _ring32.AsSpan(at, places.Length);
+                for (int i = 0; i < narrow.Length; i++)
+                {
+                    TryToSeconds(places[i], out narrow[i]);
+                }
+            }
         }
 
         if (traitsChanged)
@@ -866,6 +870,9 @@ public sealed partial class LeadScoringEngine
 
         /// <summary>Whether the lead is in the list of leads changed since <see cref="TakeChanges"/>.</summary>
         public bool Changed;
+
+        /// <summary>Whether the lead's messages are in the history index's id-hash table (a long or folded history).</summary>
+        public bool Tabled;
 
         /// <summary>
         /// Two bits per message id ever counted for the lead (a Bloom filter): an id whose bits are not all set is

@@ -28,8 +28,9 @@ public sealed record LeadScoringEngineOptions
     public bool DeferReplays { get; init; }
 
     /// <summary>
-    /// How many messages to make room for up front in the engine's history index (32 bytes each, plus the lookup
-    /// table); past that it grows in chunks of 4,096. Default 1,024.
+    /// How many messages to make room for up front in the engine's history index (40 bytes each: an entry and
+    /// lookup-table room) and in the default in-memory history (8 bytes each); past that both grow in chunks, so a
+    /// good estimate makes in-order scoring allocate nothing. Default 1,024.
     /// </summary>
     public int ExpectedMessages { get; init; } = 1024;
 }
@@ -114,12 +115,15 @@ public sealed partial class LeadScoringEngine
     /// <summary>Creates an engine for a compiled model.</summary>
     /// <param name="model">The compiled model.</param>
     /// <param name="options">The options; null for the defaults.</param>
-    /// <param name="history">Where counted messages are kept for replays; null for an <see cref="InMemoryMessageHistory"/>.</param>
+    /// <param name="history">
+    /// Where counted messages are kept for replays; null for an <see cref="InMemoryMessageHistory"/> with room for
+    /// <see cref="LeadScoringEngineOptions.ExpectedMessages"/>.
+    /// </param>
     public LeadScoringEngine(CompiledModel model, LeadScoringEngineOptions? options = null, MessageHistory? history = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Options = options ?? LeadScoringEngineOptions.Default;
-        _history = history ?? new InMemoryMessageHistory();
+        _history = history ?? new InMemoryMessageHistory(Options.ExpectedMessages);
         _index = new HistoryIndex(Options.ExpectedMessages);
         _horizon = Options.ReorderHorizon is { } h ? Math.Max(0, h.Ticks) : long.MaxValue;
         _accounts = new AccountBook(model, Invalidate, AppliedAfter);
@@ -256,7 +260,8 @@ public sealed partial class LeadScoringEngine
         if (IsFolded(row, m))
         {
             _accounts.Add(m, row);
-            _index.Add(row, -1, m.TimestampTicks, hash, ~0L); // for de-duplication only
+            MakeTabled(row);
+            _index.Add(row, -1, m.TimestampTicks, hash, ~0L, table: true); // for de-duplication only
             _hot[row].IdBloom |= BloomBits(hash);
             FoldLate(row, m);
             MarkChanged(row);
@@ -294,7 +299,7 @@ public sealed partial class LeadScoringEngine
     {
         long handle = _history.Add(m);
         ref HotRow r = ref _hot[row];
-        r.History = _index.Add(row, r.History, m.TimestampTicks, hash, handle);
+        r.History = _index.Add(row, r.History, m.TimestampTicks, hash, handle, r.Tabled);
         r.IdBloom |= BloomBits(hash);
         r.Kept++;
         MarkChanged(row);
@@ -331,9 +336,13 @@ public sealed partial class LeadScoringEngine
     /// <summary><see cref="FindCopy"/>: a copy was counted and folded (or replaced); its id is known only by its hash.</summary>
     private const int FoldedCopy = -2;
 
+    /// <summary>How many entries of a lead's list <see cref="FindCopy"/> walks before it puts the lead's messages in the table.</summary>
+    private const int ChainWalk = 16;
+
     /// <summary>
     /// The index entry of <paramref name="row"/>'s counted message with this id; else <see cref="FoldedCopy"/> when a
-    /// released entry has the id's hash, else <see cref="NoCopy"/>.
+    /// released entry has the id's hash, else <see cref="NoCopy"/>. The lead's Bloom filter rules most ids out at once;
+    /// then a short list is walked, and a lead with a long (or folded) history is looked up in the index's table.
     /// </summary>
     /// <param name="row">The lead.</param>
     /// <param name="hash">The id's hash.</param>
@@ -341,9 +350,47 @@ public sealed partial class LeadScoringEngine
     /// <param name="except">An entry not to count as a copy (the message itself, during a merge), or -1.</param>
     private int FindCopy(int row, ulong hash, string messageId, int except = -1)
     {
-        int probe = -1;
+        ref HotRow r = ref _hot[row];
+        ulong bloom = BloomBits(hash);
+        if ((r.IdBloom & bloom) != bloom)
+        {
+            return NoCopy;
+        }
+
         int entry;
         bool folded = false;
+        if (!r.Tabled)
+        {
+            int walked = 0;
+            for (entry = r.History; entry >= 0 && walked <= ChainWalk; entry = _index[entry].Prev, walked++)
+            {
+                ref var e = ref _index[entry];
+                if (e.IdHash != hash || entry == except)
+                {
+                    continue;
+                }
+
+                if (!e.Live)
+                {
+                    folded = true;
+                }
+                else if (string.Equals(Read(entry).MessageId, messageId, StringComparison.Ordinal))
+                {
+                    return entry;
+                }
+            }
+
+            if (entry < 0)
+            {
+                return folded ? FoldedCopy : NoCopy;
+            }
+
+            // A long list: from now on the lead's messages are found in the table.
+            MakeTabled(row);
+            folded = false;
+        }
+
+        int probe = -1;
         while ((entry = _index.FindNext(row, hash, ref probe)) >= 0)
         {
             ref var e = ref _index[entry];
@@ -363,6 +410,23 @@ public sealed partial class LeadScoringEngine
         }
 
         return folded ? FoldedCopy : NoCopy;
+    }
+
+    /// <summary>Puts the lead's listed messages into the index's id-hash table, where its later messages go too.</summary>
+    private void MakeTabled(int row)
+    {
+        ref HotRow r = ref _hot[row];
+        if (r.Tabled)
+        {
+            return;
+        }
+
+        for (int e = r.History; e >= 0; e = _index[e].Prev)
+        {
+            _index.Insert(e);
+        }
+
+        r.Tabled = true;
     }
 
     /// <summary>The lead's state no longer reflects its history: replay it now, or when it is next read.</summary>
@@ -451,6 +515,7 @@ public sealed partial class LeadScoringEngine
             Statistics.BeyondHorizon += lost.Count;
         }
 
+        bool absorbedTabled = _hot[absorbed].Tabled;
         int tail = -1;
         for (int e = _hot[absorbed].History; e >= 0; e = _index[e].Prev)
         {
@@ -474,6 +539,19 @@ public sealed partial class LeadScoringEngine
             int loser = LeadMessage.CompareTotal(other, m) <= 0 ? e : copy;
             _accounts.Remove(Read(loser));
             Release(loser);
+        }
+
+        // One list, in the table if either part was: the part that is not yet there goes in.
+        if (absorbedTabled)
+        {
+            MakeTabled(survivor);
+        }
+        else if (_hot[survivor].Tabled)
+        {
+            for (int e = _hot[absorbed].History; e >= 0; e = _index[e].Prev)
+            {
+                _index.Insert(e);
+            }
         }
 
         if (tail >= 0)
@@ -727,7 +805,7 @@ public sealed partial class LeadScoringEngine
             }
 
             long handle = _history.Add(m);
-            _hot[row].History = _index.Add(row, _hot[row].History, m.TimestampTicks, hash, handle);
+            _hot[row].History = _index.Add(row, _hot[row].History, m.TimestampTicks, hash, handle, _hot[row].Tabled);
             _hot[row].IdBloom |= BloomBits(hash);
             _hot[row].Kept++;
             _accounts.Add(m, row);

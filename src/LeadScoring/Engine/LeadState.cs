@@ -31,7 +31,7 @@ internal sealed class LeadState
     public LeadState(CompiledModel model)
     {
         Counts = new int[model.EventRuleCount * 2];
-        Ring = model.RingSlots == 0 ? [] : new long[model.RingSlots];
+        Rings = model.RingCount == 0 ? [] : new long[]?[model.RingCount];
         RingWritten = model.RingCount == 0 ? [] : new int[model.RingCount];
         OccurredLast = new long[model.OccurredNames.Length];
         Array.Fill(OccurredLast, long.MinValue);
@@ -68,8 +68,8 @@ internal sealed class LeadState
     /// <summary>Per event rule: awards at <c>2e</c>, limit-suppressed candidates at <c>2e + 1</c>.</summary>
     public int[] Counts;
 
-    /// <summary>All windows' timestamps; see <see cref="StateLayout"/>.</summary>
-    public long[] Ring;
+    /// <summary>Per window (see <see cref="StateLayout"/>): its timestamps, in a <see cref="WindowRing"/> that grows with use.</summary>
+    public long[]?[] Rings;
 
     /// <summary>Per window: how many timestamps were ever written (the head is this modulo the size).</summary>
     public int[] RingWritten;
@@ -125,8 +125,15 @@ internal sealed class LeadState
         }
 
         other.Counts.CopyTo(Counts, 0);
-        other.Ring.CopyTo(Ring, 0);
         other.RingWritten.CopyTo(RingWritten, 0);
+        for (int i = 0; i < Rings.Length; i++)
+        {
+            // The places in use: the written ones, all of the array once it is full.
+            int length = other.Rings[i]?.Length ?? 0;
+            int held = Math.Min(length, other.RingWritten[i]);
+            other.Rings[i].AsSpan(0, held).CopyTo(WindowRing.Room(ref Rings[i], length, held));
+        }
+
         other.OccurredLast.CopyTo(OccurredLast, 0);
         if (other.AwardTimes is not null)
         {
@@ -222,8 +229,7 @@ internal sealed class LeadState
         FirstTicks = long.MaxValue;
         Traits?.Clear();
         Array.Clear(Counts);
-        Array.Clear(Ring);
-        Array.Clear(RingWritten);
+        Array.Clear(RingWritten); // the rings keep their arrays: only the first written places are ever read
         Array.Fill(OccurredLast, long.MinValue);
         if (AwardTimes is not null)
         {
@@ -247,19 +253,13 @@ internal sealed class LeadState
     /// <summary>Pushes a timestamp into ring <paramref name="ring"/>.</summary>
     public void Push(CompiledModel model, int ring, long ticks)
     {
-        int size = model.RingSizes[ring];
-        Ring[model.RingOffsets[ring] + (RingWritten[ring] % size)] = ticks;
-        RingWritten[ring] = RingWritten[ring] == int.MaxValue ? size : RingWritten[ring] + 1;
+        WindowRing.Push(ref Rings[ring], model.RingSizes[ring], ref RingWritten[ring], ticks);
     }
 
     /// <summary>
     /// The oldest of the last <c>size</c> timestamps of ring <paramref name="ring"/>, or <see cref="long.MinValue"/>
     /// when fewer than <c>size</c> were written.
     /// </summary>
-    public long OldestOfFull(CompiledModel model, int ring)
-    {
-        int size = model.RingSizes[ring];
-        int written = RingWritten[ring];
-        return written < size ? long.MinValue : Ring[model.RingOffsets[ring] + (written % size)];
-    }
+    public long OldestOfFull(CompiledModel model, int ring) =>
+        WindowRing.OldestOfFull(Rings[ring], model.RingSizes[ring], RingWritten[ring]);
 }

@@ -51,7 +51,7 @@ internal static class LeadStateCodec
                 w.Write7BitEncodedInt(c);
             }
 
-            Ticks(w, s.Ring);
+            Rings(w, s, model);
             Ticks(w, s.OccurredLast);
             for (int e = 0; e < (s.AwardTimes?.Length ?? 0); e++)
             {
@@ -143,10 +143,13 @@ internal static class LeadStateCodec
 
             for (int i = 0; i < s.RingWritten.Length; i++)
             {
-                s.RingWritten[i] = r.Read7BitEncodedInt();
+                if ((s.RingWritten[i] = r.Read7BitEncodedInt()) < 0)
+                {
+                    throw new InvalidDataException("a window's count is negative");
+                }
             }
 
-            Ticks(r, s.Ring);
+            Rings(r, s, model);
             Ticks(r, s.OccurredLast);
             for (int e = 0; e < (s.AwardTimes?.Length ?? 0); e++)
             {
@@ -246,6 +249,51 @@ internal static class LeadStateCodec
     }
 
     private static string? OptionalString(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
+
+    /// <summary>
+    /// The windows' times as one run of <see cref="CompiledModel.RingSlots"/> values in the model's layout (places not
+    /// yet written are 0), as format 1 wrote its flat array; decoding keeps only the places in use.
+    /// </summary>
+    private static void Rings(BinaryWriter w, LeadState s, CompiledModel model)
+    {
+        w.Write7BitEncodedInt(model.RingSlots);
+        long previous = 0;
+        for (int ring = 0; ring < s.Rings.Length; ring++)
+        {
+            int size = model.RingSizes[ring];
+            int held = WindowRing.Held(size, s.RingWritten[ring]);
+            for (int i = 0; i < size; i++)
+            {
+                long v = i < held ? s.Rings[ring]![i] : 0;
+                w.Write7BitEncodedInt64(v - previous);
+                previous = v;
+            }
+        }
+    }
+
+    private static void Rings(BinaryReader r, LeadState s, CompiledModel model)
+    {
+        if (r.Read7BitEncodedInt() != model.RingSlots)
+        {
+            throw new InvalidDataException("a window has another size than the model's");
+        }
+
+        long previous = 0;
+        for (int ring = 0; ring < s.Rings.Length; ring++)
+        {
+            int size = model.RingSizes[ring];
+            int held = WindowRing.Held(size, s.RingWritten[ring]);
+            var places = WindowRing.Room(ref s.Rings[ring], size, held);
+            for (int i = 0; i < size; i++)
+            {
+                previous += r.Read7BitEncodedInt64();
+                if (i < held)
+                {
+                    places[i] = previous;
+                }
+            }
+        }
+    }
 
     private static void Ticks(BinaryWriter w, long[] values)
     {

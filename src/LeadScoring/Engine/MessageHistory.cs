@@ -40,6 +40,23 @@ public sealed class InMemoryMessageHistory : MessageHistory
     private long _count;
     private long _released;
 
+    /// <summary>Creates an empty history.</summary>
+    public InMemoryMessageHistory()
+    {
+    }
+
+    /// <summary>Creates an empty history with room for <paramref name="capacity"/> messages, so that keeping them allocates nothing.</summary>
+    /// <param name="capacity">How many messages to make room for; past that the history grows in chunks of 4,096.</param>
+    public InMemoryMessageHistory(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(capacity);
+        _chunks = new LeadMessage?[Math.Max(4, (capacity + ChunkSize - 1) >> ChunkBits)][];
+        for (int i = 0; i < (capacity + ChunkSize - 1) >> ChunkBits; i++)
+        {
+            _chunks[i] = new LeadMessage?[ChunkSize];
+        }
+    }
+
     /// <summary>How many messages are kept (tests).</summary>
     internal long Count => _count - _released;
 

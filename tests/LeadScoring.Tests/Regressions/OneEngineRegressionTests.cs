@@ -152,4 +152,59 @@ public class OneEngineRegressionTests
         lead.Contribution("pricing").Should().Be(new ReferenceContribution("pricing", "engagement", 3, 2, 30));
         lead.Score("engagement").Should().Be(30);
     }
+
+    /// <summary>
+    /// A lead with a long history (its copies are looked up in the index's table) and one with a short history (its
+    /// list is walked) hold copies of each other's messages; they are linked, in several arrival orders.
+    /// </summary>
+    private static List<string> LongAndShortHistoriesWithCopies()
+    {
+        var lines = new List<string>();
+        for (int i = 0; i < 40; i++)
+        {
+            lines.Add(Track($"d-{i}", Day(1).AddHours(i), "Demo Requested", "user-1"));
+        }
+
+        // Retries of early messages, long after them: duplicates, not new demos.
+        lines.Add(Track("d-0", Day(1), "Demo Requested", "user-1"));
+        lines.Add(Track("d-5", Day(1).AddHours(5), "Demo Requested", "user-1"));
+        lines.Add(Track("d-17", Day(1).AddHours(17), "Demo Requested", "user-1"));
+        for (int i = 0; i < 10; i++)
+        {
+            lines.Add(Track($"a-{i}", Day(3).AddHours(i), "Demo Requested", anonymousId: "anon-1"));
+        }
+
+        // The anonymous visitor's copies of three of the known lead's messages (the same ids, sent from the browser).
+        lines.Add(Track("d-1", Day(1).AddHours(1), "Demo Requested", anonymousId: "anon-1"));
+        lines.Add(Track("d-2", Day(1).AddHours(2), "Demo Requested", anonymousId: "anon-1"));
+        lines.Add(Track("d-39", Day(1).AddHours(39), "Demo Requested", anonymousId: "anon-1"));
+        lines.Add(Identify("link", Day(5), new { title = "Analyst" }, "user-1", "anon-1"));
+        return lines;
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Copies_of_any_earlier_message_are_duplicates_in_long_and_short_histories_and_across_a_merge(int order)
+    {
+        // 40 + 10 distinct demos: 50 × 40 points, plus the first demo's 5 (its limit of 1 suppresses 49).
+        var lines = LongAndShortHistoriesWithCopies();
+        if (order == 1)
+        {
+            lines.Reverse();
+        }
+        else if (order > 1)
+        {
+            var random = new Random(order);
+            lines = [.. lines.OrderBy(_ => random.Next())];
+        }
+
+        var lead = ScoreOneLead(lines, Day(10));
+
+        lead.Contribution("demo").Should().Be(new ReferenceContribution("demo", "engagement", 50, 0, 2000));
+        lead.Contribution("first-demo").Should().Be(new ReferenceContribution("first-demo", "engagement", 1, 49, 5));
+        lead.Score("engagement").Should().Be(2005);
+    }
 }
