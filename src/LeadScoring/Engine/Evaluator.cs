@@ -423,30 +423,56 @@ internal sealed class Evaluator
             }
         }
 
-        var scores = Model.Scores;
+        FinishScores(Model, _raw, _values);
+        Message = saved;
+        _scoresValid = true;
+    }
+
+    /// <summary>
+    /// Spec 3.5, the second half: each plain score's raw sum made finite and clamped, then the composites in dependency
+    /// order. <paramref name="raw"/> holds the plain scores' running sums (trait points and clamped event shares, rules
+    /// in document order); both are filled for every score. The one place of this arithmetic: flat rows use it too.
+    /// </summary>
+    internal static void FinishScores(CompiledModel model, double[] raw, double[] values)
+    {
+        var scores = model.Scores;
         for (int s = 0; s < scores.Length; s++)
         {
             if (!scores[s].IsComposite)
             {
-                _raw[s] = Finite(_raw[s]);
-                _values[s] = scores[s].Clamp(_raw[s]);
+                raw[s] = Finite(raw[s]);
+                values[s] = scores[s].Clamp(raw[s]);
             }
         }
 
-        foreach (int s in Model.CompositeOrder)
+        foreach (int s in model.CompositeOrder)
         {
             double sum = 0;
             foreach (var (component, weight) in scores[s].Components)
             {
-                sum += weight * _values[component];
+                sum += weight * values[component];
             }
 
-            _raw[s] = Finite(sum);
-            _values[s] = scores[s].Clamp(_raw[s]);
+            raw[s] = Finite(sum);
+            values[s] = scores[s].Clamp(raw[s]);
+        }
+    }
+
+    /// <summary>Spec 3.5: the share of <paramref name="awards"/> awards of a rule without decay or expiry (summed one by one unless the points are whole).</summary>
+    internal static double PlainShare(CompiledRule rule, int awards)
+    {
+        if (rule.PointsAreWhole)
+        {
+            return awards * rule.Points;
         }
 
-        Message = saved;
-        _scoresValid = true;
+        double sum = 0;
+        for (int i = 0; i < awards; i++)
+        {
+            sum += rule.Points;
+        }
+
+        return sum;
     }
 
     /// <summary>Spec 3.5: the rule's awards up to <see cref="Now"/>, decayed and without expired ones, summed in time order.</summary>
@@ -455,19 +481,7 @@ internal sealed class Evaluator
         int e = rule.EventIndex;
         if (!rule.KeepsAwardTimes)
         {
-            int awards = State.Counts[2 * e];
-            if (rule.PointsAreWhole)
-            {
-                return awards * rule.Points;
-            }
-
-            double sum = 0;
-            for (int i = 0; i < awards; i++)
-            {
-                sum += rule.Points;
-            }
-
-            return sum;
+            return PlainShare(rule, State.Counts[2 * e]);
         }
 
         var times = State.AwardTimes![e];

@@ -258,46 +258,10 @@ public sealed partial class LeadScoringEngine
                 continue;
             }
 
-            int awards = counts[2 * rule.EventIndex];
-            double share;
-            if (rule.PointsAreWhole)
-            {
-                share = awards * rule.Points;
-            }
-            else
-            {
-                share = 0;
-                for (int i = 0; i < awards; i++)
-                {
-                    share += rule.Points;
-                }
-            }
-
-            raw[rule.ScoreIndex] += rule.ClampShare(Evaluator.Finite(share));
+            raw[rule.ScoreIndex] += rule.ClampShare(Evaluator.Finite(Evaluator.PlainShare(rule, counts[2 * rule.EventIndex])));
         }
 
-        var scores = Model.Scores;
-        for (int s = 0; s < scores.Length; s++)
-        {
-            if (!scores[s].IsComposite)
-            {
-                raw[s] = Evaluator.Finite(raw[s]);
-                values[s] = scores[s].Clamp(raw[s]);
-            }
-        }
-
-        foreach (int s in Model.CompositeOrder)
-        {
-            double sum = 0;
-            foreach (var (component, weight) in scores[s].Components)
-            {
-                sum += weight * values[component];
-            }
-
-            raw[s] = Evaluator.Finite(sum);
-            values[s] = scores[s].Clamp(raw[s]);
-        }
-
+        Evaluator.FinishScores(Model, raw, values);
         return values[scoreIndex];
     }
 
