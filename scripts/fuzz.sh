@@ -3,8 +3,10 @@
 # model (the scoring-model reader). Usage: scripts/fuzz.sh TARGET [SECONDS]   (default 1800 s; 0 runs until ^C)
 #
 # Needs Debian's afl++ (apt-get install -y afl++) and the SharpFuzz instrumentation tool (installed here into
-# artifacts/fuzz/tools). Builds tests/LeadScoring.Fuzz in Release, instruments LeadScoring.dll, and runs afl-fuzz
-# under nice from the committed seed corpus (tests/LeadScoring.Fuzz/corpus/TARGET) into artifacts/fuzz/TARGET.
+# artifacts/fuzz/tools). Builds tests/LeadScoring.Fuzz in Release into a copy of the target's own
+# (artifacts/fuzz/bin-TARGET), instruments its LeadScoring.dll, and runs afl-fuzz under nice from the committed seed
+# corpus (tests/LeadScoring.Fuzz/corpus/TARGET) into artifacts/fuzz/TARGET. The three targets may run at the same
+# time (e.g. each with `&`): the install and the build take a lock in turn, then each target fuzzes its own copy.
 # Afterwards it prints afl's figures (executions, paths, crashes) and copies every crash input into
 # tests/LeadScoring.Fuzz/crashes/TARGET: commit them with the fix; FuzzCorpusReplayTests replays them in CI.
 set -euo pipefail
@@ -16,13 +18,17 @@ command -v afl-fuzz >/dev/null || { echo "afl-fuzz not found: apt-get install -y
 
 root=artifacts/fuzz
 tools=$root/tools
-out=$root/bin
-if [ ! -x "$tools/sharpfuzz" ]; then
-  dotnet tool install --tool-path "$tools" SharpFuzz.CommandLine --version 2.3.0
-fi
-rm -rf "$out"   # a fresh copy: LeadScoring.dll is instrumented in place
-dotnet publish tests/LeadScoring.Fuzz -c Release -o "$out" -nologo -v q
-"$tools/sharpfuzz" "$out/LeadScoring.dll"
+out=$root/bin-$target
+mkdir -p "$root"
+(
+  flock 9   # one install and one build at a time: concurrent builds of one project clobber its obj folder
+  if [ ! -x "$tools/sharpfuzz" ]; then
+    dotnet tool install --tool-path "$tools" SharpFuzz.CommandLine --version 2.3.0
+  fi
+  rm -rf "$out"   # a fresh copy: LeadScoring.dll is instrumented in place
+  dotnet publish tests/LeadScoring.Fuzz -c Release -o "$out" -nologo -v q
+  "$tools/sharpfuzz" "$out/LeadScoring.dll"
+) 9>"$root/build.lock"
 
 findings=$root/$target
 rm -rf "$findings"
