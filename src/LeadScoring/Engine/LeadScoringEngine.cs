@@ -785,13 +785,21 @@ public sealed partial class LeadScoringEngine
 
         foreach (var m in snapshot.Journal)
         {
-            // A store may hand over the lead's whole message log: what the base state holds is skipped.
+            // A store may hand over the lead's whole message log: what the base state holds is not applied again, but
+            // its id is kept (by its hash, as folding keeps it), so that a retry of it still counts as a copy.
+            ulong hash = HistoryIndex.Hash(m.MessageId);
             if (baseState is not null && !baseState.IsAfterLast(m.TimestampTicks, m.MessageId))
             {
+                if (FindCopy(row, hash, m.MessageId) == NoCopy)
+                {
+                    MakeTabled(row);
+                    _index.Add(row, -1, m.TimestampTicks, hash, ~0L, table: true);
+                    _hot[row].IdBloom |= BloomBits(hash);
+                }
+
                 continue;
             }
 
-            ulong hash = HistoryIndex.Hash(m.MessageId);
             int copy = FindCopy(row, hash, m.MessageId);
             if (copy >= 0)
             {
