@@ -118,8 +118,25 @@ public sealed class LeadStoreBatch
     /// <summary>Group messages to add to the account log.</summary>
     public IReadOnlyList<LeadMessage> AccountMessages { get; init; } = [];
 
-    /// <summary>Score history entries to append.</summary>
+    /// <summary>
+    /// Score history entries to append, after <see cref="HistoryRenamed"/> and <see cref="HistoryReplacedFrom"/> are
+    /// applied.
+    /// </summary>
     public IReadOnlyList<ScoreHistoryEntry> History { get; init; } = [];
+
+    /// <summary>
+    /// Leads now reported under another id (an anonymous lead that identified): every history entry of the key's id
+    /// moves to the value's id. Applied first.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> HistoryRenamed { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Leads whose history is rewritten from an instant on (a late message changed their past, two leads merged):
+    /// their entries at or after the instant are deleted, after <see cref="HistoryRenamed"/> and before
+    /// <see cref="History"/> is appended. <see cref="DateTimeOffset.MinValue"/> deletes a lead's whole history (a lead
+    /// merged into another).
+    /// </summary>
+    public IReadOnlyDictionary<string, DateTimeOffset> HistoryReplacedFrom { get; init; } = new Dictionary<string, DateTimeOffset>();
 
     /// <summary>Rejected records to keep.</summary>
     public IReadOnlyList<DeadLetter> DeadLetters { get; init; } = [];
@@ -137,14 +154,19 @@ public sealed class LeadStoreBatch
     public bool ReplaceAllLeads { get; init; }
 }
 
-/// <summary>One change of a lead's outcome: its scores, grade and stage after a message (or a re-scoring).</summary>
+/// <summary>
+/// One change of a lead's outcome (its scores, grade and stage): the lead after the messages of one instant, when that
+/// differs from the lead after its previous instant; or after a re-scoring under a new model. The pipeline keeps one
+/// entry per lead and per change, dated by message time, so the same messages give the same history however they were
+/// batched (see docs/hosting.md).
+/// </summary>
 /// <param name="LeadId">The lead.</param>
-/// <param name="At">The instant scored: the lead's latest message.</param>
+/// <param name="At">The instant scored: the timestamp of the messages after which the outcome changed (for a re-scoring, the lead's latest message).</param>
 /// <param name="Scores">Score values by name, in model order.</param>
 /// <param name="Grade">The grade, or null.</param>
 /// <param name="Stage">The stage, or null.</param>
 /// <param name="ModelVersion">The model version.</param>
-/// <param name="MessageId">The message that caused the change; null for a re-scoring.</param>
+/// <param name="MessageId">The last message of that instant (spec 2.3 order); null for a re-scoring.</param>
 public sealed record ScoreHistoryEntry(
     string LeadId, DateTimeOffset At, IReadOnlyList<KeyValuePair<string, double>> Scores, string? Grade, string? Stage, string ModelVersion, string? MessageId);
 

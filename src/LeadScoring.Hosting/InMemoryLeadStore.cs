@@ -14,7 +14,7 @@ public sealed class InMemoryLeadStore : ILeadStore
     private readonly Dictionary<string, LeadSnapshot> _leads = new(StringComparer.Ordinal);
     private readonly List<LeadMessage> _messages = [];
     private readonly List<LeadMessage> _accounts = [];
-    private readonly List<ScoreHistoryEntry> _history = [];
+    private readonly Dictionary<string, List<ScoreHistoryEntry>> _history = new(StringComparer.Ordinal);
     private readonly List<DeadLetter> _deadLetters = [];
     private readonly Dictionary<string, string> _checkpoints = new(StringComparer.Ordinal);
     private readonly List<LeadNotification> _outbox = [];
@@ -108,7 +108,27 @@ public sealed class InMemoryLeadStore : ILeadStore
 
             _messages.AddRange(batch.Messages);
             _accounts.AddRange(batch.AccountMessages);
-            _history.AddRange(batch.History);
+            foreach (var (from, to) in batch.HistoryRenamed)
+            {
+                if (_history.Remove(from, out var moved))
+                {
+                    HistoryOf(to).AddRange(moved.Select(e => e with { LeadId = to }));
+                }
+            }
+
+            foreach (var (leadId, from) in batch.HistoryReplacedFrom)
+            {
+                if (_history.TryGetValue(leadId, out var entries))
+                {
+                    entries.RemoveAll(e => e.At >= from);
+                }
+            }
+
+            foreach (var entry in batch.History)
+            {
+                HistoryOf(entry.LeadId).Add(entry);
+            }
+
             _deadLetters.AddRange(batch.DeadLetters);
             foreach (var (source, checkpoint) in batch.Checkpoints)
             {
@@ -135,8 +155,19 @@ public sealed class InMemoryLeadStore : ILeadStore
     {
         lock (_gate)
         {
-            return ValueTask.FromResult<IReadOnlyList<ScoreHistoryEntry>>(_history.Where(h => h.LeadId == leadId).OrderBy(h => h.At).ToList());
+            return ValueTask.FromResult<IReadOnlyList<ScoreHistoryEntry>>(
+                _history.TryGetValue(leadId, out var entries) ? entries.OrderBy(h => h.At).ToList() : []);
         }
+    }
+
+    private List<ScoreHistoryEntry> HistoryOf(string leadId)
+    {
+        if (!_history.TryGetValue(leadId, out var entries))
+        {
+            _history[leadId] = entries = [];
+        }
+
+        return entries;
     }
 
     /// <inheritdoc />

@@ -80,8 +80,12 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
 
     private sealed record Item(string Source, LeadMessage? Message, string? Error, string? Checkpoint, string? Location, string? Raw);
 
-    /// <summary>A lead's outcome as last committed: what handler notifications are computed against.</summary>
-    private sealed record Outcome(ScoreHistoryEntry Entry, HashSet<StageMove> Moves);
+    /// <summary>
+    /// A lead's outcome as last committed: what handler notifications and its next history entries are computed
+    /// against; <paramref name="First"/>, the ticks of its first message (<see cref="long.MinValue"/>: before its reorder
+    /// horizon, when loaded with a folded base state), says which of two merging leads came first.
+    /// </summary>
+    private sealed record Outcome(ScoreHistoryEntry Entry, HashSet<StageMove> Moves, long First);
 
     private sealed class Partition(CompiledModel model, LeadScoringEngineOptions options)
     {
@@ -112,7 +116,7 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
                     var moves = history.Zip(history.Skip(1))
                         .Where(x => x.First.Stage is not null && x.Second.Stage is not null && x.First.Stage != x.Second.Stage)
                         .Select(x => new StageMove(x.First.Stage!, x.Second.Stage!, x.Second.At));
-                    _outcomes[snapshot.LeadId] = new Outcome(history[^1], [.. moves]);
+                    _outcomes[snapshot.LeadId] = new Outcome(history[^1], [.. moves], history[0].At.UtcTicks);
                 }
             }
 
@@ -213,7 +217,9 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
 
             if (_partitions[target].Engine.EvaluateLatest(snapshot.LeadId) is { } result)
             {
-                _outcomes[result.LeadId] = new Outcome(Entry(result, null), [.. result.StageHistory]);
+                long first = snapshot.BaseState is { IsEmpty: false } || snapshot.Journal.IsEmpty
+                    ? long.MinValue : snapshot.Journal.Min(m => m.TimestampTicks);
+                _outcomes[result.LeadId] = new Outcome(Entry(result, null), [.. result.StageHistory], first);
             }
         }
 
@@ -301,7 +307,10 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
 
                 _status.Busy = true;
                 _status.Queue(reader.Count);
-                await ProcessBatchAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                foreach (var part in SplitAtHorizon(batch))
+                {
+                    await ProcessBatchAsync(part, CancellationToken.None).ConfigureAwait(false);
+                }
 
                 var next = Interlocked.Exchange(ref _pendingModel, null);
                 if (next is not null && next.Model.Version != _model!.Model.Version)
@@ -327,6 +336,48 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
             _logger.LogCritical(ex, "The scoring pipeline stopped: a batch could not be committed. Nothing after the last committed checkpoint is lost; restart to resume.");
             throw;
         }
+    }
+
+    /// <summary>
+    /// Issue 14, row 16: cuts a batch where the messages of one id would span more than the reorder horizon (a
+    /// catch-up of an old backlog), so that the engine never folds a message of the batch into a lead's base state
+    /// before the lead's history entries for it are written.
+    /// </summary>
+    private IEnumerable<List<Item>> SplitAtHorizon(List<Item> batch)
+    {
+        if (_options.ReorderHorizon is not { } horizon)
+        {
+            yield return batch;
+            yield break;
+        }
+
+        var spans = new Dictionary<string, (long First, long Last)>(StringComparer.Ordinal);
+        int start = 0;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            if (batch[i].Message is not { } m)
+            {
+                continue;
+            }
+
+            long t = m.TimestampTicks;
+            bool fits = true;
+            foreach (var id in (ReadOnlySpan<string?>)[m.UserId, m.AnonymousId, m.PreviousId])
+            {
+                fits &= id is null || !spans.TryGetValue(id, out var span) || Math.Max(span.Last, t) - Math.Min(span.First, t) <= horizon.Ticks;
+            }
+
+            if (!fits)
+            {
+                yield return batch.GetRange(start, i - start);
+                start = i;
+                spans.Clear();
+            }
+
+            HistoryChanges.Widen(spans, m);
+        }
+
+        yield return start == 0 ? batch : batch.GetRange(start, batch.Count - start);
     }
 
     private async Task ProcessBatchAsync(List<Item> items, CancellationToken cancellationToken)
@@ -411,14 +462,16 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
                 }
             }
 
-            var (snapshots, removed, history, notifications) = CollectChanges(rescore: false);
+            var (snapshots, removed, history, notifications) = CollectChanges(rescore: false, counted);
             await _store.CommitAsync(new LeadStoreBatch
             {
                 Leads = snapshots,
                 RemovedLeads = removed,
                 Messages = counted,
                 AccountMessages = groups,
-                History = history,
+                History = history.Entries,
+                HistoryRenamed = history.Renamed,
+                HistoryReplacedFrom = history.ReplacedFrom,
                 DeadLetters = deadLetters,
                 Checkpoints = checkpoints,
                 Notifications = notifications,
@@ -533,18 +586,34 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
         static bool Add(HashSet<string> set, string? value) => value is not null && set.Add(value);
     }
 
-    /// <summary>Exports the changed leads and works out what their handlers must be told.</summary>
-    private (List<LeadSnapshot> Snapshots, List<string> Removed, List<ScoreHistoryEntry> History, List<LeadNotification> Notifications) CollectChanges(bool rescore)
+    /// <summary>
+    /// Exports the changed leads, works out their score history and what their handlers must be told.
+    /// <paramref name="counted"/>: the batch's counted messages (null for a re-scoring).
+    /// </summary>
+    private (List<LeadSnapshot> Snapshots, List<string> Removed, HistoryChanges History, List<LeadNotification> Notifications) CollectChanges(
+        bool rescore, IReadOnlyList<LeadMessage>? counted = null)
     {
         var snapshots = new List<LeadSnapshot>();
         var removed = new List<string>();
-        var history = new List<ScoreHistoryEntry>();
+        var history = new HistoryChanges(counted ?? []);
         var notifications = new List<LeadNotification>();
-        foreach (var p in _partitions)
+        var taken = new LeadChanges[_partitions.Length];
+        for (int i = 0; i < _partitions.Length; i++)
         {
+            lock (_partitions[i].Gate)
+            {
+                taken[i] = _partitions[i].Engine.TakeChanges();
+            }
+        }
+
+        // A lead moved between partitions is removed from one and changed in the other: it stays.
+        var stays = taken.SelectMany(c => c.Changed).ToHashSet(StringComparer.Ordinal);
+        for (int i = 0; i < _partitions.Length; i++)
+        {
+            var p = _partitions[i];
             lock (p.Gate)
             {
-                var changes = p.Engine.TakeChanges();
+                var changes = taken[i];
                 removed.AddRange(changes.Removed);
                 foreach (var id in changes.Changed)
                 {
@@ -561,9 +630,18 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
                     }
 
                     var entry = Entry(result, rescore ? null : result.LatestMessageId);
+                    long first = FirstOf(snapshot, history);
+                    if (!rescore)
+                    {
+                        AddHistory(p.Engine, snapshot, result, history);
+                    }
+                    else if (previous is null || !SameOutcome(previous.Entry, entry))
+                    {
+                        history.Entries.Add(entry);
+                    }
+
                     if (previous is null || !SameOutcome(previous.Entry, entry))
                     {
-                        history.Add(entry);
                         // Only what some handler listens to goes to the outbox.
                         if (_scoreHandlers.Count > 0)
                         {
@@ -590,17 +668,168 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
                         _outcomes.Remove(known);
                     }
 
-                    _outcomes[id] = new Outcome(entry, [.. result.StageHistory]);
+                    _outcomes[id] = new Outcome(entry, [.. result.StageHistory], first);
                 }
             }
         }
 
-        foreach (var gone in removed)
+        foreach (var gone in removed.Where(r => !stays.Contains(r)))
         {
             _outcomes.Remove(gone);
         }
 
         return (snapshots, removed, history, notifications);
+    }
+
+    /// <summary>Every id of a lead, its reported id included.</summary>
+    private static IReadOnlyList<string> IdsOf(LeadSnapshot snapshot) =>
+        snapshot.Ids.Contains(snapshot.LeadId, StringComparer.Ordinal) ? snapshot.Ids : [.. snapshot.Ids, snapshot.LeadId];
+
+    /// <summary>The ticks of a changed lead's first message: that of the leads it was, or of its messages in this batch.</summary>
+    private long FirstOf(LeadSnapshot snapshot, HistoryChanges history)
+    {
+        long first = history.InstantsOf(IdsOf(snapshot)).First;
+        foreach (var id in IdsOf(snapshot))
+        {
+            if (_outcomes.TryGetValue(id, out var known))
+            {
+                first = Math.Min(first, known.First);
+            }
+        }
+
+        return first;
+    }
+
+    /// <summary>What a batch writes to the score history, and the instants of its messages by lead id.</summary>
+    private sealed class HistoryChanges
+    {
+        private readonly Dictionary<string, (long First, long Last)> _instants = new(StringComparer.Ordinal);
+
+        public HistoryChanges(IReadOnlyList<LeadMessage> counted)
+        {
+            foreach (var m in counted)
+            {
+                if (m.Type == MessageType.Group)
+                {
+                    // An account change reaches every member from its instant on (spec 3.5).
+                    FirstGroup = Math.Min(FirstGroup, m.TimestampTicks);
+                }
+
+                Widen(_instants, m);
+            }
+        }
+
+        /// <summary>Widens the span of instants (ticks) of each id of <paramref name="m"/> to its timestamp.</summary>
+        public static void Widen(Dictionary<string, (long First, long Last)> spans, LeadMessage m)
+        {
+            long t = m.TimestampTicks;
+            foreach (var id in (ReadOnlySpan<string?>)[m.UserId, m.AnonymousId, m.PreviousId])
+            {
+                if (id is not null)
+                {
+                    spans[id] = spans.TryGetValue(id, out var span) ? (Math.Min(span.First, t), Math.Max(span.Last, t)) : (t, t);
+                }
+            }
+        }
+
+        public List<ScoreHistoryEntry> Entries { get; } = [];
+
+        public Dictionary<string, string> Renamed { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, DateTimeOffset> ReplacedFrom { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The earliest counted group message of the batch (ticks), or <see cref="long.MaxValue"/>.</summary>
+        public long FirstGroup { get; private set; } = long.MaxValue;
+
+        /// <summary>The first and last instants (ticks) of the batch's messages for any of <paramref name="ids"/>.</summary>
+        public (long First, long Last) InstantsOf(IEnumerable<string> ids)
+        {
+            (long First, long Last) all = (long.MaxValue, long.MinValue);
+            foreach (var id in ids)
+            {
+                if (_instants.TryGetValue(id, out var span))
+                {
+                    all = (Math.Min(all.First, span.First), Math.Max(all.Last, span.Last));
+                }
+            }
+
+            return all;
+        }
+    }
+
+    /// <summary>
+    /// Issue 14, row 16: the score history is one entry per lead and per change of outcome at its message instants, so
+    /// the same messages give the same entries however they were batched. A lead's entries from the earliest instant the
+    /// batch can have changed are worked out again: its first new message, the batch's first account change, or, when
+    /// leads merge, the first message of the second of them to start. Messages in order append (one evaluation when the
+    /// lead has one new instant, else one replay of the lead); a late message or a merge rewrites the entries from that
+    /// instant on. A lead now reported under another id takes the old id's entries; of merging leads, the first to
+    /// start keeps its entries (before the second one started) and the others lose theirs.
+    /// </summary>
+    private void AddHistory(LeadScoringEngine engine, LeadSnapshot snapshot, LeadResult latest, HistoryChanges history)
+    {
+        string lead = snapshot.LeadId;
+        // The leads this one was reported as after the last batch, the first to start first: itself, another id
+        // (renamed), several (merged). Before the second one starts, the merged lead is the first one.
+        var earlier = IdsOf(snapshot).Where(_outcomes.ContainsKey)
+            .OrderBy(e => _outcomes[e].First).ThenBy(e => e, StringComparer.Ordinal).ToList();
+        var (first, last) = history.InstantsOf(IdsOf(snapshot));
+        long from = Math.Min(first, history.FirstGroup);
+        if (earlier.Count > 1)
+        {
+            from = Math.Min(from, _outcomes[earlier[1]].First);
+        }
+
+        if (earlier.Count > 0 && earlier[0] != lead)
+        {
+            history.Renamed[earlier[0]] = lead;
+        }
+
+        foreach (var merged in earlier.Skip(1).Where(e => e != lead))
+        {
+            history.ReplacedFrom[merged] = DateTimeOffset.MinValue;
+        }
+
+        long previousAt = earlier.Count == 1 ? _outcomes[earlier[0]].Entry.At.UtcTicks : long.MaxValue;
+        bool append = from > previousAt;   // nothing at or before the lead's latest committed instant changed
+
+        long latestAt = latest.AsOf.UtcTicks;
+        if (append && from > latestAt)
+        {
+            return;   // none of its instants changed (moved between partitions, an account change after its latest message)
+        }
+
+        from = from == long.MaxValue ? 0 : Math.Max(from, 0);   // nothing known of what changed: every kept instant
+        ScoreHistoryEntry? before;
+        IReadOnlyList<LeadResult> steps;
+
+        if (append && first == last && last == latestAt)
+        {
+            // The common case: the lead's one new instant is its latest.
+            before = _outcomes[earlier[0]].Entry;
+            steps = [latest];
+        }
+        else
+        {
+            steps = engine.EvaluateMessageInstants(lead, new DateTimeOffset(from, TimeSpan.Zero), out var previous);
+            before = previous is null ? null : Entry(previous, previous.LatestMessageId);
+            if (!append)
+            {
+                // Entries up to the instant compared with (the latest before, or the base state's) stay.
+                long cut = previous is null ? from : Math.Max(from, previous.AsOf.UtcTicks + 1);
+                history.ReplacedFrom[lead] = new DateTimeOffset(cut, TimeSpan.Zero);
+            }
+        }
+
+        foreach (var step in steps)
+        {
+            var entry = Entry(step, step.LatestMessageId);
+            if (before is null || !SameOutcome(before, entry))
+            {
+                history.Entries.Add(entry);
+                before = entry;
+            }
+        }
     }
 
     private static ScoreHistoryEntry Entry(LeadResult r, string? messageId) =>
@@ -698,13 +927,13 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
             {
                 Leads = snapshots,
                 ReplaceAllLeads = true,
-                History = history,
+                History = history.Entries,
                 Notifications = notifications,
                 ModelVersion = next.Model.Version,
             }, cancellationToken).ConfigureAwait(false);
             _metrics.Rescored.Add(snapshots.Count);
             _logger.LogInformation("Re-scored {Leads} leads from {Messages} messages with model {Version} in {Elapsed} ms; {Changed} outcome(s) changed.",
-                snapshots.Count, count, next.Model.Version, clock.ElapsedMilliseconds, history.Count);
+                snapshots.Count, count, next.Model.Version, clock.ElapsedMilliseconds, history.Entries.Count);
             await DeliverAsync(notifications, cancellationToken).ConfigureAwait(false);
         }
         catch

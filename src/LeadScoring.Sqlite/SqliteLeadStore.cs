@@ -146,8 +146,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     /// Writes <paramref name="batch"/> in one transaction: stored leads are deleted first when
     /// <see cref="LeadStoreBatch.ReplaceAllLeads"/> is set, then <see cref="LeadStoreBatch.RemovedLeads"/> are deleted,
     /// then <see cref="LeadStoreBatch.Leads"/> inserted or replaced (so a lead both removed and written is kept), then the
-    /// messages, account messages (a message already stored is skipped), history and dead letters appended, the
-    /// checkpoints set and the model version stored when given. When it returns, the batch survives the process being
+    /// messages and account messages (a message already stored is skipped) appended, the score history rewritten
+    /// (<see cref="LeadStoreBatch.HistoryRenamed"/> moved, <see cref="LeadStoreBatch.HistoryReplacedFrom"/> deleted,
+    /// <see cref="LeadStoreBatch.History"/> appended), dead letters appended, the checkpoints set and the model version
+    /// stored when given. When it returns, the batch survives the process being
     /// killed; when it throws, nothing of the batch was written.
     /// </summary>
     public async ValueTask CommitAsync(LeadStoreBatch batch, CancellationToken cancellationToken)
@@ -217,6 +219,22 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             Step("account-messages");
+            p = c.RenameHistory.Parameters;
+            foreach (var (from, to) in batch.HistoryRenamed)
+            {
+                p[0].Value = from;
+                p[1].Value = to;
+                c.RenameHistory.ExecuteNonQuery();
+            }
+
+            p = c.DeleteHistoryFrom.Parameters;
+            foreach (var (leadId, from) in batch.HistoryReplacedFrom)
+            {
+                p[0].Value = leadId;
+                p[1].Value = from.UtcTicks;
+                c.DeleteHistoryFrom.ExecuteNonQuery();
+            }
+
             p = c.InsertHistory.Parameters;
             for (int i = 0; i < batch.History.Count; i++)
             {
@@ -624,6 +642,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 INSERT INTO score_history (lead_id, at, scores, grade, stage, model_version, message_id)
                 VALUES ($lead_id, $at, $scores, $grade, $stage, $model_version, $message_id);
                 """, "$lead_id", "$at", "$scores", "$grade", "$stage", "$model_version", "$message_id");
+            RenameHistory = Prepare(connection, "UPDATE score_history SET lead_id = $to WHERE lead_id = $from;", "$from", "$to");
+            DeleteHistoryFrom = Prepare(connection, "DELETE FROM score_history WHERE lead_id = $lead_id AND at >= $at;", "$lead_id", "$at");
             InsertDeadLetter = Prepare(connection, """
                 INSERT INTO dead_letters (source, location, reason, raw, at) VALUES ($source, $location, $reason, $raw, $at);
                 """, "$source", "$location", "$reason", "$raw", "$at");
@@ -655,6 +675,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
         public SqliteCommand InsertHistory { get; }
 
+        public SqliteCommand RenameHistory { get; }
+
+        public SqliteCommand DeleteHistoryFrom { get; }
+
         public SqliteCommand InsertDeadLetter { get; }
 
         public SqliteCommand UpsertCheckpoint { get; }
@@ -662,7 +686,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         public SqliteCommand UpsertMeta { get; }
 
         private IEnumerable<SqliteCommand> All =>
-            [DeleteAllLeads, DeleteLead, UpsertLead, InsertMessage, InsertAccountMessage, InsertHistory, InsertDeadLetter, UpsertCheckpoint, UpsertMeta, UpsertOutbox];
+            [DeleteAllLeads, DeleteLead, UpsertLead, InsertMessage, InsertAccountMessage, InsertHistory, RenameHistory, DeleteHistoryFrom, InsertDeadLetter, UpsertCheckpoint, UpsertMeta, UpsertOutbox];
 
         public void Enlist(SqliteTransaction? transaction)
         {

@@ -674,6 +674,76 @@ public sealed partial class LeadScoringEngine
         return _evaluator.Evaluate(state, ReportedId(row), state.LastTicks, explain, reevaluateStage: false);
     }
 
+    /// <summary>
+    /// The lead known by <paramref name="leadId"/> at each instant it has messages, from <paramref name="from"/> on,
+    /// oldest first: one result per distinct message timestamp, after every message at that instant, as
+    /// <see cref="EvaluateLatest"/> reports the lead when those are its latest messages (no explanation). One replay of
+    /// the lead's kept messages, whatever the number of instants.
+    /// </summary>
+    /// <param name="leadId">Any id of the lead.</param>
+    /// <param name="from">The first instant to report.</param>
+    /// <param name="before">
+    /// The lead at its latest instant before <paramref name="from"/>, or, when it has none among the kept messages,
+    /// its base state (the messages folded by the reorder horizon); null when it has neither.
+    /// </param>
+    /// <returns>
+    /// The results, empty when the lead is unknown. Instants folded into the base state (older than the reorder horizon,
+    /// <see cref="LeadScoringEngineOptions.ReorderHorizon"/>) are not reported: only the base state's own, as <paramref name="before"/>.
+    /// </returns>
+    public IReadOnlyList<LeadResult> EvaluateMessageInstants(string leadId, DateTimeOffset from, out LeadResult? before)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        before = null;
+        int row = _ids.Find(leadId);
+        if (row < 0)
+        {
+            return [];
+        }
+
+        Replay(row);
+        string id = ReportedId(row);
+        CollectHistory(row, long.MaxValue);
+        var messages = _replay.ToArray();
+        _replay.Clear();
+        LeadState state;
+        if (_rows[row].Folded is { } folded)
+        {
+            state = LeadStateCodec.Decode(folded.State, Model);
+            before = _evaluator.Evaluate(state, id, state.LastTicks, explain: false, reevaluateStage: false);
+        }
+        else
+        {
+            state = new LeadState(Model);
+            state.Reset();
+        }
+
+        long start = from.UtcTicks;
+        var results = new List<LeadResult>();
+        for (int i = 0; i < messages.Length; i++)
+        {
+            _evaluator.Apply(state, messages[i]);
+            long t = messages[i].TimestampTicks;
+            long next = i + 1 < messages.Length ? messages[i + 1].TimestampTicks : long.MaxValue;
+            if (next == t || (t < start && next < start))
+            {
+                // Not the instant's last message, or not the last instant before the first one reported.
+                continue;
+            }
+
+            var result = _evaluator.Evaluate(state, id, t, explain: false, reevaluateStage: false);
+            if (t < start)
+            {
+                before = result;
+            }
+            else
+            {
+                results.Add(result);
+            }
+        }
+
+        return results;
+    }
+
     private LeadResult? Evaluate(int row, long asOf, bool explain)
     {
         Replay(row);

@@ -162,4 +162,40 @@ public class ReorderHorizonTests
         restored.ImportLead(LeadSnapshot.Create(snapshot.LeadId, snapshot.Ids, snapshot.State, snapshot.BaseState, year));
         RetriesOfFoldedMessagesAreCopies(restored, year);
     }
+
+    [Fact]
+    public void EvaluateMessageInstants_IsTheLeadAfterEachInstant_AsEvaluateLatestReportedItThen()
+    {
+        // Issue 14, row 16: what the hosted pipeline's score history is made of. Two messages share an instant.
+        var year = Year().Take(90).Append(LeadMessage.Track("twin", "u1", "Demo Requested", T0.AddDays(45))).ToList();
+        var bounded = Engine(TimeSpan.FromDays(30));
+        var growing = Engine(null);
+        var seen = new Dictionary<DateTimeOffset, string>();
+        foreach (var m in year.OrderBy(m => m, Comparer<LeadMessage>.Create(LeadMessage.CompareTotal)))
+        {
+            bounded.Apply(m);
+            growing.Apply(m);
+            var latest = growing.EvaluateLatest("u1")!;
+            seen[latest.AsOf] = LeadResultJson.ToJson(latest);
+        }
+
+        var all = growing.EvaluateMessageInstants("u1", DateTimeOffset.MinValue, out var none);
+        none.Should().BeNull();
+        all.Select(r => r.AsOf).Should().Equal(seen.Keys, "one result per distinct instant, oldest first");
+        all.Select(LeadResultJson.ToJson).Should().Equal(seen.Values);
+
+        // From an instant on, with the lead just before it; a bounded engine reports only what it keeps, and its base
+        // state as the lead before them.
+        var from = T0.AddDays(70);
+        var tail = growing.EvaluateMessageInstants("u1", from, out var before);
+        tail.Select(LeadResultJson.ToJson).Should().Equal(all.Where(r => r.AsOf >= from).Select(LeadResultJson.ToJson));
+        LeadResultJson.ToJson(before!).Should().Be(seen[T0.AddDays(69)]);
+        var kept = bounded.EvaluateMessageInstants("u1", DateTimeOffset.MinValue, out var folded);
+        folded.Should().NotBeNull();
+        LeadResultJson.ToJson(folded!).Should().Be(seen[folded!.AsOf]);
+        kept.Should().NotBeEmpty().And.HaveCountLessThan(all.Count);
+        kept.Select(LeadResultJson.ToJson).Should().Equal(all.Where(r => r.AsOf > folded.AsOf).Select(LeadResultJson.ToJson));
+        bounded.EvaluateMessageInstants("nobody", from, out var nobody).Should().BeEmpty();
+        nobody.Should().BeNull();
+    }
 }
