@@ -389,6 +389,8 @@ public sealed partial class LeadScoringEngine
             r.Changed = true;
             _changed.Add(row);
         }
+
+        ClockChanged(row);
     }
 
     /// <summary>Two bits of a message id's hash, for a lead's <see cref="HotRow.IdBloom"/>.</summary>
@@ -740,6 +742,7 @@ public sealed partial class LeadScoringEngine
         }
 
         _rows[row].PersistedId = snapshot.LeadId;
+        ClockChanged(row);
     }
 
     /// <summary>
