@@ -57,6 +57,12 @@ public interface ILeadStore
     ValueTask<string?> GetModelVersionAsync(CancellationToken cancellationToken);
 
     /// <summary>
+    /// The last tick of the stage clock the pipeline processed (<see cref="LeadStoreBatch.StageClock"/> of the latest
+    /// batch that set it), or null when none was committed. After a restart the pipeline catches up the ticks after it.
+    /// </summary>
+    ValueTask<DateTimeOffset?> GetStageClockAsync(CancellationToken cancellationToken);
+
+    /// <summary>
     /// Every stored lead: ids, state, base state, and its journal, or any superset of it, such as every message of
     /// the lead's ids in the message log (the engine keeps the messages after the base state and drops copies).
     /// </summary>
@@ -152,21 +158,27 @@ public sealed class LeadStoreBatch
 
     /// <summary>When true (re-scoring under a new model), every stored lead is replaced by <see cref="Leads"/>.</summary>
     public bool ReplaceAllLeads { get; init; }
+
+    /// <summary>
+    /// The last tick of the stage clock (the model's <c>stageCheckHours</c>) processed with this batch: its moves are in
+    /// <see cref="History"/> and <see cref="Notifications"/>. Stored when set, read back by <see cref="ILeadStore.GetStageClockAsync"/>.
+    /// </summary>
+    public DateTimeOffset? StageClock { get; init; }
 }
 
 /// <summary>
 /// One change of a lead's outcome (its scores, grade and stage): the lead after the messages of one instant, when that
-/// differs from the lead after its previous instant; or after a re-scoring under a new model. The pipeline keeps one
-/// entry per lead and per change, dated by message time, so the same messages give the same history however they were
-/// batched (see docs/hosting.md).
+/// differs from the lead after its previous instant; after a re-scoring under a new model; or a stage move at a tick of
+/// the stage clock. The pipeline keeps one entry per lead and per change, dated by message time (or the tick), so the
+/// same messages give the same history however they were batched (see docs/hosting.md).
 /// </summary>
 /// <param name="LeadId">The lead.</param>
-/// <param name="At">The instant scored: the timestamp of the messages after which the outcome changed (for a re-scoring, the lead's latest message).</param>
+/// <param name="At">The instant scored: the timestamp of the messages after which the outcome changed (for a re-scoring, the lead's latest message; for the stage clock, the tick).</param>
 /// <param name="Scores">Score values by name, in model order.</param>
 /// <param name="Grade">The grade, or null.</param>
 /// <param name="Stage">The stage, or null.</param>
 /// <param name="ModelVersion">The model version.</param>
-/// <param name="MessageId">The last message of that instant (spec 2.3 order); null for a re-scoring.</param>
+/// <param name="MessageId">The last message of that instant (spec 2.3 order); null for a re-scoring or a tick of the stage clock.</param>
 public sealed record ScoreHistoryEntry(
     string LeadId, DateTimeOffset At, IReadOnlyList<KeyValuePair<string, double>> Scores, string? Grade, string? Stage, string ModelVersion, string? MessageId);
 
@@ -201,7 +213,10 @@ public interface ILeadScoreReader
     ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Told when a lead moves between stages (e.g. "became an MQL"). Invoked at least once per move, after commit.</summary>
+/// <summary>
+/// Told when a lead moves between stages (e.g. "became an MQL", or, at a tick of the stage clock, "left MQL" as its
+/// engagement decayed). Invoked at least once per move, after commit.
+/// </summary>
 public interface IStageChangedHandler
 {
     /// <summary>Handles one stage move; de-duplicate with <see cref="StageChangedArguments.IdempotencyKey"/>.</summary>
@@ -238,13 +253,13 @@ public readonly struct StageChangedArguments
     /// <summary>The stage entered.</summary>
     public string To { get; }
 
-    /// <summary>When the move happened (the causing message's timestamp).</summary>
+    /// <summary>When the move happened: the causing message's timestamp, or the tick of the stage clock at which it moved.</summary>
     public DateTimeOffset At { get; }
 
     /// <summary>The model version that decided it.</summary>
     public string ModelVersion { get; }
 
-    /// <summary>The message after which the stage was re-evaluated; null when a re-scoring decided it.</summary>
+    /// <summary>The message after which the stage was re-evaluated; null when a re-scoring or a tick of the stage clock decided it.</summary>
     public string? MessageId { get; }
 
     /// <summary>The same for every delivery of this move: <c>lead|from|to|at|model version</c>.</summary>
@@ -275,7 +290,7 @@ public readonly struct ScoreChangedArguments
     /// <summary>The model version.</summary>
     public string ModelVersion => Current.ModelVersion;
 
-    /// <summary>The message that caused the change; null when a re-scoring did.</summary>
+    /// <summary>The message that caused the change; null when a re-scoring or a tick of the stage clock did.</summary>
     public string? MessageId { get; }
 
     /// <summary>The same for every delivery of this change: <c>lead|at|message|model version</c>.</summary>

@@ -19,6 +19,7 @@ public sealed class InMemoryLeadStore : ILeadStore
     private readonly Dictionary<string, string> _checkpoints = new(StringComparer.Ordinal);
     private readonly List<LeadNotification> _outbox = [];
     private string? _modelVersion;
+    private DateTimeOffset? _stageClock;
 
     /// <inheritdoc />
     public ValueTask InitializeAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
@@ -38,6 +39,15 @@ public sealed class InMemoryLeadStore : ILeadStore
         lock (_gate)
         {
             return ValueTask.FromResult(_modelVersion);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<DateTimeOffset?> GetStageClockAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_stageClock);
         }
     }
 
@@ -144,6 +154,11 @@ public sealed class InMemoryLeadStore : ILeadStore
             if (batch.ModelVersion is not null)
             {
                 _modelVersion = batch.ModelVersion;
+            }
+
+            if (batch.StageClock is { } tick)
+            {
+                _stageClock = tick;
             }
         }
 

@@ -29,6 +29,23 @@ public sealed class LeadScoringStatus
     /// <summary>Sources still reading (a source that does not follow stops at its end).</summary>
     public int SourcesRunning => Volatile.Read(ref _sourcesRunning);
 
+    /// <summary>
+    /// The last tick of the stage clock processed and committed (its moves stored and handed to the outbox), or null
+    /// before the first one and while the model has no clock. A health check can tell a clock that fell behind.
+    /// </summary>
+    public DateTimeOffset? StageClock
+    {
+        get
+        {
+            long ticks = Interlocked.Read(ref _stageClock);
+            return ticks == long.MinValue ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    private long _stageClock = long.MinValue;
+
+    internal void ClockAt(DateTimeOffset tick) => Interlocked.Exchange(ref _stageClock, tick.UtcTicks);
+
     /// <summary>Whether the pipeline has started.</summary>
     public bool Started { get; internal set; }
 

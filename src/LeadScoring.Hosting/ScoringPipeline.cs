@@ -13,8 +13,9 @@ namespace LeadScoring.Hosting;
 /// batches; each batch is routed by lead to N partitions (one engine each, applied in parallel), then the changed
 /// leads, the message log, score history, dead letters, outbox notifications and every source's checkpoint are
 /// committed in one store transaction; only then are handlers told (at least once: the outbox survives a crash).
+/// The stage clock (<c>ScoringPipeline.Clock.cs</c>) commits the moves leads make in silence at its ticks.
 /// </summary>
-internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IAsyncDisposable
+internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IAsyncDisposable
 {
     private const string WriterSource = "writer";
 
@@ -100,6 +101,7 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        _clockTicks = await _store.GetStageClockAsync(cancellationToken).ConfigureAwait(false) is { } clock ? clock.UtcTicks : null;
         var model = _models.Current;
         _startState.Started = true;
         string? stored = await _store.GetModelVersionAsync(cancellationToken).ConfigureAwait(false);
@@ -139,7 +141,14 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
             await DeliverAsync(pending, cancellationToken).ConfigureAwait(false);
         }
 
-        _models.Changed += m => Volatile.Write(ref _pendingModel, m);
+        _models.Changed += m =>
+        {
+            Volatile.Write(ref _pendingModel, m);
+            WakeClock();
+        };
+
+        // The ticks missed while the host was down, in order, before any new message.
+        await CatchUpClockAsync(cancellationToken).ConfigureAwait(false);
         foreach (var source in _sources)
         {
             string? checkpoint = await _store.GetCheckpointAsync(source.Name, cancellationToken).ConfigureAwait(false);
@@ -148,6 +157,7 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
         }
 
         _loop = Task.Run(() => LoopAsync(), CancellationToken.None);
+        _clockLoop = Task.Run(() => ClockLoopAsync(_stopClock.Token), CancellationToken.None);
         _status.Started = true;
         _logger.LogInformation("Lead scoring started: model {Name} {Version}, {Workers} worker(s), {Leads} lead(s), {Sources} source(s).",
             _model.Model.Name, _model.Model.Version, _partitions.Length, _partitions.Sum(p => p.Engine.LeadCount), _sources.Count);
@@ -155,7 +165,8 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        // Graceful drain: stop reading sources, then commit everything already queued.
+        // Graceful drain: stop the clock and reading sources, then commit everything already queued.
+        await StopClockAsync().ConfigureAwait(false);
         await _stopSources.CancelAsync().ConfigureAwait(false);
         try
         {
@@ -183,7 +194,9 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
     public async ValueTask DisposeAsync()
     {
         _stopSources.Dispose();
+        _stopClock.Dispose();
         _structure.Dispose();
+        _writer.Dispose();
         await ValueTask.CompletedTask.ConfigureAwait(false);
     }
 
@@ -219,7 +232,7 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
             {
                 long first = snapshot.BaseState is { IsEmpty: false } || snapshot.Journal.IsEmpty
                     ? long.MinValue : snapshot.Journal.Min(m => m.TimestampTicks);
-                _outcomes[result.LeadId] = new Outcome(Entry(result, null), [.. result.StageHistory], first);
+                _outcomes[result.LeadId] = new Outcome(Entry(result, null), [.. ToldByClock(_partitions[target].Engine, result)], first);
             }
         }
 
@@ -307,19 +320,19 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
 
                 _status.Busy = true;
                 _status.Queue(reader.Count);
-                foreach (var part in SplitAtHorizon(batch))
+                await _writer.WaitAsync().ConfigureAwait(false);
+                try
                 {
-                    await ProcessBatchAsync(part, CancellationToken.None).ConfigureAwait(false);
-                }
+                    foreach (var part in SplitAtHorizon(batch))
+                    {
+                        await ProcessBatchAsync(part, CancellationToken.None).ConfigureAwait(false);
+                    }
 
-                var next = Interlocked.Exchange(ref _pendingModel, null);
-                if (next is not null && next.Model.Version != _model!.Model.Version)
-                {
-                    await RescoreAsync(next, CancellationToken.None).ConfigureAwait(false);
+                    await ApplyPendingModelAsync().ConfigureAwait(false);
                 }
-                else if (next is not null)
+                finally
                 {
-                    await SwapSameVersionAsync(next).ConfigureAwait(false);
+                    _writer.Release();
                 }
 
                 _status.Queue(reader.Count);
@@ -378,6 +391,20 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
         }
 
         yield return start == 0 ? batch : batch.GetRange(start, batch.Count - start);
+    }
+
+    /// <summary>Swaps in a model that changed since the last batch (re-scoring every lead). The caller holds <see cref="_writer"/>.</summary>
+    private async Task ApplyPendingModelAsync()
+    {
+        var next = Interlocked.Exchange(ref _pendingModel, null);
+        if (next is not null && next.Model.Version != _model!.Model.Version)
+        {
+            await RescoreAsync(next, CancellationToken.None).ConfigureAwait(false);
+        }
+        else if (next is not null)
+        {
+            await SwapSameVersionAsync(next).ConfigureAwait(false);
+        }
     }
 
     private async Task ProcessBatchAsync(List<Item> items, CancellationToken cancellationToken)
@@ -668,7 +695,9 @@ internal sealed class ScoringPipeline : ILeadMessageWriter, ILeadScoreReader, IA
                         _outcomes.Remove(known);
                     }
 
-                    _outcomes[id] = new Outcome(entry, [.. result.StageHistory], first);
+                    // Every move told stays known (a move the stage clock told after the latest message, too): a later
+                    // history that has it again does not tell it again.
+                    _outcomes[id] = new Outcome(entry, [.. result.StageHistory, .. previous?.Moves ?? []], first);
                 }
             }
         }

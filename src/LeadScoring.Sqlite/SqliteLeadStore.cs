@@ -26,6 +26,9 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 {
     private const string ModelVersionKey = "model_version";
 
+    /// <summary>The <c>meta</c> key of the stage clock's last processed tick (UTC ticks, as invariant text).</summary>
+    private const string StageClockKey = "stage_clock";
+
     private readonly SqliteLeadStoreOptions _options;
     private readonly string _connectionString;
     private readonly bool _privateDatabase;
@@ -100,6 +103,13 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     public ValueTask<string?> GetModelVersionAsync(CancellationToken cancellationToken) =>
         ScalarAsync("SELECT value FROM meta WHERE key = $key;", ModelVersionKey, cancellationToken);
 
+    /// <inheritdoc />
+    public async ValueTask<DateTimeOffset?> GetStageClockAsync(CancellationToken cancellationToken)
+    {
+        string? text = await ScalarAsync("SELECT value FROM meta WHERE key = $key;", StageClockKey, cancellationToken).ConfigureAwait(false);
+        return text is null ? null : new DateTimeOffset(long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture), TimeSpan.Zero);
+    }
+
     /// <summary>
     /// Every stored lead. A lead's journal is not rewritten on every commit (it would cost more than the rest of the
     /// batch): it is read back here from the message log, every message of the lead's ids, and
@@ -148,8 +158,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     /// then <see cref="LeadStoreBatch.Leads"/> inserted or replaced (so a lead both removed and written is kept), then the
     /// messages and account messages (a message already stored is skipped) appended, the score history rewritten
     /// (<see cref="LeadStoreBatch.HistoryRenamed"/> moved, <see cref="LeadStoreBatch.HistoryReplacedFrom"/> deleted,
-    /// <see cref="LeadStoreBatch.History"/> appended), dead letters appended, the checkpoints set and the model version
-    /// stored when given. When it returns, the batch survives the process being
+    /// <see cref="LeadStoreBatch.History"/> appended), dead letters appended, the checkpoints set, and the model version
+    /// and the stage clock's tick stored when given. When it returns, the batch survives the process being
     /// killed; when it throws, nothing of the batch was written.
     /// </summary>
     public async ValueTask CommitAsync(LeadStoreBatch batch, CancellationToken cancellationToken)
@@ -279,6 +289,14 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             Step("model-version");
+            if (batch.StageClock is { } tick)
+            {
+                c.UpsertMeta.Parameters[0].Value = StageClockKey;
+                c.UpsertMeta.Parameters[1].Value = tick.UtcTicks.ToString(CultureInfo.InvariantCulture);
+                c.UpsertMeta.ExecuteNonQuery();
+            }
+
+            Step("stage-clock");
             foreach (var n in batch.Notifications)
             {
                 var op = c.UpsertOutbox.Parameters;

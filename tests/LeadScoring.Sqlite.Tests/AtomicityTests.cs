@@ -11,7 +11,7 @@ public sealed class AtomicityTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    private sealed record State(List<string> Leads, List<string> Messages, List<string> Accounts, int History, int DeadLetters, string? Checkpoint, string? ModelVersion);
+    private sealed record State(List<string> Leads, List<string> Messages, List<string> Accounts, int History, int DeadLetters, string? Checkpoint, string? ModelVersion, DateTimeOffset? StageClock);
 
     private static async Task<State> ReadAsync(SqliteLeadStore store) => new(
         await StoreKit.LeadsAsync(store),
@@ -20,7 +20,8 @@ public sealed class AtomicityTests : IDisposable
         (await store.GetHistoryAsync("u1", CancellationToken.None)).Count,
         (await store.GetDeadLettersAsync(100, CancellationToken.None)).Count,
         await store.GetCheckpointAsync("events", CancellationToken.None),
-        await store.GetModelVersionAsync(CancellationToken.None));
+        await store.GetModelVersionAsync(CancellationToken.None),
+        await store.GetStageClockAsync(CancellationToken.None));
 
     /// <summary>A first batch (the first messages) and a second one touching every table (the rest, and a re-scoring).</summary>
     private static (LeadStoreBatch First, LeadStoreBatch Second) Batches()
@@ -38,6 +39,7 @@ public sealed class AtomicityTests : IDisposable
                 DeadLetters = [new("events", "line 1", "bad", "x", StoreKit.T0)],
                 Checkpoints = new Dictionary<string, string> { ["events"] = "4" },
                 ModelVersion = "v1",
+                StageClock = new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero),
             },
             new LeadStoreBatch
             {
@@ -50,6 +52,7 @@ public sealed class AtomicityTests : IDisposable
                 Checkpoints = new Dictionary<string, string> { ["events"] = "16" },
                 ModelVersion = "v2",
                 ReplaceAllLeads = true,
+                StageClock = new DateTimeOffset(2026, 10, 2, 0, 0, 0, TimeSpan.Zero),
             });
     }
 
@@ -63,6 +66,7 @@ public sealed class AtomicityTests : IDisposable
     [InlineData("dead-letters")]
     [InlineData("checkpoints")]
     [InlineData("model-version")]
+    [InlineData("stage-clock")]
     public async Task ACommitFailingPartWay_LeavesThePreviousStateAndCheckpoint(string failingStep)
     {
         var (first, second) = Batches();

@@ -12,6 +12,12 @@ internal sealed class AccountBook(CompiledModel model, Action<int> invalidate, F
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
     private readonly Dictionary<int, List<string>> _groupsOf = [];
 
+    /// <summary>
+    /// Told of every member of an account whose traits changed (a group message added or removed), whether or not the
+    /// member must be replayed: its stage conditions may read the account at later ticks (the engine's timer queue).
+    /// </summary>
+    public Action<int>? MembersChanged { get; set; }
+
     /// <summary>Records a counted group message of <paramref name="from"/> (-1: from a lead kept elsewhere).</summary>
     public void Add(LeadMessage m, int from)
     {
@@ -103,6 +109,14 @@ internal sealed class AccountBook(CompiledModel model, Action<int> invalidate, F
     public IReadOnlyList<LeadMessage> AllMessages() =>
         _accounts.OrderBy(a => a.Key, StringComparer.Ordinal).SelectMany(a => a.Value.Entries).ToList();
 
+    /// <summary>
+    /// The timestamp of the account's latest group message (<see cref="long.MinValue"/> for an account without any):
+    /// as far as this book knows, the account's traits do not change after it. A group message that comes later tells
+    /// <see cref="MembersChanged"/>.
+    /// </summary>
+    public long SettledAfter(string groupId) =>
+        _accounts.TryGetValue(groupId, out var account) && account.Entries.Count > 0 ? account.Entries[^1].TimestampTicks : long.MinValue;
+
     public Dictionary<string, DataValue>? TraitsAt(string groupId, long ticks, string? messageId)
     {
         if (!_accounts.TryGetValue(groupId, out var account) || account.Entries.Count == 0)
@@ -146,6 +160,8 @@ internal sealed class AccountBook(CompiledModel model, Action<int> invalidate, F
             {
                 invalidate(member);
             }
+
+            MembersChanged?.Invoke(member);
         }
     }
 

@@ -453,6 +453,8 @@ public sealed partial class LeadScoringEngine
             r.Changed = true;
             _changed.Add(row);
         }
+
+        ClockChanged(row);
     }
 
     /// <summary>Two bits of a message id's hash, for a lead's <see cref="HotRow.IdBloom"/>.</summary>
@@ -896,6 +898,7 @@ public sealed partial class LeadScoringEngine
         }
 
         _rows[row].PersistedId = snapshot.LeadId;
+        ClockChanged(row);
     }
 
     /// <summary>

@@ -235,7 +235,7 @@ internal sealed class StageClock
     }
 
     /// <summary>Whether the account traits the lead's stage conditions can read stay as they are from <paramref name="tick"/> on.</summary>
-    private bool AccountSettled(LeadState state, long tick) =>
+    internal bool AccountSettled(LeadState state, long tick) =>
         !_plan.ReadsAccount || state.GroupId is not { } group || _ev.Accounts is not { } accounts || accounts.SettledAfter(group) <= tick;
 
     /// <summary>

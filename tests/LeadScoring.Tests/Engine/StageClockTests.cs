@@ -3,6 +3,7 @@ using CsCheck;
 using LeadScoring.Engine;
 using LeadScoring.Messages;
 using LeadScoring.Model;
+using LeadScoring.Tests.Shared;
 
 namespace LeadScoring.Tests.Engine;
 
@@ -15,19 +16,8 @@ public sealed class StageClockTests
 {
     private static DateTimeOffset At(string iso) => DateTimeOffset.Parse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
 
-    /// <summary>The contract's example: engagement with a 10-day half-life; mql entered at 30, left below 10.</summary>
-    private static string ExampleModel(string clock = "", string rule = """{ "id": "demo", "score": "engagement", "points": 40, "on": "Demo Requested" }""") => $$"""
-        {
-          "name": "clock", "version": "1",
-          "scores": [ { "name": "engagement", "halfLifeDays": 10 } ],
-          "rules": [ {{rule}} ],
-          "stages": [
-            { "name": "lead" },
-            { "name": "mql", "enter": { "field": "scores.engagement", "op": "gte", "value": 30 },
-              "exit": { "field": "scores.engagement", "op": "lt", "value": 10 } }
-          ]{{clock}}
-        }
-        """;
+    /// <summary>The contract's example (<see cref="ClockModels.Example"/>).</summary>
+    private static string ExampleModel(string clock = "", string rule = ClockModels.DemoRule) => ClockModels.Example(clock, rule);
 
     private static CompiledModel Compile(string json) => CompiledModel.Compile(ScoringModelLoader.Load(json).GetModelOrThrow());
 
@@ -318,8 +308,8 @@ public sealed class StageClockTests
         return ([.. r.StageHistory], r.Stage, evaluator.Clock.Evaluations);
     }
 
-    private static readonly DateTimeOffset Start = At("2026-10-01T00:00:00Z");
-    private static readonly string[] Names = ["A", "B", "C", "D"];
+    internal static readonly DateTimeOffset Start = At("2026-10-01T00:00:00Z");
+    internal static readonly string[] Names = ["A", "B", "C", "D"];
 
     private static string Num(double d) => d.ToString("R", CultureInfo.InvariantCulture);
 
@@ -327,7 +317,7 @@ public sealed class StageClockTests
     /// A random model over two decaying/expiring scores, a trait rule on a closing window, a composite, a grade,
     /// and stages whose conditions read scores, the grade, occurred windows and the stage itself.
     /// </summary>
-    private static readonly Gen<string> ModelGen =
+    internal static readonly Gen<string> ModelGen =
         Gen.Select(
             Gen.Select(Gen.Int[0, 30], Gen.Int[-40, 60], Gen.Int[0, 8], Gen.Int[0, 3]),
             Gen.Select(Gen.Int[-40, 40], Gen.Int[0, 20], Gen.Int[1, 10], Gen.Int[0, 2]),
@@ -373,7 +363,7 @@ public sealed class StageClockTests
                 """;
         });
 
-    private static readonly Gen<LeadMessage[]> StreamGen =
+    internal static readonly Gen<LeadMessage[]> StreamGen =
         Gen.Select(Gen.Int[0, 3], Gen.Int[0, 60 * 24 * 4]).Array[1, 12]
             .Select(xs => xs.Select((x, i) => LeadMessage.Track($"m{i:D2}", "u1", Names[x.Item1], Start.AddMinutes(x.Item2 * 15))).ToArray());
 

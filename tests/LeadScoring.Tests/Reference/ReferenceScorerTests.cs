@@ -11,18 +11,7 @@ namespace LeadScoring.Tests.Reference;
 public class ReferenceScorerTests
 {
     /// <summary>The contract's 3.4 example: engagement 40 with a 10-day half-life; mql exits below 10.</summary>
-    private static string DecayModel(int? stageCheckHours, string rule = """{ "id": "demo", "score": "engagement", "points": 40, "on": "Demo Requested" }""") => $$"""
-        {
-          "name": "clock", "version": "1",
-          "scores": [ { "name": "engagement", "halfLifeDays": 10 } ],
-          "rules": [ {{rule}} ],
-          "stages": [
-            { "name": "lead" },
-            { "name": "mql", "enter": { "field": "scores.engagement", "op": "gte", "value": 30 },
-              "exit": { "field": "scores.engagement", "op": "lt", "value": 10 } }
-          ]{{(stageCheckHours is { } h ? $", \"stageCheckHours\": {h}" : "")}}
-        }
-        """;
+    private static string DecayModel(int? stageCheckHours, string rule = ClockModels.DemoRule) => ClockModels.Example(stageCheckHours, rule);
 
     private static ReferenceLead Single(string model, IEnumerable<string> lines, DateTimeOffset asOf, bool explain = true) =>
         ReferenceScorer.Score(model, lines, asOf, explain).Should().ContainSingle().Subject;
