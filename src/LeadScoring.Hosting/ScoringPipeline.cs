@@ -418,6 +418,7 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
         var deadLetters = new List<DeadLetter>();
         var checkpoints = new Dictionary<string, string>(StringComparer.Ordinal);
         var now = _time.GetUtcNow();
+        IReadOnlyList<LeadNotification> notifications;
         await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -489,7 +490,7 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
                 }
             }
 
-            var (snapshots, removed, history, notifications) = CollectChanges(rescore: false, counted);
+            (var snapshots, var removed, var history, notifications) = CollectChanges(rescore: false, counted);
             await _store.CommitAsync(new LeadStoreBatch
             {
                 Leads = snapshots,
@@ -514,13 +515,15 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
                 _logger.LogWarning("Rejected {Location} from {Source}: {Reason}", d.Location, d.Source, d.Reason);
             }
 
-            await DeliverAsync(notifications, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _structure.Release();
         }
 
+        // Handlers run outside every lock: a slow handler delays the next batch (the caller holds the writer lock, so
+        // notifications keep their order), never a read.
+        await DeliverAsync(notifications, cancellationToken).ConfigureAwait(false);
         _metrics.BatchDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds);
     }
 
@@ -922,60 +925,71 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
     {
         var clock = Stopwatch.StartNew();
         _logger.LogInformation("Re-scoring every lead with model {Name} {Version}.", next.Model.Name, next.Model.Version);
-        var previousPartitions = _partitions;
-        var previousRoute = new Dictionary<string, int>(_route, StringComparer.Ordinal);
-        _partitions = NewPartitions(next);
-        _route.Clear();
-        long count = 0;
-        await foreach (var m in _store.LoadMessagesAsync(cancellationToken).ConfigureAwait(false))
+        // Under the readers' lock from the swap to the commit: a read sees the old engines or the new, complete ones.
+        IReadOnlyList<LeadNotification> notifications;
+        await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            var p = _partitions[Route(m)];
-            p.Engine.Apply(m);
-            if (m.Type == MessageType.Group)
+            var previousPartitions = _partitions;
+            var previousRoute = new Dictionary<string, int>(_route, StringComparer.Ordinal);
+            _partitions = NewPartitions(next);
+            _route.Clear();
+            long count = 0;
+            await foreach (var m in _store.LoadMessagesAsync(cancellationToken).ConfigureAwait(false))
             {
-                foreach (var other in _partitions)
+                var p = _partitions[Route(m)];
+                p.Engine.Apply(m);
+                if (m.Type == MessageType.Group)
                 {
-                    if (!ReferenceEquals(other, p))
+                    foreach (var other in _partitions)
                     {
-                        other.Engine.ImportAccountMessages([m]);
+                        if (!ReferenceEquals(other, p))
+                        {
+                            other.Engine.ImportAccountMessages([m]);
+                        }
                     }
+                }
+
+                if (++count % 100_000 == 0)
+                {
+                    _logger.LogInformation("Re-scoring: {Count} messages replayed.", count);
                 }
             }
 
-            if (++count % 100_000 == 0)
+            try
             {
-                _logger.LogInformation("Re-scoring: {Count} messages replayed.", count);
+                _model = next;
+                (var snapshots, _, var history, notifications) = CollectChanges(rescore: true);
+                await _store.CommitAsync(new LeadStoreBatch
+                {
+                    Leads = snapshots,
+                    ReplaceAllLeads = true,
+                    History = history.Entries,
+                    Notifications = notifications,
+                    ModelVersion = next.Model.Version,
+                }, cancellationToken).ConfigureAwait(false);
+                _metrics.Rescored.Add(snapshots.Count);
+                _logger.LogInformation("Re-scored {Leads} leads from {Messages} messages with model {Version} in {Elapsed} ms; {Changed} outcome(s) changed.",
+                    snapshots.Count, count, next.Model.Version, clock.ElapsedMilliseconds, history.Entries.Count);
+            }
+            catch
+            {
+                _partitions = previousPartitions;
+                _route.Clear();
+                foreach (var (k, v) in previousRoute)
+                {
+                    _route[k] = v;
+                }
+
+                throw;
             }
         }
-
-        try
+        finally
         {
-            _model = next;
-            var (snapshots, removed, history, notifications) = CollectChanges(rescore: true);
-            await _store.CommitAsync(new LeadStoreBatch
-            {
-                Leads = snapshots,
-                ReplaceAllLeads = true,
-                History = history.Entries,
-                Notifications = notifications,
-                ModelVersion = next.Model.Version,
-            }, cancellationToken).ConfigureAwait(false);
-            _metrics.Rescored.Add(snapshots.Count);
-            _logger.LogInformation("Re-scored {Leads} leads from {Messages} messages with model {Version} in {Elapsed} ms; {Changed} outcome(s) changed.",
-                snapshots.Count, count, next.Model.Version, clock.ElapsedMilliseconds, history.Entries.Count);
-            await DeliverAsync(notifications, cancellationToken).ConfigureAwait(false);
+            _structure.Release();
         }
-        catch
-        {
-            _partitions = previousPartitions;
-            _route.Clear();
-            foreach (var (k, v) in previousRoute)
-            {
-                _route[k] = v;
-            }
 
-            throw;
-        }
+        await DeliverAsync(notifications, cancellationToken).ConfigureAwait(false);
     }
 
     // ------------------------------------------------------------------ reads
