@@ -99,7 +99,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
             SELECT l.lead_id, l.ids, l.state, l.base_state,
                    ARRAY(SELECT m.json
                          FROM unnest(l.ids) WITH ORDINALITY AS i(id, ord)
-                         JOIN messages m ON m.lead_id = i.id
+                         CROSS JOIN LATERAL (SELECT json, seq FROM messages WHERE lead_id = i.id ORDER BY seq) AS m
                          ORDER BY i.ord, m.seq) AS journal
             FROM leads l ORDER BY l.lead_id;
             """, ReadLead, cancellationToken);
