@@ -2,7 +2,7 @@ using LeadScoring.Hosting;
 
 namespace LeadScoring.Sqlite.Tests;
 
-/// <summary>The schema is created once, versioned, and the database runs in WAL mode.</summary>
+/// <summary>The schema is created once, versioned, and the database runs in WAL mode (the store contract itself: tests/LeadScoring.Stores.Tests).</summary>
 public sealed class SchemaTests : IDisposable
 {
     private readonly TempFolder _folder = new();
@@ -37,57 +37,21 @@ public sealed class SchemaTests : IDisposable
     }
 
     [Fact]
-    public async Task SecondInitialize_IsANoOp_OnTheSameStoreAndOnANewOne()
+    public async Task TheColumns_AreAsDocumented_AndJournalsAreNotRewritten()
     {
+        // The rest of what a commit writes and reads back is the store suite's (tests/LeadScoring.Stores.Tests).
         string path = _folder.File();
-        var batch = new LeadStoreBatch { Checkpoints = new Dictionary<string, string> { ["s"] = "42" }, ModelVersion = "v1" };
+        var messages = StoreKit.Messages();
+        var engine = StoreKit.Engine(messages);
         await using (var store = await StoreKit.OpenAsync(path))
         {
-            await store.CommitAsync(batch, CancellationToken.None);
-            await store.InitializeAsync(CancellationToken.None);
-            (await store.GetCheckpointAsync("s", CancellationToken.None)).Should().Be("42");
-        }
-
-        await using (var again = await StoreKit.OpenAsync(path))
-        {
-            await again.InitializeAsync(CancellationToken.None);
-            (await again.GetCheckpointAsync("s", CancellationToken.None)).Should().Be("42");
-            (await again.GetModelVersionAsync(CancellationToken.None)).Should().Be("v1");
+            await store.CommitAsync(new LeadStoreBatch { Leads = [.. engine.ExportLeads()], Messages = messages }, CancellationToken.None);
         }
 
         using var raw = StoreKit.Raw(path);
-        StoreKit.Scalar(raw, "SELECT count(*) FROM schema_version;").Should().Be(2L, "each migration is recorded once");
-    }
-
-    [Fact]
-    public async Task ASchemaFromANewerVersion_IsRefused()
-    {
-        string path = _folder.File();
-        await (await StoreKit.OpenAsync(path)).DisposeAsync();
-        using (var raw = StoreKit.Raw(path))
-        {
-            StoreKit.Scalar(raw, "INSERT INTO schema_version (version, description, applied_at) VALUES (99, 'future', 0);");
-        }
-
-        var store = new SqliteLeadStore(new SqliteLeadStoreOptions { ConnectionString = "Data Source=" + path });
-        await using (store)
-        {
-            var act = async () => await store.InitializeAsync(CancellationToken.None);
-            (await act.Should().ThrowAsync<InvalidOperationException>()).WithMessage("*version 99*newer*");
-        }
-    }
-
-    [Fact]
-    public async Task UsingTheStoreBeforeInitialize_OrAfterDispose_Throws()
-    {
-        var store = new SqliteLeadStore(new SqliteLeadStoreOptions { ConnectionString = "Data Source=" + _folder.File() });
-        var before = async () => await store.GetModelVersionAsync(CancellationToken.None);
-        await before.Should().ThrowAsync<InvalidOperationException>().WithMessage("*InitializeAsync*");
-
-        await store.InitializeAsync(CancellationToken.None);
-        await store.DisposeAsync();
-        var after = async () => await store.CommitAsync(new LeadStoreBatch(), CancellationToken.None);
-        await after.Should().ThrowAsync<ObjectDisposedException>();
+        StoreKit.Scalar(raw, "SELECT group_concat(lead_id || ':' || (base_state IS NULL), ',') FROM (SELECT * FROM leads ORDER BY lead_id);").Should().Be("u1:1,u2:0");
+        StoreKit.Scalar(raw, "SELECT ids FROM leads WHERE lead_id = 'u1';").Should().Be("[\"anon-1\",\"u1\"]");
+        StoreKit.Scalar(raw, "SELECT journal FROM leads WHERE lead_id = 'u1';").Should().Be("", "journals are not rewritten on every commit");
     }
 
     [Theory]

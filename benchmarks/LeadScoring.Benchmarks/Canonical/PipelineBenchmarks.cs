@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
+using LeadScoring.PostgreSql;
 using LeadScoring.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -22,6 +23,10 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// <item><b>Sqlite</b>: <c>UseSqlite("Data Source=…")</c> with its defaults (WAL, synchronous NORMAL). After the
 /// runs the last iteration's file is opened again with a new <see cref="SqliteLeadStore"/> and each lead's latest
 /// score-history entry is read back: the totals must give the §7 row for 100,000 events.</item>
+/// <item><b>PostgreSql</b>: <c>UsePostgreSql(…)</c> into a new database per iteration on the server of
+/// <c>LEADSCORING_BENCH_POSTGRES</c> (else <c>LEADSCORING_TEST_POSTGRES</c>), an Npgsql connection string of a user
+/// that may create databases (<c>scripts/pg-test-cluster.sh</c> starts a throwaway server; <c>PG_TEST_DURABLE=1</c>
+/// keeps its durable defaults). Checked like <b>Sqlite</b>, from a new <see cref="PostgreSqlLeadStore"/>.</item>
 /// <item><b>InMemoryStore</b>: the same pipeline with the default <see cref="InMemoryLeadStore"/>, to tell the
 /// store's share from the pipeline's. Checked through the store too, from the lead states it holds (imported into a
 /// new engine and evaluated), since its history is not indexed by lead.</item>
@@ -60,7 +65,44 @@ public class PipelineBenchmarks
     [IterationSetup(Target = nameof(InMemoryStore))]
     public void SetupInMemory() => Setup(sqlite: false);
 
-    private void Setup(bool sqlite)
+    [IterationSetup(Target = nameof(PostgreSql))]
+    public void SetupPostgreSql() => Setup(sqlite: false, postgreSql: true);
+
+    /// <summary>The server of the PostgreSQL benchmark, as an Npgsql connection string.</summary>
+    private static string PostgreSqlServer =>
+        Environment.GetEnvironmentVariable("LEADSCORING_BENCH_POSTGRES") is { Length: > 0 } bench ? bench
+        : Environment.GetEnvironmentVariable("LEADSCORING_TEST_POSTGRES") is { Length: > 0 } test ? test
+        : throw new InvalidOperationException("PipelineBenchmarks.PostgreSql needs LEADSCORING_BENCH_POSTGRES (or LEADSCORING_TEST_POSTGRES): an Npgsql connection string; scripts/pg-test-cluster.sh starts a server.");
+
+    private string _postgreSqlDatabase = "";
+
+    private static void ExecutePostgreSql(string connectionString, string sql)
+    {
+        using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        connection.Open();
+        using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        command.ExecuteNonQuery();
+    }
+
+    private string NewPostgreSqlDatabase()
+    {
+        DropPostgreSqlDatabase();
+        _postgreSqlDatabase = "leadscoring_bench_" + Guid.NewGuid().ToString("N");
+        ExecutePostgreSql(PostgreSqlServer, $"CREATE DATABASE {_postgreSqlDatabase};");
+        return new Npgsql.NpgsqlConnectionStringBuilder(PostgreSqlServer) { Database = _postgreSqlDatabase }.ConnectionString;
+    }
+
+    private void DropPostgreSqlDatabase()
+    {
+        if (_postgreSqlDatabase.Length > 0)
+        {
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            ExecutePostgreSql(PostgreSqlServer, $"DROP DATABASE IF EXISTS {_postgreSqlDatabase} WITH (FORCE);");
+            _postgreSqlDatabase = "";
+        }
+    }
+
+    private void Setup(bool sqlite, bool postgreSql = false)
     {
         _host?.Dispose();
         _host = null;
@@ -75,6 +117,11 @@ public class PipelineBenchmarks
         {
             scoring.UseSqlite($"Data Source={_database}");
         }
+        else if (postgreSql)
+        {
+            _database = NewPostgreSqlDatabase();
+            scoring.UsePostgreSql(_database);
+        }
 
         _host = builder.Build();
         GC.Collect();
@@ -84,6 +131,9 @@ public class PipelineBenchmarks
 
     [Benchmark(OperationsPerInvoke = Messages)]
     public Task<long> Sqlite() => RunAsync();
+
+    [Benchmark(OperationsPerInvoke = Messages)]
+    public Task<long> PostgreSql() => RunAsync();
 
     [Benchmark(OperationsPerInvoke = Messages)]
     public Task<long> InMemoryStore() => RunAsync();
@@ -120,6 +170,21 @@ public class PipelineBenchmarks
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Cleanup();
+    }
+
+    [GlobalCleanup(Target = nameof(PostgreSql))]
+    public void CheckPostgreSql()
+    {
+        CheckCounts();
+        _host!.Dispose();
+        _host = null;
+        using (var store = new PostgreSqlLeadStore(new PostgreSqlLeadStoreOptions { ConnectionString = _database }))
+        {
+            Check("PostgreSQL pipeline, last iteration, read back from a new PostgreSqlLeadStore on its database", store);
+        }
+
+        DropPostgreSqlDatabase();
         Cleanup();
     }
 

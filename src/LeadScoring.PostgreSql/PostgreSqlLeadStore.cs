@@ -1,0 +1,658 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using LeadScoring.Engine;
+using LeadScoring.Hosting;
+using LeadScoring.Messages;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace LeadScoring.PostgreSql;
+
+/// <summary>
+/// A lead store in a PostgreSQL database: lead states, the message log, account messages, score history, dead letters,
+/// the handler outbox, source checkpoints and the model version. Each <see cref="CommitAsync"/> is one PostgreSQL
+/// transaction: after a crash of the host or the server the whole batch is there or none of it.
+/// </summary>
+/// <remarks>
+/// <para>Writes are batched: the message log, score history and dead letters go in with binary <c>COPY</c>, leads through
+/// a <c>COPY</c> into a temporary table and one upsert, checkpoints, account messages and the outbox as multi-row upserts
+/// of arrays (<c>unnest</c>). A commit is a fixed number of round trips, whatever the batch's size.</para>
+/// <para>Thread safety: every member may be called from any thread, concurrently. Commits and acknowledgements take turns
+/// on the store's one write connection (so the message log keeps commit order); reads use pooled connections of their
+/// own and do not wait for a commit. The three <c>Load...Async</c> enumerations read in one repeatable-read transaction
+/// (a snapshot as of their start) and stream their rows.</para>
+/// <para>PostgreSQL text cannot hold the character U+0000: the store writes it, and U+0001, as two-character escapes
+/// and reads them back, so every id, key and text round-trips exactly.</para>
+/// </remarks>
+public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposable
+{
+    private const string ModelVersionKey = "model_version";
+
+    /// <summary>The <c>meta</c> key of the stage clock's last processed tick (UTC ticks, as invariant text).</summary>
+    private const string StageClockKey = "stage_clock";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private NpgsqlConnection? _writer;
+    private bool _initialized;
+    private bool _disposed;
+
+    /// <summary>Creates a store; <see cref="InitializeAsync"/> connects and creates or migrates the schema.</summary>
+    /// <param name="options">The connection string and timeout.</param>
+    /// <param name="timeProvider">The clock of <c>updated_at</c> and <c>applied_at</c>; the system clock when null.</param>
+    /// <exception cref="ArgumentException">The connection string is missing or invalid, or the timeout negative.</exception>
+    public PostgreSqlLeadStore(PostgreSqlLeadStoreOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var validated = options.Validated();
+        var builder = new NpgsqlConnectionStringBuilder(validated.ConnectionString) { CommandTimeout = validated.CommandTimeoutSeconds };
+        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Called after each step of a commit, inside its transaction (tests inject failures with it).</summary>
+    internal Action<string>? CommitStepHook { get; set; }
+
+    /// <summary>Connects, then creates or migrates the schema. Calling it again is a no-op.</summary>
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_initialized)
+            {
+                return;
+            }
+
+            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                await PostgreSqlSchema.MigrateAsync(connection, _time, cancellationToken).ConfigureAwait(false);
+            }
+
+            _writer = await OpenWriterAsync(cancellationToken).ConfigureAwait(false);
+            _initialized = true;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string?> GetCheckpointAsync(string source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return ScalarAsync("SELECT checkpoint FROM checkpoints WHERE source = $1;", source, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string?> GetModelVersionAsync(CancellationToken cancellationToken) =>
+        ScalarAsync("SELECT value FROM meta WHERE key = $1;", ModelVersionKey, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<DateTimeOffset?> GetStageClockAsync(CancellationToken cancellationToken)
+    {
+        string? text = await ScalarAsync("SELECT value FROM meta WHERE key = $1;", StageClockKey, cancellationToken).ConfigureAwait(false);
+        return text is null ? null : new DateTimeOffset(long.Parse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture), TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// Every stored lead, by lead id. A lead's journal is not written with the lead: it is read back here, in the same
+    /// query, from the message log (every message of the lead's ids, id by id, in commit order), and
+    /// <see cref="LeadScoringEngine.ImportLead"/> keeps the ones after the lead's base snapshot.
+    /// </summary>
+    public IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync(CancellationToken cancellationToken) =>
+        QueryAsync("""
+            SELECT l.lead_id, l.ids, l.state, l.base_state,
+                   ARRAY(SELECT m.json
+                         FROM unnest(l.ids) WITH ORDINALITY AS i(id, ord)
+                         CROSS JOIN LATERAL (SELECT json, seq FROM messages WHERE lead_id = i.id ORDER BY seq) AS m
+                         ORDER BY i.ord, m.seq) AS journal
+            FROM leads l ORDER BY l.lead_id;
+            """, ReadLead, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<LeadMessage> LoadAccountMessagesAsync(CancellationToken cancellationToken) =>
+        QueryAsync("SELECT json FROM account_messages ORDER BY id;", r => StoredMessage(r.GetString(0)), cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<LeadMessage> LoadMessagesAsync(CancellationToken cancellationToken) =>
+        QueryAsync("SELECT json FROM messages ORDER BY seq;", r => StoredMessage(r.GetString(0)), cancellationToken);
+
+    /// <summary>
+    /// Writes <paramref name="batch"/> in one transaction: stored leads are deleted first when
+    /// <see cref="LeadStoreBatch.ReplaceAllLeads"/> is set, then <see cref="LeadStoreBatch.RemovedLeads"/> are deleted,
+    /// then <see cref="LeadStoreBatch.Leads"/> inserted or replaced (so a lead both removed and written is kept; a lead
+    /// given twice is stored as its last snapshot), then the messages, account messages (a message already stored is
+    /// skipped), history and dead letters appended, the checkpoints set, the model version stored when given and the
+    /// notifications added to the outbox. When it returns, the batch is committed; when it throws, nothing of it was
+    /// written (and the write connection is opened again for the next commit).
+    /// </summary>
+    public async ValueTask CommitAsync(LeadStoreBatch batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // The columns are made before taking the lock: reads and other commits are not held up by it.
+        var rows = new BatchRows(batch);
+        await OnWriterAsync(connection => WriteAsync(connection, batch, rows, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <paramref name="write"/> on the write connection, under the write lock.</summary>
+    private async Task OnWriterAsync(Func<NpgsqlConnection, Task> write, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = await WriterAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await write(connection).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Whatever state the connection is in (a failed transaction, a broken COPY), the next write starts afresh.
+                _writer = null;
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task WriteAsync(NpgsqlConnection connection, LeadStoreBatch batch, BatchRows rows, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (batch.ReplaceAllLeads)
+        {
+            await ExecuteAsync(connection, "DELETE FROM leads;", cancellationToken).ConfigureAwait(false);
+        }
+
+        Step("replace-all");
+        if (rows.RemovedLeads.Length > 0)
+        {
+            await ExecuteAsync(connection, "DELETE FROM leads WHERE lead_id = ANY($1);", cancellationToken, (object)rows.RemovedLeads).ConfigureAwait(false);
+        }
+
+        Step("removed-leads");
+        if (rows.Leads.Count > 0)
+        {
+            long now = _time.GetUtcNow().UtcTicks;
+            var copy = await connection.BeginBinaryImportAsync("COPY leads_in (lead_id, ids, state, base_state) FROM STDIN (FORMAT BINARY);", cancellationToken).ConfigureAwait(false);
+            await using (copy.ConfigureAwait(false))
+            {
+                foreach (var lead in rows.Leads)
+                {
+                    await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(PgText.Encode(lead.LeadId), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(lead.Ids.Select(PgText.Encode).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(lead.State, NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+                    if (lead.BaseState is { IsEmpty: false } baseState)  // empty: no base, as LeadSnapshot.Create reads it
+                    {
+                        await copy.WriteAsync(baseState, NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await copy.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await ExecuteAsync(connection, """
+                INSERT INTO leads (lead_id, ids, state, base_state, updated_at)
+                SELECT lead_id, ids, state, base_state, $1 FROM leads_in
+                ON CONFLICT (lead_id) DO UPDATE SET
+                    ids = excluded.ids, state = excluded.state, base_state = excluded.base_state, updated_at = excluded.updated_at;
+                """, cancellationToken, now).ConfigureAwait(false);
+        }
+
+        Step("leads");
+        if (batch.Messages.Count > 0)
+        {
+            var copy = await connection.BeginBinaryImportAsync("COPY messages (lead_id, message_id, timestamp, json) FROM STDIN (FORMAT BINARY);", cancellationToken).ConfigureAwait(false);
+            await using (copy.ConfigureAwait(false))
+            {
+                for (int i = 0; i < batch.Messages.Count; i++)
+                {
+                    var message = batch.Messages[i];
+                    await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(PgText.Encode(message.LeadId), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(PgText.Encode(message.MessageId), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(message.TimestampTicks, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(rows.Messages[i], NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                }
+
+                await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        Step("messages");
+        if (batch.AccountMessages.Count > 0)
+        {
+            await ExecuteAsync(connection, """
+                INSERT INTO account_messages (group_id, message_id, timestamp, json)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])
+                ON CONFLICT DO NOTHING;
+                """, cancellationToken,
+                batch.AccountMessages.Select(m => PgText.Encode(m.GroupId ?? "")).ToArray(),
+                batch.AccountMessages.Select(m => PgText.Encode(m.MessageId)).ToArray(),
+                batch.AccountMessages.Select(m => m.TimestampTicks).ToArray(),
+                rows.AccountMessages).ConfigureAwait(false);
+        }
+
+        Step("account-messages");
+        // Renames one by one, in the batch's order, as every store applies them (a rename may follow another).
+        foreach (var (from, to) in batch.HistoryRenamed)
+        {
+            await ExecuteAsync(connection, "UPDATE score_history SET lead_id = $2 WHERE lead_id = $1;", cancellationToken,
+                PgText.Encode(from), PgText.Encode(to)).ConfigureAwait(false);
+        }
+
+        if (batch.HistoryReplacedFrom.Count > 0)
+        {
+            await ExecuteAsync(connection, """
+                DELETE FROM score_history h USING unnest($1::text[], $2::bigint[]) AS d(lead_id, from_at)
+                WHERE h.lead_id = d.lead_id AND h.at >= d.from_at;
+                """, cancellationToken,
+                batch.HistoryReplacedFrom.Keys.Select(PgText.Encode).ToArray(),
+                batch.HistoryReplacedFrom.Values.Select(v => v.UtcTicks).ToArray()).ConfigureAwait(false);
+        }
+
+        if (batch.History.Count > 0)
+        {
+            var copy = await connection.BeginBinaryImportAsync(
+                "COPY score_history (lead_id, at, score_names, score_values, grade, stage, model_version, message_id) FROM STDIN (FORMAT BINARY);",
+                cancellationToken).ConfigureAwait(false);
+            await using (copy.ConfigureAwait(false))
+            {
+                foreach (var entry in batch.History)
+                {
+                    await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, entry.LeadId, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(entry.At.UtcTicks, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(entry.Scores.Select(s => PgText.Encode(s.Key)).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(entry.Scores.Select(s => s.Value).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, entry.Grade, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, entry.Stage, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, entry.ModelVersion, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, entry.MessageId, cancellationToken).ConfigureAwait(false);
+                }
+
+                await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        Step("history");
+        if (batch.DeadLetters.Count > 0)
+        {
+            var copy = await connection.BeginBinaryImportAsync("COPY dead_letters (source, location, reason, raw, at) FROM STDIN (FORMAT BINARY);", cancellationToken).ConfigureAwait(false);
+            await using (copy.ConfigureAwait(false))
+            {
+                foreach (var letter in batch.DeadLetters)
+                {
+                    await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, letter.Source, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, letter.Location, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, letter.Reason, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, letter.Raw, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(letter.At.UtcTicks, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                }
+
+                await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        Step("dead-letters");
+        if (batch.Checkpoints.Count > 0)
+        {
+            await ExecuteAsync(connection, """
+                INSERT INTO checkpoints (source, checkpoint) SELECT * FROM unnest($1::text[], $2::text[])
+                ON CONFLICT (source) DO UPDATE SET checkpoint = excluded.checkpoint;
+                """, cancellationToken,
+                batch.Checkpoints.Keys.Select(PgText.Encode).ToArray(),
+                batch.Checkpoints.Values.Select(c => c is null ? null : PgText.Encode(c)).ToArray()).ConfigureAwait(false);
+        }
+
+        Step("checkpoints");
+        if (batch.ModelVersion is not null)
+        {
+            await ExecuteAsync(connection, """
+                INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+                """, cancellationToken, ModelVersionKey, PgText.Encode(batch.ModelVersion)).ConfigureAwait(false);
+        }
+
+        Step("model-version");
+        if (batch.StageClock is { } tick)
+        {
+            await ExecuteAsync(connection, """
+                INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+                """, cancellationToken, StageClockKey, tick.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        }
+
+        Step("stage-clock");
+        if (rows.Notifications.Count > 0)
+        {
+            await ExecuteAsync(connection, """
+                INSERT INTO outbox (key, kind, lead_id, payload) SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[])
+                ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, lead_id = excluded.lead_id, payload = excluded.payload;
+                """, cancellationToken,
+                rows.Notifications.Select(n => PgText.Encode(n.Key)).ToArray(),
+                rows.Notifications.Select(n => (int)n.Kind).ToArray(),
+                rows.Notifications.Select(n => PgText.Encode(n.LeadId)).ToArray(),
+                rows.Notifications.Select(n => PgText.Encode(n.Payload)).ToArray()).ConfigureAwait(false);
+        }
+
+        Step("notifications");
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        var entries = new List<ScoreHistoryEntry>();
+        await foreach (var entry in QueryAsync("""
+            SELECT lead_id, at, score_names, score_values, grade, stage, model_version, message_id
+            FROM score_history WHERE lead_id = $1 ORDER BY at, id;
+            """, ReadHistory, cancellationToken, PgText.Encode(leadId)).ConfigureAwait(false))
+        {
+            entries.Add(entry);
+        }
+
+        return entries;
+    }
+
+    /// <summary>The <paramref name="max"/> dead letters committed last, the last one first.</summary>
+    public async ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
+        var letters = new List<DeadLetter>();
+        await foreach (var letter in QueryAsync(
+            "SELECT source, location, reason, raw, at FROM dead_letters ORDER BY id DESC LIMIT $1;",
+            r => new DeadLetter(Text(r, 0)!, Text(r, 1)!, Text(r, 2)!, Text(r, 3), new DateTimeOffset(r.GetInt64(4), TimeSpan.Zero)),
+            cancellationToken, (long)max).ConfigureAwait(false))
+        {
+            letters.Add(letter);
+        }
+
+        return letters;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<LeadNotification>> LoadPendingNotificationsAsync(CancellationToken cancellationToken)
+    {
+        var pending = new List<LeadNotification>();
+        await foreach (var n in QueryAsync(
+            "SELECT key, kind, lead_id, payload FROM outbox ORDER BY seq;",
+            r => new LeadNotification(Text(r, 0)!, (LeadNotificationKind)r.GetInt32(1), Text(r, 2)!, Text(r, 3)!),
+            cancellationToken).ConfigureAwait(false))
+        {
+            pending.Add(n);
+        }
+
+        return pending;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask AcknowledgeNotificationsAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
+        string[] encoded = [.. keys.Select(PgText.Encode)];
+        await OnWriterAsync(
+            connection => ExecuteAsync(connection, "DELETE FROM outbox WHERE key = ANY($1);", cancellationToken, (object)encoded),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Closes the write connection (waiting for a commit in progress) and the connection pool.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            if (_writer is not null)
+            {
+                await _writer.DisposeAsync().ConfigureAwait(false);
+                _writer = null;
+            }
+
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Closes the write connection (waiting for a commit in progress) and the connection pool.</summary>
+    public void Dispose()
+    {
+        _writeLock.Wait();
+        try
+        {
+            _disposed = true;
+            _writer?.Dispose();
+            _writer = null;
+            _dataSource.Dispose();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private void Step(string name) => CommitStepHook?.Invoke(name);
+
+    private void ThrowIfNotOpen()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_initialized)
+        {
+            throw new InvalidOperationException("The lead store is not open: call InitializeAsync first.");
+        }
+    }
+
+    /// <summary>The write connection, opened again after a failed commit. Called under the write lock.</summary>
+    private async ValueTask<NpgsqlConnection> WriterAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfNotOpen();
+        return _writer ??= await OpenWriterAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<NpgsqlConnection> OpenWriterAsync(CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // The staging table of the lead upsert: private to this connection, emptied by every commit.
+            await ExecuteAsync(connection, """
+                CREATE TEMPORARY TABLE IF NOT EXISTS leads_in (
+                    lead_id text NOT NULL, ids text[] NOT NULL, state bytea NOT NULL, base_state bytea NULL
+                ) ON COMMIT DELETE ROWS;
+                """, cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Task WriteTextAsync(NpgsqlBinaryImporter copy, string? text, CancellationToken cancellationToken) =>
+        text is null ? copy.WriteNullAsync(cancellationToken) : copy.WriteAsync(PgText.Encode(text), NpgsqlDbType.Text, cancellationToken);
+
+    private async ValueTask<string?> ScalarAsync(string sql, string key, CancellationToken cancellationToken)
+    {
+        await foreach (var value in QueryAsync(sql, r => Text(r, 0), cancellationToken, PgText.Encode(key)).ConfigureAwait(false))
+        {
+            return value;
+        }
+
+        return null;
+    }
+
+    /// <summary>Streams the rows of <paramref name="sql"/> on a pooled connection, in one read-only repeatable-read transaction (a snapshot).</summary>
+    private async IAsyncEnumerable<T> QueryAsync<T>(string sql, Func<NpgsqlDataReader, T> read, [EnumeratorCancellation] CancellationToken cancellationToken, params object[] parameters)
+    {
+        ThrowIfNotOpen();
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                await using var command = new NpgsqlCommand(sql, connection, transaction);
+                foreach (var value in parameters)
+                {
+                    command.Parameters.Add(new NpgsqlParameter { Value = value });
+                }
+
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        yield return read(reader);
+                    }
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : PgText.Decode(reader.GetString(ordinal));
+
+    private static LeadSnapshot ReadLead(NpgsqlDataReader reader)
+    {
+        string leadId = PgText.Decode(reader.GetString(0));
+        var ids = reader.GetFieldValue<string[]>(1);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            ids[i] = PgText.Decode(ids[i]);
+        }
+
+        byte[] state = reader.GetFieldValue<byte[]>(2);
+        ReadOnlyMemory<byte>? baseState = reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3);
+        var journal = reader.GetFieldValue<string[]>(4).Select(StoredMessage).ToList();
+        return LeadSnapshot.Create(leadId, ids, state, baseState, journal);
+    }
+
+    private static ScoreHistoryEntry ReadHistory(NpgsqlDataReader reader)
+    {
+        var names = reader.GetFieldValue<string[]>(2);
+        var values = reader.GetFieldValue<double[]>(3);
+        if (names.Length != values.Length)
+        {
+            throw new InvalidDataException("Lead store: a score history row has as many score names as values.");
+        }
+
+        var scores = new KeyValuePair<string, double>[names.Length];
+        for (int i = 0; i < names.Length; i++)
+        {
+            scores[i] = new(PgText.Decode(names[i]), values[i]);
+        }
+
+        return new ScoreHistoryEntry(
+            Text(reader, 0)!, new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), scores, Text(reader, 4), Text(reader, 5), Text(reader, 6)!, Text(reader, 7));
+    }
+
+    /// <summary>
+    /// A stored message was accepted once, maybe within limits raised by its source: it is read back within the widest
+    /// limits, never refused for a limit.
+    /// </summary>
+    private static readonly MessageLimits ReadBackLimits = new() { MaxDepth = MessageLimits.DepthCeiling, MaxKeys = int.MaxValue, MaxStringBytes = int.MaxValue };
+
+    private static LeadMessage StoredMessage(string json)
+    {
+        var result = MessageParser.Parse(Encoding.UTF8.GetBytes(PgText.Decode(json)), ReadBackLimits);
+        return result.Message
+            ?? throw new InvalidDataException($"Lead store: a stored message cannot be read back ({result.Error ?? "ignored type " + result.IgnoredType}).");
+    }
+
+    /// <summary>The columns of a batch that take work to make, made before the write lock is taken.</summary>
+    private sealed class BatchRows
+    {
+        public BatchRows(LeadStoreBatch batch)
+        {
+            // A lead given twice is stored as its last snapshot (an upsert statement may touch a row once).
+            var last = new Dictionary<string, int>(batch.Leads.Count, StringComparer.Ordinal);
+            for (int i = 0; i < batch.Leads.Count; i++)
+            {
+                last[batch.Leads[i].LeadId] = i;
+            }
+
+            Leads = last.Count == batch.Leads.Count ? batch.Leads : [.. last.Values.Order().Select(i => batch.Leads[i])];
+            RemovedLeads = [.. batch.RemovedLeads.Select(PgText.Encode)];
+
+            // A message in several places is serialised once; messages do not override Equals, so this is by reference.
+            var json = new Dictionary<LeadMessage, string>(ReferenceEqualityComparer.Instance);
+            string Json(LeadMessage message)
+            {
+                if (!json.TryGetValue(message, out string? text))
+                {
+                    text = PgText.Encode(message.ToJson());
+                    json.Add(message, text);
+                }
+
+                return text;
+            }
+
+            Messages = [.. batch.Messages.Select(Json)];
+            AccountMessages = [.. batch.AccountMessages.Select(Json)];
+
+            // A notification given twice keeps its first place and its last content, as repeated upserts would.
+            var notifications = new List<LeadNotification>(batch.Notifications.Count);
+            var place = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var n in batch.Notifications)
+            {
+                if (place.TryGetValue(n.Key, out int at))
+                {
+                    notifications[at] = n;
+                }
+                else
+                {
+                    place.Add(n.Key, notifications.Count);
+                    notifications.Add(n);
+                }
+            }
+
+            Notifications = notifications;
+        }
+
+        public IReadOnlyList<LeadSnapshot> Leads { get; }
+
+        public string[] RemovedLeads { get; }
+
+        public string[] Messages { get; }
+
+        public string[] AccountMessages { get; }
+
+        public IReadOnlyList<LeadNotification> Notifications { get; }
+    }
+}

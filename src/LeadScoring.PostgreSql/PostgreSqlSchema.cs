@@ -1,0 +1,140 @@
+using Npgsql;
+
+namespace LeadScoring.PostgreSql;
+
+/// <summary>
+/// The store's schema as an ordered list of migrations. <c>schema_version</c> holds one row per applied migration;
+/// <see cref="MigrateAsync"/> applies the missing ones in one transaction, under an advisory lock, so that two hosts
+/// starting at once migrate one after the other. To change the schema, append a migration with the next version
+/// number; never edit one that has shipped.
+/// </summary>
+internal static class PostgreSqlSchema
+{
+    /// <summary>One schema change: its version (1, 2, ...), a description and its SQL, run inside the migration transaction.</summary>
+    internal sealed record Migration(int Version, string Description, string Sql);
+
+    internal static readonly IReadOnlyList<Migration> Migrations =
+    [
+        new(1, "leads, message log, account messages, score history, dead letters, checkpoints, meta, outbox", """
+            CREATE TABLE leads (
+                lead_id    text     NOT NULL PRIMARY KEY,
+                ids        text[]   NOT NULL,  -- every id linked to the lead
+                state      bytea    NOT NULL,  -- LeadSnapshot.State (binary state format)
+                base_state bytea    NULL,      -- LeadSnapshot.BaseState; NULL: the journal starts from an empty lead
+                updated_at bigint   NOT NULL   -- UTC ticks of the commit that wrote the row
+            );
+
+            CREATE TABLE messages (
+                seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- commit order
+                lead_id    text   NOT NULL,
+                message_id text   NOT NULL,
+                timestamp  bigint NOT NULL,  -- UTC ticks
+                json       text   NOT NULL
+            );
+            CREATE INDEX ix_messages_lead_id ON messages (lead_id, seq);
+
+            CREATE TABLE account_messages (
+                id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                group_id   text   NOT NULL,
+                message_id text   NOT NULL,
+                timestamp  bigint NOT NULL,  -- UTC ticks
+                json       text   NOT NULL
+            );
+            -- Adding a message again is a no-op; md5 keeps the index entry small whatever the message's size.
+            CREATE UNIQUE INDEX ux_account_messages ON account_messages (group_id, message_id, timestamp, md5(json));
+
+            CREATE TABLE score_history (
+                id            bigint           GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                lead_id       text             NOT NULL,
+                at            bigint           NOT NULL,  -- UTC ticks
+                score_names   text[]           NOT NULL,  -- in model order
+                score_values  double precision[] NOT NULL,  -- the same order; NaN, infinities and -0 kept
+                grade         text             NULL,
+                stage         text             NULL,
+                model_version text             NOT NULL,
+                message_id    text             NULL
+            );
+            CREATE INDEX ix_score_history_lead_id ON score_history (lead_id, at, id);
+
+            CREATE TABLE dead_letters (
+                id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                source   text   NOT NULL,
+                location text   NOT NULL,
+                reason   text   NOT NULL,
+                raw      text   NULL,
+                at       bigint NOT NULL  -- UTC ticks
+            );
+
+            CREATE TABLE checkpoints (
+                source     text NOT NULL PRIMARY KEY,
+                checkpoint text NOT NULL
+            );
+
+            CREATE TABLE meta (
+                key   text NOT NULL PRIMARY KEY,
+                value text NOT NULL
+            );
+
+            CREATE TABLE outbox (
+                seq     bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                key     text    NOT NULL UNIQUE,  -- the notification's idempotency key
+                kind    integer NOT NULL,         -- LeadNotificationKind
+                lead_id text    NOT NULL,
+                payload text    NOT NULL          -- the handler arguments as JSON
+            );
+            """),
+    ];
+
+    /// <summary>The schema version this code creates.</summary>
+    internal static int LatestVersion => Migrations[^1].Version;
+
+    /// <summary>Brings the schema to <see cref="LatestVersion"/>; a no-op when it is there already.</summary>
+    /// <exception cref="InvalidOperationException">The schema was written by a newer version of this package, or the search path names no schema.</exception>
+    internal static async Task MigrateAsync(NpgsqlConnection connection, TimeProvider time, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        string? schema = await ScalarAsync(connection, "SELECT current_schema();", cancellationToken).ConfigureAwait(false) as string
+            ?? throw new InvalidOperationException("The lead store found no schema to create its tables in: the search path names no existing schema.");
+
+        // One migration at a time per schema, across processes; released at commit or rollback.
+        await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('LeadScoring.PostgreSql:' || $1));", connection))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = schema });
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await ScalarAsync(connection, """
+            CREATE TABLE IF NOT EXISTS schema_version (
+                version     integer NOT NULL PRIMARY KEY,
+                description text    NOT NULL,
+                applied_at  bigint  NOT NULL  -- UTC ticks
+            );
+            """, cancellationToken).ConfigureAwait(false);
+        int current = Convert.ToInt32(
+            await ScalarAsync(connection, "SELECT COALESCE(MAX(version), 0) FROM schema_version;", cancellationToken).ConfigureAwait(false),
+            System.Globalization.CultureInfo.InvariantCulture);
+        if (current > LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The lead store's schema is at version {current}, newer than this LeadScoring.PostgreSql supports ({LatestVersion}); upgrade the package.");
+        }
+
+        foreach (var migration in Migrations.Where(m => m.Version > current))
+        {
+            await ScalarAsync(connection, migration.Sql, cancellationToken).ConfigureAwait(false);
+            await using var record = new NpgsqlCommand("INSERT INTO schema_version (version, description, applied_at) VALUES ($1, $2, $3);", connection);
+            record.Parameters.Add(new NpgsqlParameter { Value = migration.Version });
+            record.Parameters.Add(new NpgsqlParameter { Value = migration.Description });
+            record.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow().UtcTicks });
+            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,107 @@
+using LeadScoring.Engine;
+using LeadScoring.Hosting;
+using LeadScoring.Hosting.Tests;
+using LeadScoring.Sqlite.Tests;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LeadScoring.Stores.Tests;
+
+/// <summary>
+/// The hosted pipeline (built with <c>AddLeadScoring</c>, as an application does) scores the bundled sample into the
+/// store, and a second host restarted on the same database reads it back: both give exactly the batch fold's results
+/// (what <c>leadscore score</c> prints), whatever the store.
+/// </summary>
+public abstract class PipelineStoreTests : IAsyncLifetime
+{
+    /// <summary>Chooses the store under test on <paramref name="builder"/>: the same database on every call.</summary>
+    protected abstract void UseStore(LeadScoringBuilder builder);
+
+    public virtual Task InitializeAsync() => Task.CompletedTask;
+
+    public virtual Task DisposeAsync() => Task.CompletedTask;
+
+    [StoreFact]
+    public async Task TheSample_ScoredThroughThePipelineIntoTheStore_GivesTheBatchResult_AlsoAfterARestart()
+    {
+        var messages = HostKit.SampleMessages();
+        var expected = HostKit.Expected(messages);
+        var ids = expected.Select(e => System.Text.Json.JsonDocument.Parse(e).RootElement.GetProperty("leadId").GetString()!).ToList();
+        var reference = new LeadScoringEngine(StoreKit.Model, new LeadScoringEngineOptions { ReorderHorizon = null });
+        foreach (var m in messages)
+        {
+            reference.Apply(m);
+        }
+
+        long counted = reference.Statistics.Applied + reference.Statistics.Reordered;
+
+        using (var host = HostKit.Build(Configure, UseStore))
+        {
+            await host.StartAsync();
+            var writer = host.Services.GetRequiredService<ILeadMessageWriter>();
+            foreach (var m in messages)
+            {
+                await writer.WriteAsync(m);
+            }
+
+            await WaitForCommittedAsync(host.Services.GetRequiredService<LeadScoringStatus>(), counted);
+            (await HostKit.ActualAsync(host.Services, ids)).ShouldEqualLines(expected);
+            await host.StopAsync();
+        }
+
+        // A new host on the same database: the leads come back from the store, not from the messages.
+        using (var restarted = HostKit.Build(Configure, UseStore))
+        {
+            await restarted.StartAsync();
+            var status = restarted.Services.GetRequiredService<LeadScoringStatus>();
+            (await HostKit.ActualAsync(restarted.Services, ids)).ShouldEqualLines(expected);
+            var store = restarted.Services.GetRequiredService<ILeadStore>();
+            (await StoreKit.ToListAsync(store.LoadMessagesAsync(CancellationToken.None))).Should().HaveCount((int)counted, "every counted message is logged once");
+            status.CommittedMessages.Should().Be(0, "nothing was delivered again");
+            await restarted.StopAsync();
+        }
+    }
+
+    private static void Configure(LeadScoringOptions o)
+    {
+        o.ModelPath = HostKit.Sample("model.json");
+        o.BatchSize = 2_000;
+        o.ReorderHorizon = null;
+    }
+
+    private static async Task WaitForCommittedAsync(LeadScoringStatus status, long count)
+    {
+        var until = DateTime.UtcNow.AddSeconds(120);
+        while (status.CommittedMessages < count || status.QueuedMessages > 0)
+        {
+            status.Fault.Should().BeNull();
+            if (DateTime.UtcNow > until)
+            {
+                throw new TimeoutException($"committed {status.CommittedMessages} of {count} messages");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}
+
+/// <summary>The pipeline into SQLite.</summary>
+public sealed class SqlitePipelineStoreTests : PipelineStoreTests, IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    protected override void UseStore(LeadScoringBuilder builder) => builder.UseSqlite("Data Source=" + _folder.File());
+}
+
+/// <summary>The pipeline into PostgreSQL.</summary>
+[RequiresPostgreSql]
+public sealed class PostgreSqlPipelineStoreTests(PostgreSqlDatabase database) : PipelineStoreTests, IClassFixture<PostgreSqlDatabase>
+{
+    private string _connectionString = "";
+
+    public override async Task InitializeAsync() => _connectionString = await database.NewSchemaAsync();
+
+    protected override void UseStore(LeadScoringBuilder builder) => builder.UsePostgreSql(_connectionString);
+}
