@@ -280,15 +280,18 @@ public static class MessageParser
     private static int FieldOf(ref Utf8JsonReader reader, string? key)
     {
         ReadOnlySpan<byte> name = reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(key ?? reader.GetString()!) : reader.ValueSpan;
-        for (int i = 0; i < FieldNamesUtf8.Length; i++)
+        int candidate = name.Length switch
         {
-            if (name.SequenceEqual(FieldNamesUtf8[i]))
-            {
-                return i;
-            }
-        }
-
-        return -1;
+            4 => name[0] == (byte)'t' ? TypeField : NameField,
+            5 => EventField,
+            6 => name[0] == (byte)'u' ? UserIdField : TraitsField,
+            7 => name[0] == (byte)'g' ? GroupIdField : ContextField,
+            9 => name[0] == (byte)'m' ? MessageIdField : TimestampField,
+            10 => name[0] == (byte)'p' && name[1] == (byte)'r' && name[2] == (byte)'e' ? PreviousIdField : PropertiesField,
+            11 => AnonymousIdField,
+            _ => -1,
+        };
+        return candidate >= 0 && name.SequenceEqual(FieldNamesUtf8[candidate]) ? candidate : -1;
     }
 
     /// <summary>Checks the fields read, in a fixed order (the first problem is the reason), and makes the message.</summary>
@@ -613,6 +616,11 @@ public static class MessageParser
             t = upper[..text.Length];
         }
 
+        if (TryParseUtcSeconds(t, out utcTicks))
+        {
+            return true;
+        }
+
         char last = t[^1];
         bool hasOffset = last is 'Z' ||
             (t.Length >= 25 && t[^6] is '+' or '-' && t[^3] == ':') ||
@@ -628,6 +636,50 @@ public static class MessageParser
         }
 
         utcTicks = dto.UtcTicks;
+        return true;
+    }
+
+    /// <summary>
+    /// The most common form, <c>yyyy-MM-ddTHH:mm:ssZ</c> with a valid date and a time up to 23:59:59, read digit by
+    /// digit; anything else (including what this would refuse) is left to the formats, so what is accepted and its
+    /// value are the same as with the formats alone.
+    /// </summary>
+    private static bool TryParseUtcSeconds(ReadOnlySpan<char> t, out long utcTicks)
+    {
+        utcTicks = 0;
+        if (t.Length != 20 || t[4] != '-' || t[7] != '-' || t[10] is not ('T' or 't') || t[13] != ':' || t[16] != ':' || t[19] != 'Z')
+        {
+            return false;
+        }
+
+        if (!TryDigits(t.Slice(0, 4), out int year) || !TryDigits(t.Slice(5, 2), out int month) || !TryDigits(t.Slice(8, 2), out int day) ||
+            !TryDigits(t.Slice(11, 2), out int hour) || !TryDigits(t.Slice(14, 2), out int minute) || !TryDigits(t.Slice(17, 2), out int second))
+        {
+            return false;
+        }
+
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+
+        utcTicks = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Utc).Ticks;
+        return true;
+    }
+
+    private static bool TryDigits(ReadOnlySpan<char> digits, out int value)
+    {
+        value = 0;
+        foreach (char c in digits)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+
+            value = (value * 10) + (c - '0');
+        }
+
         return true;
     }
 
