@@ -179,7 +179,6 @@ internal sealed class DataValue
         }
     }
 
-
     public static DataValue? FromClr(object? value) => value switch
     {
         null => null,
@@ -191,79 +190,21 @@ internal sealed class DataValue
         int i => FromNumber(i),
         long l => FromNumber(l),
         decimal m => FromNumber((double)m),
-        JsonElement e => FromJson(e),
+        JsonElement e => FromJsonElement(e),
         IReadOnlyDictionary<string, object?> o => FromObject(o),
         System.Collections.IEnumerable e => new DataValue { Kind = DataKind.Array, Items = e.Cast<object?>().Select(FromClr).Where(x => x is not null).ToArray()! },
         _ => FromString(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""),
     };
 
-    public static DataValue? FromJson(JsonElement e)
-    {
-        switch (e.ValueKind)
-        {
-            case JsonValueKind.String:
-                return FromString(e.GetString()!);
-            case JsonValueKind.Number:
-                return e.TryGetDouble(out double d) && double.IsFinite(d)
-                    ? FromNumber(d, e.GetRawText())
-                    : new DataValue { Kind = DataKind.String, Text = e.GetRawText() };
-            case JsonValueKind.True:
-                return True;
-            case JsonValueKind.False:
-                return False;
-            case JsonValueKind.Object:
-                var keys = new List<string>();
-                var values = new List<DataValue>();
-                // Key -> index, made only for a large object: the lookup stays linear in the object's size.
-                Dictionary<string, int>? index = null;
-                foreach (var p in e.EnumerateObject())
-                {
-                    var v = FromJson(p.Value) ?? Null;
-                    // A repeated key (messages refuse them, see MessageLimits): the last one wins.
-                    int at = -1;
-                    if (index is not null)
-                    {
-                        at = index.GetValueOrDefault(p.Name, -1);
-                    }
-                    else
-                    {
-                        for (int i = 0; i < keys.Count; i++)
-                        {
-                            if (string.Equals(keys[i], p.Name, StringComparison.Ordinal))
-                            {
-                                at = i;
-                                break;
-                            }
-                        }
-                    }
-
-                    if (at >= 0)
-                    {
-                        values[at] = v;
-                        continue;
-                    }
-
-                    keys.Add(p.Name);
-                    values.Add(v);
-                    if (index is not null)
-                    {
-                        index[p.Name] = keys.Count - 1;
-                    }
-                    else if (keys.Count == 16)
-                    {
-                        index = new Dictionary<string, int>(StringComparer.Ordinal);
-                        for (int i = 0; i < keys.Count; i++)
-                        {
-                            index[keys[i]] = i;
-                        }
-                    }
-                }
-
-                return new DataValue { Kind = DataKind.Object, Keys = [.. keys], Values = [.. values] };
-            case JsonValueKind.Array:
-                return new DataValue { Kind = DataKind.Array, Items = e.EnumerateArray().Select(FromJson).Where(x => x is not null).ToArray()! };
-            default:
-                return null;
-        }
-    }
+    /// <summary>
+    /// A <see cref="JsonElement"/> handed over as a value (e.g. in the properties of <see cref="LeadMessage.Track"/>):
+    /// read from its JSON text by the same builder as messages; a key repeated in an object keeps its last value.
+    /// </summary>
+    private static DataValue? FromJsonElement(JsonElement e) =>
+        e.ValueKind == JsonValueKind.Undefined ? null :
+#if NET9_0_OR_GREATER
+        DataValueBuilder.Read(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(e));
+#else
+        DataValueBuilder.Read(System.Text.Encoding.UTF8.GetBytes(e.GetRawText()));
+#endif
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -41,14 +42,19 @@ public sealed record MessageLimits
     }
 
     /// <summary>One open object or array of the message being checked.</summary>
-    private struct Frame
+    internal struct Frame
     {
         public bool IsObject;
 
         /// <summary>The index of the next element of an array.</summary>
         public int Index;
 
-        /// <summary>Where this container sits in its parent: the parent's key (object) or index (array); root: both unset.</summary>
+        /// <summary>
+        /// Where this container sits in its parent: the parent's key (object: its raw bytes, and its text when it was
+        /// materialised) or index (array); root: both unset (start and index -1).
+        /// </summary>
+        public int ParentKeyStart;
+        public int ParentKeyLength;
         public string? ParentKey;
         public int ParentIndex;
 
@@ -71,105 +77,121 @@ public sealed record MessageLimits
     private static List<(int Start, int Length)>? t_keys;
 
     /// <summary>
-    /// Checks a message's JSON in one pass: depth, key count, string lengths, and keys repeated within one object
-    /// (refused: which one wins is not defined). Returns the reason of the first problem, or null. Malformed JSON is
-    /// left to the parser (returns null). Allocates nothing for a message within the limits whose keys are not escaped:
-    /// paths are written only for a reason, and an object's keys are compared as bytes while it has at most 32.
+    /// One walk of a message against the limits, token by token (<see cref="Step"/>): the reader that parses the
+    /// message drives it, so the limits cost no pass of their own. Dispose it when the message is done.
     /// </summary>
-    internal string? Check(ReadOnlySpan<byte> json)
+    internal struct Walk : IDisposable
     {
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = DepthCeiling + 2 });
-        var frames = t_frames ??= [];
-        var keyRanges = t_keys ??= [];
-        frames.Clear();
-        keyRanges.Clear();
-        int keys = 0;
-        try
+        internal List<Frame> Frames;
+        internal List<(int Start, int Length)> KeyRanges;
+        internal int Keys;
+
+        /// <summary>The key just stepped over as text, when the walk had to materialise it (escaped, or in a large object); else null.</summary>
+        internal readonly string? Key => Frames.Count > 0 ? Frames[^1].Key : null;
+
+        /// <inheritdoc />
+        public readonly void Dispose()
         {
-            while (reader.Read())
-            {
-                var token = reader.TokenType;
-                if (token == JsonTokenType.PropertyName)
-                {
-                    var top = frames[^1];
-                    top.Key = null;
-                    top.KeyStart = (int)reader.TokenStartIndex + 1;
-                    top.KeyLength = reader.ValueSpan.Length;
-                    frames[^1] = top;
-                    if (reader.ValueSpan.Length > MaxStringBytes)
-                    {
-                        return $"a key at {Path(frames, json)} is longer than {MaxStringBytes} bytes (MessageLimits.MaxStringBytes)";
-                    }
-
-                    if (++keys > MaxKeys)
-                    {
-                        return $"more than {MaxKeys} keys (MessageLimits.MaxKeys), at {Path(frames, json)}";
-                    }
-
-                    if (IsRepeated(ref reader, json, frames, keyRanges))
-                    {
-                        return $"duplicate key {Path(frames, json)}: a key may appear once in an object";
-                    }
-
-                    continue;
-                }
-
-                if (token is JsonTokenType.EndObject or JsonTokenType.EndArray)
-                {
-                    if (frames[^1].IsObject)
-                    {
-                        keyRanges.RemoveRange(frames[^1].KeyBase, keyRanges.Count - frames[^1].KeyBase);
-                    }
-
-                    frames.RemoveAt(frames.Count - 1);
-                    continue;
-                }
-
-                // The value's place: the key it belongs to, or its index in the array.
-                string? parentKey = null;
-                int parentIndex = -1;
-                if (frames.Count > 0)
-                {
-                    var top = frames[^1];
-                    if (top.IsObject)
-                    {
-                        parentKey = KeyOf(ref top, json);
-                    }
-                    else
-                    {
-                        parentIndex = top.Index++;
-                    }
-
-                    frames[^1] = top;
-                }
-
-                if (token is JsonTokenType.StartObject or JsonTokenType.StartArray)
-                {
-                    if (frames.Count >= MaxDepth)
-                    {
-                        return $"nested deeper than {MaxDepth} levels (MessageLimits.MaxDepth), at {Where(frames, json, parentIndex)}";
-                    }
-
-                    frames.Add(new Frame { IsObject = token == JsonTokenType.StartObject, ParentKey = parentKey, ParentIndex = parentIndex, KeyBase = keyRanges.Count });
-                }
-                else if (token == JsonTokenType.String && reader.ValueSpan.Length > MaxStringBytes)
-                {
-                    return $"the string at {Where(frames, json, parentIndex)} is longer than {MaxStringBytes} bytes (MessageLimits.MaxStringBytes)";
-                }
-            }
+            Frames.Clear();
+            KeyRanges.Clear();
         }
-        catch (JsonException)
+    }
+
+    /// <summary>Starts a walk over one message (the per-thread lists are reused: a walk allocates nothing until it needs a set or a path).</summary>
+    internal static Walk StartWalk()
+    {
+        var walk = new Walk { Frames = t_frames ??= [], KeyRanges = t_keys ??= [] };
+        walk.Frames.Clear();
+        walk.KeyRanges.Clear();
+        return walk;
+    }
+
+    /// <summary>
+    /// Checks the token <paramref name="reader"/> is on: depth, key count, string lengths, and keys repeated within one
+    /// object (refused: which one wins is not defined). Returns the reason of the first problem, or null. Call it for
+    /// every token, in order, with a reader whose own depth limit is above <see cref="DepthCeiling"/>. A key that is
+    /// not valid UTF-8 or Unicode throws <see cref="InvalidOperationException"/> as the reader does; malformed JSON is
+    /// the reader's to report. Allocates nothing for a message within the limits whose keys are not escaped: paths are
+    /// written only for a reason, and an object's keys are compared as bytes while it has at most 32.
+    /// </summary>
+    internal string? Step(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ref Walk walk)
+    {
+        var frames = walk.Frames;
+        var token = reader.TokenType;
+        if (token == JsonTokenType.PropertyName)
         {
+            ref var top = ref CollectionsMarshal.AsSpan(frames)[^1];
+            top.Key = null;
+            top.KeyStart = (int)reader.TokenStartIndex + 1;
+            top.KeyLength = reader.ValueSpan.Length;
+            if (reader.ValueSpan.Length > MaxStringBytes)
+            {
+                return $"a key at {Path(frames, json)} is longer than {MaxStringBytes} bytes (MessageLimits.MaxStringBytes)";
+            }
+
+            if (++walk.Keys > MaxKeys)
+            {
+                return $"more than {MaxKeys} keys (MessageLimits.MaxKeys), at {Path(frames, json)}";
+            }
+
+            if (IsRepeated(ref reader, json, ref top, walk.KeyRanges))
+            {
+                return $"duplicate key {Path(frames, json)}: a key may appear once in an object";
+            }
+
             return null;
         }
-        catch (InvalidOperationException ex)
+
+        if (token is JsonTokenType.EndObject or JsonTokenType.EndArray)
         {
-            return "a string is not valid Unicode: " + ex.Message;
+            var closed = frames[^1];
+            if (closed.IsObject)
+            {
+                walk.KeyRanges.RemoveRange(closed.KeyBase, walk.KeyRanges.Count - closed.KeyBase);
+            }
+
+            frames.RemoveAt(frames.Count - 1);
+            return null;
         }
-        finally
+
+        // The value's place: the key it belongs to, or its index in the array.
+        int parentKeyStart = -1, parentKeyLength = 0, parentIndex = -1;
+        string? parentKey = null;
+        if (frames.Count > 0)
         {
-            frames.Clear();
-            keyRanges.Clear();
+            ref var top = ref CollectionsMarshal.AsSpan(frames)[^1];
+            if (top.IsObject)
+            {
+                parentKeyStart = top.KeyStart;
+                parentKeyLength = top.KeyLength;
+                parentKey = top.Key;
+            }
+            else
+            {
+                parentIndex = top.Index++;
+            }
+        }
+
+        if (token is JsonTokenType.StartObject or JsonTokenType.StartArray)
+        {
+            if (frames.Count >= MaxDepth)
+            {
+                return $"nested deeper than {MaxDepth} levels (MessageLimits.MaxDepth), at {Where(frames, json, parentIndex)}";
+            }
+
+            frames.Add(new Frame
+            {
+                IsObject = token == JsonTokenType.StartObject,
+                ParentKeyStart = parentKeyStart,
+                ParentKeyLength = parentKeyLength,
+                ParentKey = parentKey,
+                ParentIndex = parentIndex,
+                KeyBase = walk.KeyRanges.Count,
+            });
+        }
+        else if (token == JsonTokenType.String && reader.ValueSpan.Length > MaxStringBytes)
+        {
+            return $"the string at {Where(frames, json, parentIndex)} is longer than {MaxStringBytes} bytes (MessageLimits.MaxStringBytes)";
         }
 
         return null;
@@ -179,9 +201,8 @@ public sealed record MessageLimits
     /// Whether the current key was already seen in its object. Unescaped keys of a small object are compared as bytes;
     /// an escaped key, or an object past <see cref="LinearKeys"/> keys, switches that object to a set of strings.
     /// </summary>
-    private static bool IsRepeated(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, List<Frame> frames, List<(int Start, int Length)> keyRanges)
+    private static bool IsRepeated(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ref Frame top, List<(int Start, int Length)> keyRanges)
     {
-        var top = frames[^1];
         if (top.Keys is null && !reader.ValueIsEscaped && keyRanges.Count - top.KeyBase < LinearKeys)
         {
             var key = reader.ValueSpan;
@@ -214,42 +235,48 @@ public sealed record MessageLimits
         }
 
         top.Key = reader.GetString()!;
-        frames[^1] = top;
         return !top.Keys.Add(top.Key);
     }
 
-    /// <summary>The current key of an object as text (unescaped), materialised on demand.</summary>
-    private static string KeyOf(ref Frame frame, ReadOnlySpan<byte> json)
+    /// <summary>A key as text (unescaped) from its raw bytes in <paramref name="json"/>; only paths need it.</summary>
+    private static string KeyText(ReadOnlySpan<byte> json, int start, int length)
     {
-        if (frame.Key is null)
+        var raw = json.Slice(start, length);
+        if (raw.IndexOf((byte)'\\') < 0)
         {
-            var raw = json.Slice(frame.KeyStart, frame.KeyLength);
-            frame.Key = raw.IndexOf((byte)'\\') < 0 ? Encoding.UTF8.GetString(raw) : JsonDocument.Parse("\"" + Encoding.UTF8.GetString(raw) + "\"").RootElement.GetString()!;
+            return Encoding.UTF8.GetString(raw);
         }
 
-        return frame.Key;
+        // An escaped key: read it back as a JSON string (its raw text decoded as the path shows it, then unescaped).
+        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes("\"" + Encoding.UTF8.GetString(raw) + "\""));
+        reader.Read();
+        return reader.GetString()!;
     }
 
     /// <summary>The path of the value just read: its object's current key, or its index in the array.</summary>
     private static string Where(List<Frame> frames, ReadOnlySpan<byte> json, int index) =>
-        frames.Count > 0 && !frames[^1].IsObject ? Path(frames, json) + Segment(null, index) : Path(frames, json);
-
-    private static string Segment(string? key, int index) => key is not null ? Member(key) : index >= 0 ? $"[{index}]" : "";
+        frames.Count > 0 && !frames[^1].IsObject ? Path(frames, json) + $"[{index}]" : Path(frames, json);
 
     /// <summary>The JSON path of the current place: every open container's place, then the current key of the innermost object.</summary>
     private static string Path(List<Frame> frames, ReadOnlySpan<byte> json)
     {
         var sb = new StringBuilder("$");
-        for (int i = 0; i < frames.Count; i++)
+        foreach (ref var frame in CollectionsMarshal.AsSpan(frames))
         {
-            sb.Append(Segment(frames[i].ParentKey, frames[i].ParentIndex));
+            if (frame.ParentKeyStart >= 0)
+            {
+                sb.Append(Member(frame.ParentKey ??= KeyText(json, frame.ParentKeyStart, frame.ParentKeyLength)));
+            }
+            else if (frame.ParentIndex >= 0)
+            {
+                sb.Append($"[{frame.ParentIndex}]");
+            }
         }
 
         if (frames.Count > 0 && frames[^1].IsObject && frames[^1].KeyStart > 0)
         {
-            var top = frames[^1];
-            sb.Append(Member(KeyOf(ref top, json)));
-            frames[^1] = top;
+            ref var top = ref CollectionsMarshal.AsSpan(frames)[^1];
+            sb.Append(Member(top.Key ??= KeyText(json, top.KeyStart, top.KeyLength)));
         }
 
         return sb.ToString();

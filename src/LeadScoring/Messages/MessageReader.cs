@@ -105,10 +105,14 @@ public static class MessageReader
         int i = 0;
         foreach (var item in batch.EnumerateArray())
         {
-            byte[] raw;
+#if NET9_0_OR_GREATER
+            // The item's bytes as written, read by the one message parser.
+            records.Add(new MessageRecord(lineNo, i++, MessageParser.Parse(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(item), limits)));
+#else
+            string text;
             try
             {
-                raw = RawUtf8(item);
+                text = item.GetRawText();
             }
             catch (InvalidOperationException ex)
             {
@@ -117,21 +121,12 @@ public static class MessageReader
                 continue;
             }
 
-            records.Add(new MessageRecord(lineNo, i++, raw.Length > MessageParser.MaxMessageBytes
-                ? MessageParseResult.Reject($"the message is larger than {MessageParser.MaxMessageBytes} bytes")
-                : MessageParser.Parse(item, raw, limits)));
+            records.Add(new MessageRecord(lineNo, i++, MessageParser.Parse(System.Text.Encoding.UTF8.GetBytes(text), limits)));
+#endif
         }
 
         return records;
     }
-
-    /// <summary>The item's JSON text as UTF-8 bytes, as written.</summary>
-    private static byte[] RawUtf8(JsonElement item) =>
-#if NET9_0_OR_GREATER
-        System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(item).ToArray();
-#else
-        System.Text.Encoding.UTF8.GetBytes(item.GetRawText());
-#endif
 
     private static List<MessageRecord> ReadDocument(byte[] document, long lineNo, MessageLimits limits)
     {

@@ -91,23 +91,10 @@ public class ReaderHardeningTests
         var sb = new StringBuilder("""{"type":"identify","userId":"u","timestamp":"2026-11-01T00:00:00Z","traits":{""");
         for (int i = 0; i < keys; i++)
         {
-            sb.Append(i == 0 ? "" : ",").Append('"').Append(Base36(i)).Append("\":1");
+            sb.Append(i == 0 ? "" : ",").Append('"').Append(TestData.Base36(i)).Append("\":1");
         }
 
         return sb.Append("}}").ToString();
-    }
-
-    private static string Base36(int i)
-    {
-        const string digits = "0123456789abcdefghijklmnopqrstuvwxyz";
-        var s = "";
-        do
-        {
-            s = digits[i % 36] + s;
-            i /= 36;
-        }
-        while (i > 0);
-        return s;
     }
 
     [Fact]
