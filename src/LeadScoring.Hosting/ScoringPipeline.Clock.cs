@@ -246,13 +246,13 @@ internal sealed partial class ScoringPipeline
                             if (_scoreHandlers.Count > 0)
                             {
                                 var args = new ScoreChangedArguments(id, entry, current, null);
-                                notifications.Add(new LeadNotification(args.IdempotencyKey, LeadNotificationKind.ScoreChanged, id, NotificationJson.Write(args)));
+                                notifications.Add(Outgoing(args));
                             }
 
                             if (_stageHandlers.Count > 0)
                             {
                                 var args = new StageChangedArguments(id, move.From, move.To, move.At, result.ModelVersion, null);
-                                notifications.Add(new LeadNotification(args.IdempotencyKey, LeadNotificationKind.StageChanged, id, NotificationJson.Write(args)));
+                                notifications.Add(Outgoing(args));
                             }
 
                             entry = current;

@@ -676,7 +676,7 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
                         if (_scoreHandlers.Count > 0)
                         {
                             var args = new ScoreChangedArguments(id, previous?.Entry, entry, entry.MessageId);
-                            notifications.Add(new LeadNotification(args.IdempotencyKey, LeadNotificationKind.ScoreChanged, id, NotificationJson.Write(args)));
+                            notifications.Add(Outgoing(args));
                         }
                     }
 
@@ -688,7 +688,7 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
                             if (_stageHandlers.Count > 0)
                             {
                                 var args = new StageChangedArguments(id, move.From, move.To, move.At, result.ModelVersion, rescore ? null : result.LatestMessageId);
-                                notifications.Add(new LeadNotification(args.IdempotencyKey, LeadNotificationKind.StageChanged, id, NotificationJson.Write(args)));
+                                notifications.Add(Outgoing(args));
                             }
                         }
                     }
@@ -871,6 +871,50 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
         a.Grade == b.Grade && a.Stage == b.Stage && a.Scores.Count == b.Scores.Count &&
         a.Scores.Zip(b.Scores).All(x => x.First.Key == x.Second.Key && x.First.Value.Equals(x.Second.Value));
 
+    /// <summary>
+    /// The arguments of the notifications made in this process and not yet delivered, by key: delivery after the commit
+    /// hands these objects to the handlers instead of parsing back the JSON written for the outbox. Notifications left
+    /// pending by an earlier run are parsed from the outbox.
+    /// </summary>
+    private readonly Dictionary<string, object> _unsent = new(StringComparer.Ordinal);
+
+    /// <summary>How many notifications were delivered from their outbox JSON (left pending by an earlier run).</summary>
+    internal long NotificationsParsed;
+
+    private LeadNotification Outgoing(ScoreChangedArguments args)
+    {
+        lock (_unsent)
+        {
+            _unsent[args.IdempotencyKey] = args;
+        }
+
+        return new LeadNotification(args.IdempotencyKey, LeadNotificationKind.ScoreChanged, args.LeadId, NotificationJson.Write(args));
+    }
+
+    private LeadNotification Outgoing(StageChangedArguments args)
+    {
+        lock (_unsent)
+        {
+            _unsent[args.IdempotencyKey] = args;
+        }
+
+        return new LeadNotification(args.IdempotencyKey, LeadNotificationKind.StageChanged, args.LeadId, NotificationJson.Write(args));
+    }
+
+    private T Arguments<T>(LeadNotification n, Func<string, T> parse)
+    {
+        lock (_unsent)
+        {
+            if (_unsent.Remove(n.Key, out var kept) && kept is T args)
+            {
+                return args;
+            }
+        }
+
+        Interlocked.Increment(ref NotificationsParsed);
+        return parse(n.Payload);
+    }
+
     private async Task DeliverAsync(IReadOnlyList<LeadNotification> notifications, CancellationToken cancellationToken)
     {
         if (notifications.Count == 0)
@@ -885,7 +929,7 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
             {
                 if (n.Kind == LeadNotificationKind.StageChanged)
                 {
-                    var args = NotificationJson.ReadStage(n.Payload);
+                    var args = Arguments(n, NotificationJson.ReadStage);
                     foreach (var h in _stageHandlers)
                     {
                         await h.OnStageChangedAsync(args, cancellationToken).ConfigureAwait(false);
@@ -893,7 +937,7 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
                 }
                 else
                 {
-                    var args = NotificationJson.ReadScore(n.Payload);
+                    var args = Arguments(n, NotificationJson.ReadScore);
                     foreach (var h in _scoreHandlers)
                     {
                         await h.OnScoreChangedAsync(args, cancellationToken).ConfigureAwait(false);

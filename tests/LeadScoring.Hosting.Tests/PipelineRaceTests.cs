@@ -86,6 +86,27 @@ public sealed class PipelineRaceTests
         await host.StopAsync();
     }
 
+    [Fact]
+    public async Task Notifications_made_in_process_reach_handlers_without_a_json_round_trip()
+    {
+        var time = new FakeTimeProvider(Start);
+        var stages = new StageRecorder();
+        using var host = Build(time, stages);
+        await host.StartAsync();
+        await WriteAsync(host, 50, [.. Enumerable.Range(0, 50).Select(i => DemoOf("u" + i, Demo.AddMinutes(i)))]);
+        await Until(() => stages.Calls.Count == 50, "50 moves told");
+
+        // Told from the objects made at commit time, not parsed back from the outbox's JSON (which is for restarts):
+        // the same arguments, field for field, as the JSON would give.
+        host.Services.GetRequiredService<ScoringPipeline>().NotificationsParsed.Should().Be(0);
+        foreach (var call in stages.Calls)
+        {
+            NotificationJson.ReadStage(NotificationJson.Write(call)).Should().Be(call);
+        }
+
+        await host.StopAsync();
+    }
+
     private sealed class BlockingHandler : IStageChangedHandler
     {
         private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
