@@ -165,13 +165,21 @@ public sealed class InMemoryLeadStore : ILeadStore
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>History entries looked at by <see cref="GetHistoryAsync"/> so far (tests: reads touch only the lead's own entries).</summary>
+    internal long HistoryEntriesRead;
+
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            return ValueTask.FromResult<IReadOnlyList<ScoreHistoryEntry>>(
-                _history.TryGetValue(leadId, out var entries) ? entries.OrderBy(h => h.At).ToList() : []);
+            if (!_history.TryGetValue(leadId, out var entries))
+            {
+                return ValueTask.FromResult<IReadOnlyList<ScoreHistoryEntry>>([]);
+            }
+
+            HistoryEntriesRead += entries.Count;
+            return ValueTask.FromResult<IReadOnlyList<ScoreHistoryEntry>>(entries.OrderBy(h => h.At).ToList());
         }
     }
 

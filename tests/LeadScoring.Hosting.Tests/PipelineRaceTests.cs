@@ -124,3 +124,29 @@ public sealed class PipelineRaceTests
         }
     }
 }
+
+/// <summary>Issue 13: reading every lead's history from the in-memory store is linear (it used to scan all history per call).</summary>
+public sealed class InMemoryHistoryReadTests
+{
+    [Fact]
+    public async Task Reading_the_history_of_100000_leads_touches_each_entry_once()
+    {
+        const int leads = 100_000;
+        var store = new InMemoryLeadStore();
+        var t0 = new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);
+        var entries = new List<ScoreHistoryEntry>(2 * leads);
+        for (int i = 0; i < leads; i++)
+        {
+            entries.Add(new ScoreHistoryEntry("u" + i, t0.AddMinutes(i), [new("engagement", 1)], null, "lead", "1", "a" + i));
+            entries.Add(new ScoreHistoryEntry("u" + i, t0.AddMinutes(i + 1), [new("engagement", 2)], null, "mql", "1", "b" + i));
+        }
+
+        await store.CommitAsync(new LeadStoreBatch { History = entries }, default);
+        for (int i = 0; i < leads; i++)
+        {
+            (await store.GetHistoryAsync("u" + i, default)).Should().HaveCount(2);
+        }
+
+        store.HistoryEntriesRead.Should().Be(2 * leads, "each read looks at the lead's own two entries, not at all 200,000");
+    }
+}
