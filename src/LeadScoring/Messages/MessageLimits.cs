@@ -10,7 +10,10 @@ namespace LeadScoring.Messages;
 /// </summary>
 public sealed record MessageLimits
 {
-    /// <summary>The highest depth accepted for <see cref="MaxDepth"/> (readers recurse over a message's nesting).</summary>
+    /// <summary>
+    /// The highest depth accepted for <see cref="MaxDepth"/>. The reader itself does not recurse, but code that walks a
+    /// message's values afterwards does (the state codec, the JSON writer), so the stack bounds how deep a value may be.
+    /// </summary>
     public const int DepthCeiling = 1000;
 
     private readonly int _maxDepth = 64;
