@@ -137,7 +137,12 @@ public sealed partial class LeadScoringEngine
         ref HotRow r = ref _hot[row];
         (r.LastTicks, r.LastMessageId, r.UserId, r.TraitBits, r.MessageCount, r.UserIdAtLast) = (long.MinValue, null, null, _emptyTraitBits, 0, false);
         ref ColdRow c = ref _rows[row];
-        (c.AnonymousId, c.Traits, c.Extra) = (null, null, null);
+        (c.AnonymousId, c.Traits) = (null, null);
+        if (c.Extra is { } extra)
+        {
+            // The state's rare parts go; the row's own (other ids, base state, the id handed out) stay.
+            (extra.UserIdTicks, extra.UserIdMessageId, extra.GroupId) = (long.MinValue, null, null);
+        }
         _cells.AsSpan(row * _cellStride, _cellStride).Clear();
         if (_ring64 is { } wide)
         {
@@ -292,6 +297,25 @@ public sealed partial class LeadScoringEngine
         }
 
         return _hot[row].UserId ?? _rows[row].AnonymousId ?? _rows[row].FirstId!;
+    }
+
+    /// <summary>The id the lead was last handed out under (<see cref="TakeChanges"/>, an import), or null.</summary>
+    private string? PersistedIdOf(int row) => _hot[row].PersistedAsFirst ? _rows[row].FirstId : _rows[row].Extra?.PersistedId;
+
+    /// <summary>Notes the id a lead is handed out under: a flag when it is the first id (most leads), else in its <see cref="RowExtra"/>.</summary>
+    private void SetPersistedId(int row, string id)
+    {
+        ref ColdRow c = ref _rows[row];
+        bool first = string.Equals(id, c.FirstId, StringComparison.Ordinal);
+        _hot[row].PersistedAsFirst = first;
+        if (!first)
+        {
+            (c.Extra ??= new RowExtra()).PersistedId = id;
+        }
+        else if (c.Extra is { } extra)
+        {
+            extra.PersistedId = null;
+        }
     }
 
     private IEnumerable<string> IdsOf(int row) => [_rows[row].FirstId!, .. (IEnumerable<string>?)_rows[row].OtherIds ?? []];
@@ -476,7 +500,9 @@ public sealed partial class LeadScoringEngine
     {
         if (_rowCount == _rows.Length)
         {
-            int size = _rows.Length * 2;
+            // Grown by a quarter, not doubled: about 12% of rows unused on average rather than about 40%, for
+            // copying each row about four times over the engine's life instead of once.
+            int size = _rows.Length + Math.Max(64, _rows.Length / 4);
             Array.Resize(ref _rows, size);
             Array.Resize(ref _hot, size);
             if (_plan is null)
@@ -838,6 +864,9 @@ public sealed partial class LeadScoringEngine
         /// <summary>Whether the lead's messages are in the history index's id-hash table (a long or folded history).</summary>
         public bool Tabled;
 
+        /// <summary>Whether the lead was last handed out (<see cref="TakeChanges"/>, an import) under its first id.</summary>
+        public bool PersistedAsFirst;
+
         /// <summary>
         /// Two bits per message id ever counted for the lead (a Bloom filter): an id whose bits are not all set is
         /// no copy, and the de-duplication table is not probed.
@@ -845,21 +874,51 @@ public sealed partial class LeadScoringEngine
         public ulong IdBloom;
     }
 
-    /// <summary>The part of a lead's row that only new leads, identifies, links, evaluations and stores read.</summary>
+    /// <summary>
+    /// The part of a lead's row that only new leads, identifies, links, evaluations and stores read: four references
+    /// (32 B). What few leads have (more ids, a base state, removal) lives in <see cref="RowExtra"/>, made on first use.
+    /// </summary>
     private struct ColdRow
     {
         public string? FirstId;
         public string? AnonymousId;
         public KeyValuePair<string, DataValue>[]? Traits;
         public RowExtra? Extra;
-        public List<string>? OtherIds;
 
-        /// <summary>The id this lead was last handed out under by <see cref="TakeChanges"/>, or imported with.</summary>
-        public string? PersistedId;
-        public bool Removed;
+        /// <summary>The lead's ids other than <see cref="FirstId"/> (links, merges), or null.</summary>
+        public List<string>? OtherIds
+        {
+            readonly get => Extra?.OtherIds;
+            set => Put(value, static (e, v) => e.OtherIds = v);
+        }
+
+        /// <summary>Whether the lead was merged into another (its row is no longer used).</summary>
+        public bool Removed
+        {
+            readonly get => Extra is { Removed: true };
+            set => Put(value ? (object)true : null, static (e, v) => e.Removed = v is not null);
+        }
 
         /// <summary>The lead's messages older than the reorder horizon, folded into a base state; null while none are.</summary>
-        public FoldedHistory? Folded;
+        public FoldedHistory? Folded
+        {
+            readonly get => Extra?.Folded;
+            set => Put(value, static (e, v) => e.Folded = v);
+        }
+
+        /// <summary>Sets a rarely used field: makes <see cref="Extra"/> for a value, never for a default.</summary>
+        private void Put<T>(T? value, Action<RowExtra, T?> set)
+            where T : class
+        {
+            if (value is not null)
+            {
+                set(Extra ??= new RowExtra(), value);
+            }
+            else if (Extra is { } e)
+            {
+                set(e, null);
+            }
+        }
     }
 
     /// <summary>The rarely used part of a row.</summary>
@@ -868,5 +927,11 @@ public sealed partial class LeadScoringEngine
         public long UserIdTicks = long.MinValue;
         public string? UserIdMessageId;
         public string? GroupId;
+        public List<string>? OtherIds;
+        public FoldedHistory? Folded;
+        public bool Removed;
+
+        /// <summary>The id the lead was last handed out under, when it is not its first id (<see cref="HotRow.PersistedAsFirst"/>).</summary>
+        public string? PersistedId;
     }
 }
