@@ -344,7 +344,7 @@ public sealed partial class LeadScoringEngine
             {
                 if (rule.LimitWindowTicks == 0)
                 {
-                    if (cells[rule.CountIndex] >= rule.LimitCount)
+                    if (LimitRule.LifetimeReached(cells[rule.CountIndex], rule.LimitCount))
                     {
                         cells[rule.CountIndex + 1]++;
                         continue;
@@ -363,7 +363,9 @@ public sealed partial class LeadScoringEngine
                         Widen();
                     }
 
-                    if (cell >= size && (_ring64 is { } wide ? wide[at] > t - rule.LimitWindowTicks : _ring32[at] > (long)now - rule.LimitWindowSeconds))
+                    if (_ring64 is { } wide
+                        ? LimitRule.WindowReached(cell >= size, wide[at], t, rule.LimitWindowTicks)
+                        : LimitRule.WindowReached(cell >= size, _ring32[at], now, rule.LimitWindowSeconds))
                     {
                         cells[rule.CountIndex + 1]++;
                         continue;
