@@ -1,3 +1,4 @@
+using System.Numerics;
 using LeadScoring.Messages;
 
 namespace LeadScoring.Engine;
@@ -28,7 +29,16 @@ public sealed partial class LeadScoringEngine
     private HotRow[] _hot = new HotRow[64];
     private ColdRow[] _rows = new ColdRow[64];
     private LeadState?[] _states = [];
-    private int[] _cells = [];
+
+    /// <summary>
+    /// Each flat row's counters (awards and suppressed candidates per event rule) and window heads, 16 bits each while
+    /// every value fits: one message adds at most 1 to a cell, so a cell that reaches <see cref="ushort.MaxValue"/>
+    /// moves every row to <see cref="_cells32"/> before the next message (<see cref="WidenCells"/>).
+    /// </summary>
+    private ushort[] _cells16 = [];
+
+    /// <summary>The cells as 32 bits, for good, once one reached <see cref="ushort.MaxValue"/>; null before.</summary>
+    private int[]? _cells32;
 
     /// <summary>Window times as seconds since <see cref="EpochTicks"/>: half the memory of ticks.</summary>
     private int[] _ring32 = [];
@@ -46,7 +56,7 @@ public sealed partial class LeadScoringEngine
         }
         else
         {
-            _cells = new int[_rows.Length * _cellStride];
+            _cells16 = new ushort[_rows.Length * _cellStride];
             if (_plan.Rules.All(r => r.LimitWindowTicks % TimeSpan.TicksPerSecond == 0))
             {
                 _ring32 = new int[_rows.Length * _ringStride];
@@ -143,7 +153,14 @@ public sealed partial class LeadScoringEngine
             // The state's rare parts go; the row's own (other ids, base state, the id handed out) stay.
             (extra.UserIdTicks, extra.UserIdMessageId, extra.GroupId) = (long.MinValue, null, null);
         }
-        _cells.AsSpan(row * _cellStride, _cellStride).Clear();
+        if (_cells32 is { } wideCells)
+        {
+            wideCells.AsSpan(row * _cellStride, _cellStride).Clear();
+        }
+        else
+        {
+            _cells16.AsSpan(row * _cellStride, _cellStride).Clear();
+        }
         if (_ring64 is { } wide)
         {
             wide.AsSpan(row * _ringStride, _ringStride).Clear();
@@ -250,7 +267,7 @@ public sealed partial class LeadScoringEngine
         var raw = _raw;
         var values = _values;
         Array.Clear(raw);
-        var counts = _cells.AsSpan(row * _cellStride, _countStride);
+        int counts = row * _cellStride;
         foreach (var rule in Model.Rules)
         {
             if (!rule.IsEvent)
@@ -263,7 +280,7 @@ public sealed partial class LeadScoringEngine
                 continue;
             }
 
-            raw[rule.ScoreIndex] += rule.ClampShare(Evaluator.Finite(Evaluator.PlainShare(rule, counts[2 * rule.EventIndex])));
+            raw[rule.ScoreIndex] += rule.ClampShare(Evaluator.Finite(Evaluator.PlainShare(rule, Cell(counts + (2 * rule.EventIndex)))));
         }
 
         Evaluator.FinishScores(Model, raw, values);
@@ -320,9 +337,55 @@ public sealed partial class LeadScoringEngine
 
     private IEnumerable<string> IdsOf(int row) => [_rows[row].FirstId!, .. (IEnumerable<string>?)_rows[row].OtherIds ?? []];
 
+    /// <summary>A flat row's cell at <paramref name="at"/> (row × stride + place).</summary>
+    private int Cell(int at) => _cells32 is { } wide ? wide[at] : _cells16[at];
+
+    /// <summary>Sets a flat row's cell; the caller widened the cells first when the value does not fit 16 bits.</summary>
+    private void SetCell(int at, int value)
+    {
+        if (_cells32 is { } wide)
+        {
+            wide[at] = value;
+        }
+        else
+        {
+            _cells16[at] = checked((ushort)value);
+        }
+    }
+
     private void ApplyRules(int row, ulong traitBits, FastRuleSet set, ulong messageBits, long t)
     {
-        var cells = _cells.AsSpan(row * _cellStride, _cellStride);
+        if (_cells32 is { } wide)
+        {
+            ApplyRules(wide.AsSpan(row * _cellStride, _cellStride), row, traitBits, set, messageBits, t);
+        }
+        else if (ApplyRules(_cells16.AsSpan(row * _cellStride, _cellStride), row, traitBits, set, messageBits, t))
+        {
+            WidenCells();
+        }
+    }
+
+    /// <summary>Moves every row's cells to 32 bits, for good: a counter reached <see cref="ushort.MaxValue"/>.</summary>
+    private void WidenCells()
+    {
+        var wide = new int[_cells16.Length];
+        for (int i = 0; i < wide.Length; i++)
+        {
+            wide[i] = _cells16[i];
+        }
+
+        _cells32 = wide;
+        _cells16 = [];
+    }
+
+    /// <summary>
+    /// <see cref="ApplyRules(int, ulong, FastRuleSet, ulong, long)"/> on the row's cells as 16 or 32 bits; true when a
+    /// 16-bit cell reached its maximum (the caller widens before the next message).
+    /// </summary>
+    private bool ApplyRules<TCell>(Span<TCell> cells, int row, ulong traitBits, FastRuleSet set, ulong messageBits, long t)
+        where TCell : unmanaged, IBinaryInteger<TCell>
+    {
+        bool full = false;
         int ringBase = row * _ringStride;
         bool seconds = false;
         int now = 0;
@@ -344,9 +407,9 @@ public sealed partial class LeadScoringEngine
             {
                 if (rule.LimitWindowTicks == 0)
                 {
-                    if (LimitRule.LifetimeReached(cells[rule.CountIndex], rule.LimitCount))
+                    if (LimitRule.LifetimeReached(int.CreateTruncating(cells[rule.CountIndex]), rule.LimitCount))
                     {
-                        cells[rule.CountIndex + 1]++;
+                        full |= Increment(ref cells[rule.CountIndex + 1]);
                         continue;
                     }
                 }
@@ -354,7 +417,8 @@ public sealed partial class LeadScoringEngine
                 {
                     // The times of the rule's last LimitCount awards. The cell holds how many were written while
                     // fewer than size, then size + the index of the oldest.
-                    ref int cell = ref cells[_countStride + rule.Ring];
+                    ref TCell place = ref cells[_countStride + rule.Ring];
+                    int cell = int.CreateTruncating(place);
                     int size = rule.RingSize;
                     int head = cell < size ? cell : cell - size; // the next free place, or the oldest time
                     int at = ringBase + rule.RingOffset + head;
@@ -367,7 +431,7 @@ public sealed partial class LeadScoringEngine
                         ? LimitRule.WindowReached(cell >= size, wide[at], t, rule.LimitWindowTicks)
                         : LimitRule.WindowReached(cell >= size, _ring32[at], now, rule.LimitWindowSeconds))
                     {
-                        cells[rule.CountIndex + 1]++;
+                        full |= Increment(ref cells[rule.CountIndex + 1]);
                         continue;
                     }
 
@@ -380,12 +444,17 @@ public sealed partial class LeadScoringEngine
                         _ring32[at] = now;
                     }
 
-                    cell = cell < size ? cell + 1 : head + 1 == size ? size : cell + 1;
+                    place = TCell.CreateTruncating(cell < size ? cell + 1 : head + 1 == size ? size : cell + 1);
                 }
             }
 
-            cells[rule.CountIndex]++;
+            full |= Increment(ref cells[rule.CountIndex]);
         }
+
+        return full;
+
+        // Adds one; true when a 16-bit cell is now at its maximum (a 32-bit one is not widened further).
+        static bool Increment(ref TCell cell) => ++cell == TCell.CreateTruncating(ushort.MaxValue) && typeof(TCell) == typeof(ushort);
     }
 
     /// <summary>2000-01-01T00:00:00Z: window times are kept as whole seconds from it while they can be.</summary>
@@ -513,7 +582,15 @@ public sealed partial class LeadScoringEngine
             }
             else
             {
-                Array.Resize(ref _cells, size * _cellStride);
+                if (_cells32 is null)
+                {
+                    Array.Resize(ref _cells16, size * _cellStride);
+                }
+                else
+                {
+                    Array.Resize(ref _cells32, size * _cellStride);
+                }
+
                 if (_ring64 is null)
                 {
                     Array.Resize(ref _ring32, size * _ringStride);
@@ -571,12 +648,16 @@ public sealed partial class LeadScoringEngine
             }
         }
 
-        var cells = _cells.AsSpan(row * _cellStride, _cellStride);
-        cells[.._countStride].CopyTo(s.Counts);
+        int cells = row * _cellStride;
+        for (int i = 0; i < _countStride; i++)
+        {
+            s.Counts[i] = Cell(cells + i);
+        }
+
         for (int w = 0; w < _windowStride; w++)
         {
             // Count while not full, then size + head; LeadState keeps a count whose remainder is the head.
-            int size = Model.RingSizes[w], written = s.RingWritten[w] = cells[_countStride + w];
+            int size = Model.RingSizes[w], written = s.RingWritten[w] = Cell(cells + _countStride + w);
             var places = WindowRing.Room(ref s.Rings[w], size, WindowRing.Held(size, written));
             int at = (row * _ringStride) + Model.RingOffsets[w];
             if (_ring64 is { } wide)
@@ -617,12 +698,21 @@ public sealed partial class LeadScoringEngine
         }
 
         r.MessageCount = s.MessageCount;
-        var cells = _cells.AsSpan(row * _cellStride, _cellStride);
-        s.Counts.CopyTo(cells);
+        int cells = row * _cellStride;
+        if (_cells32 is null && s.Counts.AsSpan(0, _countStride).ContainsAnyInRange(ushort.MaxValue, int.MaxValue))
+        {
+            WidenCells();
+        }
+
+        for (int i = 0; i < _countStride; i++)
+        {
+            SetCell(cells + i, s.Counts[i]);
+        }
+
         for (int w = 0; w < _windowStride; w++)
         {
             int size = Model.RingSizes[w], written = s.RingWritten[w];
-            cells[_countStride + w] = written < size ? written : size + (written % size);
+            SetCell(cells + _countStride + w, written < size ? written : size + (written % size));
             var places = s.Rings[w].AsSpan(0, WindowRing.Held(size, written));
             if (_ring64 is null)
             {
