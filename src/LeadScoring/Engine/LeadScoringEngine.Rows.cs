@@ -6,7 +6,6 @@ namespace LeadScoring.Engine;
 /// <summary>The engine's lead rows: ids, flat rows or full states, and the in-order step that applies one message to a row.</summary>
 public sealed partial class LeadScoringEngine
 {
-    private const int MaxPooled = 1 << 20;
 
     private readonly FastPlan? _plan;
     private readonly LeadState _scratch;
@@ -15,9 +14,6 @@ public sealed partial class LeadScoringEngine
     private readonly int _ringStride;
     private readonly int _windowStride;
     private readonly int _cellStride;
-    private readonly Dictionary<string, string> _keyPool = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DataValue> _stringPool = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DataValue> _numberPool = new(StringComparer.Ordinal);
     private readonly double[] _raw;
     private readonly double[] _values;
 
@@ -638,15 +634,7 @@ public sealed partial class LeadScoringEngine
         s.MessageCount = r.MessageCount;
         s.FirstTicks = long.MaxValue; // flat rows have no stage clock
         s.History?.Clear();
-        var traits = s.Traits!;
-        traits.Clear();
-        if (c.Traits is { } pairs)
-        {
-            foreach (var (k, v) in pairs)
-            {
-                traits[k] = v;
-            }
-        }
+        LoadTraits(c.Traits, s.Traits!);
 
         int cells = row * _cellStride;
         for (int i = 0; i < _countStride; i++)
@@ -748,185 +736,6 @@ public sealed partial class LeadScoringEngine
         }
     }
 
-    // ------------------------------------------------------------------ traits
-
-    private KeyValuePair<string, DataValue>[] Compact(Dictionary<string, DataValue> traits)
-    {
-        var pairs = new KeyValuePair<string, DataValue>[traits.Count];
-        int i = 0;
-        foreach (var (k, v) in traits)
-        {
-            pairs[i++] = new(Pool(k), Pool(v));
-        }
-
-        return pairs;
-    }
-
-    /// <summary>Spec 2.3: an identify's traits merge over the lead's, key by key; a null removes the key.</summary>
-    private KeyValuePair<string, DataValue>[]? MergeTraits(KeyValuePair<string, DataValue>[]? current, DataValue traits)
-    {
-        if (traits.Keys is not { } keys || keys.Length == 0)
-        {
-            return current;
-        }
-
-        var merged = new List<KeyValuePair<string, DataValue>>((current?.Length ?? 0) + keys.Length);
-        merged.AddRange(current ?? []);
-        var values = traits.Values!;
-        for (int i = 0; i < keys.Length; i++)
-        {
-            SetTrait(merged, keys[i], keys[i], values[i].Kind == DataKind.Null ? null : Pool(values[i]));
-        }
-
-        return merged.Count == 0 ? null : [.. merged];
-    }
-
-    /// <summary>One key of a trait merge (spec 2.3): a value replaces the key's, null removes the key.</summary>
-    /// <param name="merged">The lead's traits being merged.</param>
-    /// <param name="key">The key's characters.</param>
-    /// <param name="keyText">The key as a string when the caller has one (pooled without copying), else null.</param>
-    /// <param name="value">The pooled value, or null to remove the key.</param>
-    private void SetTrait(List<KeyValuePair<string, DataValue>> merged, ReadOnlySpan<char> key, string? keyText, DataValue? value)
-    {
-        int found = -1;
-        for (int j = 0; j < merged.Count; j++)
-        {
-            if (key.SequenceEqual(merged[j].Key))
-            {
-                found = j;
-                break;
-            }
-        }
-
-        if (value is null)
-        {
-            if (found >= 0)
-            {
-                merged.RemoveAt(found);
-            }
-        }
-        else if (found >= 0)
-        {
-            merged[found] = new(merged[found].Key, value);
-        }
-        else
-        {
-            merged.Add(new(keyText is null ? PoolKey(key) : Pool(keyText), value));
-        }
-    }
-
-    /// <summary>The lead's trait bits: each trait leaf tested on the value at its path (as Evaluator.Resolve reads it).</summary>
-    private ulong TraitBitsOf(KeyValuePair<string, DataValue>[]? pairs)
-    {
-        var leaves = _plan!.TraitLeaves;
-        ulong bits = 0;
-        for (int i = 0; i < leaves.Length; i++)
-        {
-            var path = leaves[i].Field;
-            DataValue? value = null;
-            foreach (var (key, v) in pairs ?? [])
-            {
-                if (string.Equals(key, path.Segments[0], StringComparison.Ordinal))
-                {
-                    value = path.Walk(v, 1);
-                    break;
-                }
-            }
-
-            if (leaves[i].Test(FieldValue.Of(value)))
-            {
-                bits |= 1UL << i;
-            }
-        }
-
-        return bits;
-    }
-
-    private string PoolKey(ReadOnlySpan<char> key)
-    {
-#if NET9_0_OR_GREATER
-        if (_keyPool.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(key, out var pooled))
-        {
-            return pooled;
-        }
-#endif
-        return Pool(key.ToString());
-    }
-
-    private DataValue PoolString(ReadOnlySpan<char> text)
-    {
-#if NET9_0_OR_GREATER
-        if (_stringPool.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var pooled))
-        {
-            return pooled;
-        }
-#endif
-        return Pool(DataValue.FromString(text.ToString()));
-    }
-
-    private DataValue PoolNumber(ReadOnlySpan<byte> raw, double number)
-    {
-        Span<char> text = stackalloc char[raw.Length <= 64 ? raw.Length : 0];
-        if (raw.Length <= 64)
-        {
-            for (int i = 0; i < raw.Length; i++)
-            {
-                text[i] = (char)raw[i];
-            }
-
-#if NET9_0_OR_GREATER
-            if (_numberPool.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var pooled))
-            {
-                return pooled;
-            }
-#endif
-        }
-
-        return Pool(DataValue.FromNumber(number, System.Text.Encoding.ASCII.GetString(raw)));
-    }
-
-    /// <summary>One instance per distinct trait name, string and number, so 100,000 leads share their values.</summary>
-    private string Pool(string key)
-    {
-        if (_keyPool.TryGetValue(key, out var pooled))
-        {
-            return pooled;
-        }
-
-        if (_keyPool.Count < MaxPooled)
-        {
-            _keyPool[key] = key;
-        }
-
-        return key;
-    }
-
-    private DataValue Pool(DataValue v)
-    {
-        var pool = v.Kind switch
-        {
-            DataKind.String => _stringPool,
-            DataKind.Number => _numberPool,
-            _ => null,
-        };
-        if (pool is null || v.Text is not { } text)
-        {
-            return v;
-        }
-
-        if (pool.TryGetValue(text, out var pooled))
-        {
-            return pooled;
-        }
-
-        if (pool.Count < MaxPooled)
-        {
-            pool[text] = v;
-        }
-
-        return v;
-    }
-
     /// <summary>
     /// The part of a lead's flat row that every message reads; counters and limit windows live in the engine's cell
     /// and ring arrays at the row's offset. <see cref="History"/> and <see cref="Dirty"/> are used in both row kinds.
@@ -974,7 +783,8 @@ public sealed partial class LeadScoringEngine
     {
         public string? FirstId;
         public string? AnonymousId;
-        public KeyValuePair<string, DataValue>[]? Traits;
+        /// <summary>The lead's traits as a trait row (key layout, then values: LeadScoringEngine.Traits.cs), or null when it has none.</summary>
+        public object[]? Traits;
         public RowExtra? Extra;
 
         /// <summary>The lead's ids other than <see cref="FirstId"/> (links, merges), or null.</summary>
