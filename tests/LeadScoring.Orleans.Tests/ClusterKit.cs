@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Runtime;
 using Orleans.TestingHost;
 
 namespace LeadScoring.Orleans.Tests;
@@ -27,6 +28,16 @@ internal sealed class ClusterRun
     public ConcurrentQueue<StageChangedArguments> Told { get; } = new();
 
     public int Partitions { get; init; } = 16;
+
+    /// <summary>
+    /// Set to make the next stage handler call on a silo other than <see cref="Spared"/> stop there, in the middle of
+    /// a batch, until its silo is killed: the silo is put in <see cref="Blocked"/>.
+    /// </summary>
+    public volatile bool BlockNext;
+
+    public SiloAddress? Spared { get; set; }
+
+    public TaskCompletionSource<SiloAddress> Blocked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public static ClusterRun Get(string id) => Runs[id];
 
@@ -52,7 +63,7 @@ internal sealed class ClusterRun
             var run = Get(siloBuilder.Configuration["LeadScoringRun"]!);
             siloBuilder.Services.AddSingleton<ILeadStore>(run.Store);
             siloBuilder.Services.AddSingleton<TimeProvider>(run.Time);
-            siloBuilder.Services.AddSingleton<IStageChangedHandler>(new Recorder(run.Told));
+            siloBuilder.Services.AddSingleton<IStageChangedHandler>(sp => new Recorder(run, sp.GetRequiredService<ILocalSiloDetails>().SiloAddress));
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.AddLeadScoring(o =>
             {
@@ -70,12 +81,17 @@ internal sealed class ClusterRun
         }
     }
 
-    private sealed class Recorder(ConcurrentQueue<StageChangedArguments> told) : IStageChangedHandler
+    private sealed class Recorder(ClusterRun run, SiloAddress silo) : IStageChangedHandler
     {
-        public ValueTask OnStageChangedAsync(StageChangedArguments arguments, CancellationToken cancellationToken)
+        public async ValueTask OnStageChangedAsync(StageChangedArguments arguments, CancellationToken cancellationToken)
         {
-            told.Enqueue(arguments);
-            return ValueTask.CompletedTask;
+            if (run.BlockNext && !silo.Equals(run.Spared) && run.Blocked.TrySetResult(silo))
+            {
+                run.BlockNext = false;
+                await Task.Delay(Timeout.Infinite, cancellationToken);   // until the silo is killed
+            }
+
+            run.Told.Enqueue(arguments);
         }
     }
 }
