@@ -93,8 +93,36 @@ switch (mode)
             return status;
         }
 
+    case "create-db":
+    {
+        // A new database on the server of --postgres; prints its connection string (for scripts and tests).
+        string server = postgres ?? throw new InvalidOperationException("create-db needs --postgres");
+        string name = config["name"] ?? "leadscoring_cluster_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var connection = new Npgsql.NpgsqlConnection(server))
+        {
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        Console.WriteLine(new Npgsql.NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString);
+        return 0;
+    }
+
+    case "drop-db":
+    {
+        var target = new Npgsql.NpgsqlConnectionStringBuilder(postgres ?? throw new InvalidOperationException("drop-db needs --postgres"));
+        string name = target.Database!;
+        target.Database = "postgres";
+        await using var connection = new Npgsql.NpgsqlConnection(target.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+        await command.ExecuteNonQueryAsync();
+        return 0;
+    }
+
     default:
-        Console.Error.WriteLine($"error: unknown mode '{mode}' (silo or feed)");
+        Console.Error.WriteLine($"error: unknown mode '{mode}' (silo, feed, create-db or drop-db)");
         return 2;
 }
 
