@@ -22,6 +22,13 @@ public sealed class LeadScoringClusterOptions
     /// </summary>
     public TimeSpan? StageClockPeriod { get; set; }
 
+    /// <summary>
+    /// The clock the stage clock reads (its ticks are instants of this clock). Null (the default): the silo's
+    /// <see cref="System.TimeProvider"/> service, else the system clock. Set it to drive the stage clock alone (tests),
+    /// without changing the clock Orleans itself runs on.
+    /// </summary>
+    public TimeProvider? TimeProvider { get; set; }
+
     /// <summary>Whether partitions register the stage clock reminder (default true; needs a reminder service on the silo).</summary>
     public bool UseStageClockReminders { get; set; } = true;
 }

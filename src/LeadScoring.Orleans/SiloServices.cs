@@ -21,7 +21,7 @@ internal sealed class LeadScoringSiloServices
         Model = LoadModel(Options);
         Storage = storage;
         Handlers = [.. handlers];
-        Time = time;
+        Time = Options.TimeProvider ?? time;
     }
 
     public LeadScoringClusterOptions Options { get; }

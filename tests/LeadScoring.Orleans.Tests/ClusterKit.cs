@@ -62,13 +62,13 @@ internal sealed class ClusterRun
         {
             var run = Get(siloBuilder.Configuration["LeadScoringRun"]!);
             siloBuilder.Services.AddSingleton<ILeadStore>(run.Store);
-            siloBuilder.Services.AddSingleton<TimeProvider>(run.Time);
             siloBuilder.Services.AddSingleton<IStageChangedHandler>(sp => new Recorder(run, sp.GetRequiredService<ILocalSiloDetails>().SiloAddress));
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.AddLeadScoring(o =>
             {
                 o.ModelPath = Sample.Model;
                 o.Partitions = run.Partitions;
+                o.TimeProvider = run.Time;
             });
             // A killed silo is declared dead within seconds, and calls to it fail instead of waiting 30 s.
             siloBuilder.Configure<ClusterMembershipOptions>(o =>
