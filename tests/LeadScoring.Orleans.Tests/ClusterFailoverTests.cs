@@ -11,6 +11,7 @@ namespace LeadScoring.Orleans.Tests;
 /// in (while a batch is being scored) and a new one added: every lead's scores, explanation and stage history equal,
 /// byte for byte, what <c>leadscore score --explain</c> prints, and no stage move is told under two keys.
 /// </summary>
+[Collection(ClusterRun.Collection)]
 public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
@@ -29,27 +30,33 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
             long loadsBefore = 0;
             run.Spared = cluster.Primary!.SiloAddress;
             long rollbacks = Interlocked.Read(ref IdentityDirectoryGrain.Rollbacks);
+            bool killed = false, armed = false;
             for (int i = 0; i < batches.Length; i++)
             {
                 var bytes = Encoding.UTF8.GetBytes(string.Join('\n', batches[i]) + "\n");
                 if (i == batches.Length / 3)
                 {
-                    // Mid-stream: a partition on a secondary silo stops while it applies this batch (in its stage
-                    // handler), and that silo is killed; the batch is rolled back to the log and sent again.
+                    // From a third of the way in: the next stage handler call on a secondary silo stops there, in the
+                    // middle of a batch, and that silo is killed; the batch is rolled back to the log and sent again.
                     run.BlockNext = true;
-                    var sending = client.IngestJsonLinesAsync(bytes, $"batch-{i}");
-                    var blocked = await run.Blocked.Task.WaitAsync(TimeSpan.FromSeconds(60));
+                    armed = true;
+                }
+
+                var sending = client.IngestJsonLinesAsync(bytes, $"batch-{i}");
+                if (armed && !killed && await Task.WhenAny(sending, run.Blocked.Task) == run.Blocked.Task)
+                {
                     loadsBefore = Interlocked.Read(ref PartitionGrain.Loads);
+                    var blocked = await run.Blocked.Task;
                     await cluster.KillSiloAsync(cluster.Silos.Single(s => s.SiloAddress.Equals(blocked)));
                     await cluster.StartAdditionalSiloAsync();
-                    Collect(await sending);
+                    killed = true;
                 }
-                else
-                {
-                    Collect(await client.IngestJsonLinesAsync(bytes, $"batch-{i}"));
-                }
+
+                Collect(await sending);
             }
 
+            output.WriteLine($"primary {run.Spared}; handler calls by silo: {string.Join(", ", run.CallsBySilo.Select(kv => $"{kv.Key}={kv.Value}"))}");
+            killed.Should().BeTrue("a secondary silo was killed in the middle of a batch");
             void Collect(IngestResult result)
             {
                 rejected.AddRange(result.Rejected.Select(r => r.Reason));

@@ -17,6 +17,9 @@ namespace LeadScoring.Orleans.Tests;
 /// <summary>What the silos of one test cluster share in this process: the store (the message log), the handler's record, the clock.</summary>
 internal sealed class ClusterRun
 {
+    /// <summary>The test collection of the cluster tests: one cluster at a time on this machine's cores.</summary>
+    public const string Collection = "Orleans clusters";
+
     private static readonly ConcurrentDictionary<string, ClusterRun> Runs = new();
 
     public string Id { get; } = Guid.NewGuid().ToString("N");
@@ -36,6 +39,9 @@ internal sealed class ClusterRun
     public volatile bool BlockNext;
 
     public SiloAddress? Spared { get; set; }
+
+    /// <summary>Handler calls by silo (diagnostics).</summary>
+    public ConcurrentDictionary<string, int> CallsBySilo { get; } = new();
 
     public TaskCompletionSource<SiloAddress> Blocked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -85,6 +91,7 @@ internal sealed class ClusterRun
     {
         public async ValueTask OnStageChangedAsync(StageChangedArguments arguments, CancellationToken cancellationToken)
         {
+            run.CallsBySilo.AddOrUpdate(silo.ToString(), 1, (_, n) => n + 1);
             if (run.BlockNext && !silo.Equals(run.Spared) && run.Blocked.TrySetResult(silo))
             {
                 run.BlockNext = false;

@@ -8,6 +8,7 @@ namespace LeadScoring.Orleans.Tests;
 /// The stage clock in the cluster: with no message arriving, each partition's run of the clock (what its reminder
 /// calls) tells the moves leads make in silence (an MQL whose engagement decays leaves MQL), each once.
 /// </summary>
+[Collection(ClusterRun.Collection)]
 public sealed class StageClockTests
 {
     private static readonly DateTimeOffset Later = new(2027, 3, 1, 0, 0, 0, TimeSpan.Zero);
