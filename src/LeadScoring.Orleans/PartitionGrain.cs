@@ -6,6 +6,7 @@ using LeadScoring.Output;
 using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Concurrency;
+using Orleans.Placement;
 using Orleans.Runtime;
 
 namespace LeadScoring.Orleans;
@@ -16,6 +17,11 @@ namespace LeadScoring.Orleans;
 /// message from the log, so it resumes exactly. It tells <see cref="IStageChangedHandler"/>s about new stage moves
 /// through the store's outbox (at least once, same idempotency key), and runs the stage clock on a reminder.
 /// </summary>
+/// <remarks>
+/// Placed by the hash of its key over the silos (not by load: the 16 partitions are activated at once, when load
+/// figures are not in yet, and would all land on one silo), so that the partitions spread over the cluster.
+/// </remarks>
+[HashBasedPlacement]
 internal sealed class PartitionGrain(LeadScoringSiloServices services, ILogger<PartitionGrain> logger) : Grain, IPartitionGrain, IRemindable
 {
     private const string ClockReminder = "leadscoring-stage-clock";
