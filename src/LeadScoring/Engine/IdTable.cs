@@ -42,10 +42,18 @@ internal sealed class IdTable
         }
     }
 
+    /// <summary>Starts fetching the entry where a lookup of <paramref name="key"/> begins (a prefetch hint; no lookup).</summary>
+    public void Hint(string key)
+    {
+        var entries = _entries;
+        MemoryHint.Prefetch(ref entries[Hash(key) & (entries.Length - 1)]);
+    }
+
     /// <summary>Maps <paramref name="key"/> to <paramref name="row"/>, adding it or re-pointing it.</summary>
     public void Set(string key, int row)
     {
-        if ((_count + 1) * 2 > _entries.Length)
+        // At most 80% full: linear probing still finds an id in about 3 probes, mostly in the same cache line.
+        if ((long)(_count + 1) * 5 > (long)_entries.Length * 4)
         {
             Grow();
         }
