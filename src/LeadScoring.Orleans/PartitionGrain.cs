@@ -56,12 +56,14 @@ internal sealed class PartitionGrain(LeadScoringSiloServices services, ILogger<P
     public async Task<PartitionReply> ApplyAsync(Immutable<LeadMessage[]> messages)
     {
         List<LeadMessage>? groups = null;
-        foreach (var m in messages.Value)
+        var batch = messages.Value;
+        var outcomes = new ApplyOutcome[batch.Length];
+        _engine.Apply(batch, outcomes); // the batch apply: the next leads' rows are fetched while one is applied
+        for (int i = 0; i < batch.Length; i++)
         {
-            var outcome = _engine.Apply(m);
-            if (m.Type == MessageType.Group && outcome != ApplyOutcome.Duplicate)
+            if (batch[i].Type == MessageType.Group && outcomes[i] != ApplyOutcome.Duplicate)
             {
-                (groups ??= []).Add(m);
+                (groups ??= []).Add(batch[i]);
             }
         }
 
