@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -323,12 +324,22 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
                 await _writer.WaitAsync().ConfigureAwait(false);
                 try
                 {
+                    if (_committing.IsFaulted)
+                    {
+                        await _committing.ConfigureAwait(false);   // a commit failed: stop here
+                    }
+
                     foreach (var part in SplitAtHorizon(batch))
                     {
                         await ProcessBatchAsync(part, CancellationToken.None).ConfigureAwait(false);
                     }
 
                     await ApplyPendingModelAsync().ConfigureAwait(false);
+                    if (reader.Count == 0)
+                    {
+                        // Nothing more to apply while the last commit runs: wait for it, so that drained means committed.
+                        await _committing.ConfigureAwait(false);
+                    }
                 }
                 finally
                 {
@@ -338,6 +349,8 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
                 _status.Queue(reader.Count);
                 _status.Busy = reader.Count > 0;
             }
+
+            await _committing.ConfigureAwait(false);
 
             if (Interlocked.Exchange(ref _pendingModel, null) is { } last && last.Model.Version != _model!.Model.Version)
             {
@@ -397,6 +410,11 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
     private async Task ApplyPendingModelAsync()
     {
         var next = Interlocked.Exchange(ref _pendingModel, null);
+        if (next is not null)
+        {
+            await _committing.ConfigureAwait(false);
+        }
+
         if (next is not null && next.Model.Version != _model!.Model.Version)
         {
             await RescoreAsync(next, CancellationToken.None).ConfigureAwait(false);
@@ -418,7 +436,6 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
         var deadLetters = new List<DeadLetter>();
         var checkpoints = new Dictionary<string, string>(StringComparer.Ordinal);
         var now = _time.GetUtcNow();
-        IReadOnlyList<LeadNotification> notifications;
         await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -490,8 +507,8 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
                 }
             }
 
-            (var snapshots, var removed, var history, notifications) = CollectChanges(rescore: false, counted);
-            await _store.CommitAsync(new LeadStoreBatch
+            var (snapshots, removed, history, notifications) = CollectChanges(rescore: false, counted);
+            var store = new LeadStoreBatch
             {
                 Leads = snapshots,
                 RemovedLeads = removed,
@@ -504,26 +521,40 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
                 Checkpoints = checkpoints,
                 Notifications = notifications,
                 ModelVersion = _model!.Model.Version,
-            }, cancellationToken).ConfigureAwait(false);
+            };
 
-            Interlocked.Add(ref Committed, counted.Count);
-            Interlocked.Increment(ref Batches);
-            _status.Committed(counted.Count, deadLetters.Count);
-            _metrics.Rejected.Add(deadLetters.Count);
-            foreach (var d in deadLetters)
-            {
-                _logger.LogWarning("Rejected {Location} from {Source}: {Reason}", d.Location, d.Source, d.Reason);
-            }
-
+            // The commit runs while the next batch is applied; commits (and deliveries) keep their order.
+            _committing = CommitAsync(_committing, store, counted.Count, deadLetters, started, cancellationToken);
         }
         finally
         {
             _structure.Release();
         }
+    }
 
-        // Handlers run outside every lock: a slow handler delays the next batch (the caller holds the writer lock, so
-        // notifications keep their order), never a read.
-        await DeliverAsync(notifications, cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// The commit of the last batch applied, then the delivery of its notifications: the next batch is applied while it
+    /// runs, and its own commit waits for it. Whoever else writes to the store (the stage clock, a re-scoring) or needs
+    /// everything committed (drained, stopped) waits for it first, holding <see cref="_writer"/>.
+    /// </summary>
+    private Task _committing = Task.CompletedTask;
+
+    private async Task CommitAsync(Task previous, LeadStoreBatch batch, int counted, List<DeadLetter> deadLetters, long started, CancellationToken cancellationToken)
+    {
+        await previous.ConfigureAwait(false);
+        await _store.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+        Interlocked.Add(ref Committed, counted);
+        Interlocked.Increment(ref Batches);
+        _status.Committed(counted, deadLetters.Count);
+        _metrics.Rejected.Add(deadLetters.Count);
+        foreach (var d in deadLetters)
+        {
+            _logger.LogWarning("Rejected {Location} from {Source}: {Reason}", d.Location, d.Source, d.Reason);
+        }
+
+        // Handlers run outside every lock: a slow handler delays the next commit (so notifications keep their order),
+        // never a read.
+        await DeliverAsync(batch.Notifications, cancellationToken).ConfigureAwait(false);
         _metrics.BatchDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds);
     }
 
@@ -637,7 +668,7 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
         }
 
         // A lead moved between partitions is removed from one and changed in the other: it stays.
-        var stays = taken.SelectMany(c => c.Changed).ToHashSet(StringComparer.Ordinal);
+        HashSet<string>? stays = taken.Any(c => c.Removed.Count > 0) ? taken.SelectMany(c => c.Changed).ToHashSet(StringComparer.Ordinal) : null;
         for (int i = 0; i < _partitions.Length; i++)
         {
             var p = _partitions[i];
@@ -647,30 +678,34 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
                 removed.AddRange(changes.Removed);
                 foreach (var id in changes.Changed)
                 {
-                    var snapshot = p.Engine.ExportLead(id)!;
+                    var snapshot = p.Engine.ExportLeadState(id)!;
                     snapshots.Add(snapshot);
                     var result = p.Engine.EvaluateLatest(id)!;
-                    Outcome? previous = null;
-                    foreach (var known in snapshot.Ids.Prepend(id))
+                    if (!_outcomes.TryGetValue(id, out var previous))
                     {
-                        if (_outcomes.TryGetValue(known, out previous))
+                        foreach (var known in snapshot.Ids)
                         {
-                            break;
+                            if (_outcomes.TryGetValue(known, out previous))
+                            {
+                                break;
+                            }
                         }
                     }
 
                     var entry = Entry(result, rescore ? null : result.LatestMessageId);
-                    long first = FirstOf(snapshot, history);
+                    var ids = IdsOf(snapshot);
+                    long first = FirstOf(ids, history);
+                    bool changed = previous is null || !SameOutcome(previous.Entry, entry);
                     if (!rescore)
                     {
-                        AddHistory(p.Engine, snapshot, result, history);
+                        AddHistory(p.Engine, snapshot, ids, result, history);
                     }
-                    else if (previous is null || !SameOutcome(previous.Entry, entry))
+                    else if (changed)
                     {
                         history.Entries.Add(entry);
                     }
 
-                    if (previous is null || !SameOutcome(previous.Entry, entry))
+                    if (changed)
                     {
                         // Only what some handler listens to goes to the outbox.
                         if (_scoreHandlers.Count > 0)
@@ -699,13 +734,13 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
                     }
 
                     // Every move told stays known (a move the stage clock told after the latest message, too): a later
-                    // history that has it again does not tell it again.
-                    _outcomes[id] = new Outcome(entry, [.. result.StageHistory, .. previous?.Moves ?? []], first);
+                    // history that has it again does not tell it again. The set of moves is shared while it is unchanged.
+                    _outcomes[id] = new Outcome(entry, KnownMoves(previous, result), first);
                 }
             }
         }
 
-        foreach (var gone in removed.Where(r => !stays.Contains(r)))
+        foreach (var gone in removed.Where(r => stays is null || !stays.Contains(r)))
         {
             _outcomes.Remove(gone);
         }
@@ -713,15 +748,35 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
         return (snapshots, removed, history, notifications);
     }
 
+    /// <summary>The stage moves known of a lead: those told before and those of its latest result (the earlier set when nothing is new).</summary>
+    private static HashSet<StageMove> KnownMoves(Outcome? previous, LeadResult result)
+    {
+        if (previous is not null)
+        {
+            bool same = true;
+            foreach (var move in result.StageHistory)
+            {
+                same &= previous.Moves.Contains(move);
+            }
+
+            if (same)
+            {
+                return previous.Moves;
+            }
+        }
+
+        return [.. result.StageHistory, .. previous?.Moves ?? []];
+    }
+
     /// <summary>Every id of a lead, its reported id included.</summary>
-    private static IReadOnlyList<string> IdsOf(LeadSnapshot snapshot) =>
-        snapshot.Ids.Contains(snapshot.LeadId, StringComparer.Ordinal) ? snapshot.Ids : [.. snapshot.Ids, snapshot.LeadId];
+    private static ImmutableArray<string> IdsOf(LeadSnapshot snapshot) =>
+        snapshot.Ids.Contains(snapshot.LeadId, StringComparer.Ordinal) ? snapshot.Ids : snapshot.Ids.Add(snapshot.LeadId);
 
     /// <summary>The ticks of a changed lead's first message: that of the leads it was, or of its messages in this batch.</summary>
-    private long FirstOf(LeadSnapshot snapshot, HistoryChanges history)
+    private long FirstOf(ImmutableArray<string> ids, HistoryChanges history)
     {
-        long first = history.InstantsOf(IdsOf(snapshot)).First;
-        foreach (var id in IdsOf(snapshot))
+        long first = history.InstantsOf(ids).First;
+        foreach (var id in ids)
         {
             if (_outcomes.TryGetValue(id, out var known))
             {
@@ -774,7 +829,7 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
         public long FirstGroup { get; private set; } = long.MaxValue;
 
         /// <summary>The first and last instants (ticks) of the batch's messages for any of <paramref name="ids"/>.</summary>
-        public (long First, long Last) InstantsOf(IEnumerable<string> ids)
+        public (long First, long Last) InstantsOf(ImmutableArray<string> ids)
         {
             (long First, long Last) all = (long.MaxValue, long.MinValue);
             foreach (var id in ids)
@@ -798,14 +853,15 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
     /// instant on. A lead now reported under another id takes the old id's entries; of merging leads, the first to
     /// start keeps its entries (before the second one started) and the others lose theirs.
     /// </summary>
-    private void AddHistory(LeadScoringEngine engine, LeadSnapshot snapshot, LeadResult latest, HistoryChanges history)
+    private void AddHistory(LeadScoringEngine engine, LeadSnapshot snapshot, ImmutableArray<string> ids, LeadResult latest, HistoryChanges history)
     {
         string lead = snapshot.LeadId;
         // The leads this one was reported as after the last batch, the first to start first: itself, another id
         // (renamed), several (merged). Before the second one starts, the merged lead is the first one.
-        var earlier = IdsOf(snapshot).Where(_outcomes.ContainsKey)
-            .OrderBy(e => _outcomes[e].First).ThenBy(e => e, StringComparer.Ordinal).ToList();
-        var (first, last) = history.InstantsOf(IdsOf(snapshot));
+        List<string> earlier = ids.Length == 1
+            ? (_outcomes.ContainsKey(ids[0]) ? [ids[0]] : [])
+            : ids.Where(_outcomes.ContainsKey).OrderBy(e => _outcomes[e].First).ThenBy(e => e, StringComparer.Ordinal).ToList();
+        var (first, last) = history.InstantsOf(ids);
         long from = Math.Min(first, history.FirstGroup);
         if (earlier.Count > 1)
         {
@@ -817,9 +873,12 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
             history.Renamed[earlier[0]] = lead;
         }
 
-        foreach (var merged in earlier.Skip(1).Where(e => e != lead))
+        for (int i = 1; i < earlier.Count; i++)
         {
-            history.ReplacedFrom[merged] = DateTimeOffset.MinValue;
+            if (earlier[i] != lead)
+            {
+                history.ReplacedFrom[earlier[i]] = DateTimeOffset.MinValue;
+            }
         }
 
         long previousAt = earlier.Count == 1 ? _outcomes[earlier[0]].Entry.At.UtcTicks : long.MaxValue;
@@ -864,12 +923,34 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
         }
     }
 
-    private static ScoreHistoryEntry Entry(LeadResult r, string? messageId) =>
-        new(r.LeadId, r.AsOf, [.. r.ScoreNames.Select((n, i) => new KeyValuePair<string, double>(n, r.ValueAt(i)))], r.Grade, r.Stage, r.ModelVersion, messageId);
+    private static ScoreHistoryEntry Entry(LeadResult r, string? messageId)
+    {
+        var scores = new KeyValuePair<string, double>[r.ScoreNames.Length];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            scores[i] = new KeyValuePair<string, double>(r.ScoreNames[i], r.ValueAt(i));
+        }
 
-    private static bool SameOutcome(ScoreHistoryEntry a, ScoreHistoryEntry b) =>
-        a.Grade == b.Grade && a.Stage == b.Stage && a.Scores.Count == b.Scores.Count &&
-        a.Scores.Zip(b.Scores).All(x => x.First.Key == x.Second.Key && x.First.Value.Equals(x.Second.Value));
+        return new(r.LeadId, r.AsOf, scores, r.Grade, r.Stage, r.ModelVersion, messageId);
+    }
+
+    private static bool SameOutcome(ScoreHistoryEntry a, ScoreHistoryEntry b)
+    {
+        if (a.Grade != b.Grade || a.Stage != b.Stage || a.Scores.Count != b.Scores.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < a.Scores.Count; i++)
+        {
+            if (a.Scores[i].Key != b.Scores[i].Key || !a.Scores[i].Value.Equals(b.Scores[i].Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// The arguments of the notifications made in this process and not yet delivered, by key: delivery after the commit
@@ -1140,3 +1221,4 @@ internal static class NotificationJson
 
     private sealed record EntryDto(string LeadId, DateTimeOffset At, string[] Names, double[] Values, string? Grade, string? Stage, string ModelVersion, string? MessageId);
 }
+
