@@ -229,7 +229,7 @@ internal sealed class Evaluator
 
             if (rule.LimitWindowTicks == 0)
             {
-                if (w.Awards >= rule.LimitCount)
+                if (LimitRule.LifetimeReached(w.Awards, rule.LimitCount))
                 {
                     return false;
                 }
@@ -237,7 +237,7 @@ internal sealed class Evaluator
             else
             {
                 long oldestOfValue = WindowRing.OldestOfFull(w.Ring, rule.LimitCount, w.Written);
-                if (oldestOfValue != long.MinValue && oldestOfValue > t - rule.LimitWindowTicks)
+                if (LimitRule.WindowReached(oldestOfValue != long.MinValue, oldestOfValue, t, rule.LimitWindowTicks))
                 {
                     return false;
                 }
@@ -251,11 +251,11 @@ internal sealed class Evaluator
 
         if (rule.LimitWindowTicks == 0)
         {
-            return state.Counts[2 * e] < rule.LimitCount;
+            return !LimitRule.LifetimeReached(state.Counts[2 * e], rule.LimitCount);
         }
 
         long oldest = state.OldestOfFull(Model, rule.LimitRing);
-        if (oldest != long.MinValue && oldest > t - rule.LimitWindowTicks)
+        if (LimitRule.WindowReached(oldest != long.MinValue, oldest, t, rule.LimitWindowTicks))
         {
             return false;
         }

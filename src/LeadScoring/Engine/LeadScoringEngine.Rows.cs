@@ -1,3 +1,4 @@
+using System.Numerics;
 using LeadScoring.Messages;
 
 namespace LeadScoring.Engine;
@@ -5,7 +6,6 @@ namespace LeadScoring.Engine;
 /// <summary>The engine's lead rows: ids, flat rows or full states, and the in-order step that applies one message to a row.</summary>
 public sealed partial class LeadScoringEngine
 {
-    private const int MaxPooled = 1 << 20;
 
     private readonly FastPlan? _plan;
     private readonly LeadState _scratch;
@@ -14,9 +14,6 @@ public sealed partial class LeadScoringEngine
     private readonly int _ringStride;
     private readonly int _windowStride;
     private readonly int _cellStride;
-    private readonly Dictionary<string, string> _keyPool = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DataValue> _stringPool = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DataValue> _numberPool = new(StringComparer.Ordinal);
     private readonly double[] _raw;
     private readonly double[] _values;
 
@@ -28,7 +25,16 @@ public sealed partial class LeadScoringEngine
     private HotRow[] _hot = new HotRow[64];
     private ColdRow[] _rows = new ColdRow[64];
     private LeadState?[] _states = [];
-    private int[] _cells = [];
+
+    /// <summary>
+    /// Each flat row's counters (awards and suppressed candidates per event rule) and window heads, 16 bits each while
+    /// every value fits: one message adds at most 1 to a cell, so a cell that reaches <see cref="ushort.MaxValue"/>
+    /// moves every row to <see cref="_cells32"/> before the next message (<see cref="WidenCells"/>).
+    /// </summary>
+    private ushort[] _cells16 = [];
+
+    /// <summary>The cells as 32 bits, for good, once one reached <see cref="ushort.MaxValue"/>; null before.</summary>
+    private int[]? _cells32;
 
     /// <summary>Window times as seconds since <see cref="EpochTicks"/>: half the memory of ticks.</summary>
     private int[] _ring32 = [];
@@ -46,7 +52,7 @@ public sealed partial class LeadScoringEngine
         }
         else
         {
-            _cells = new int[_rows.Length * _cellStride];
+            _cells16 = new ushort[_rows.Length * _cellStride];
             if (_plan.Rules.All(r => r.LimitWindowTicks % TimeSpan.TicksPerSecond == 0))
             {
                 _ring32 = new int[_rows.Length * _ringStride];
@@ -137,8 +143,20 @@ public sealed partial class LeadScoringEngine
         ref HotRow r = ref _hot[row];
         (r.LastTicks, r.LastMessageId, r.UserId, r.TraitBits, r.MessageCount, r.UserIdAtLast) = (long.MinValue, null, null, _emptyTraitBits, 0, false);
         ref ColdRow c = ref _rows[row];
-        (c.AnonymousId, c.Traits, c.Extra) = (null, null, null);
-        _cells.AsSpan(row * _cellStride, _cellStride).Clear();
+        (c.AnonymousId, c.Traits) = (null, null);
+        if (c.Extra is { } extra)
+        {
+            // The state's rare parts go; the row's own (other ids, base state, the id handed out) stay.
+            (extra.UserIdTicks, extra.UserIdMessageId, extra.GroupId) = (long.MinValue, null, null);
+        }
+        if (_cells32 is { } wideCells)
+        {
+            wideCells.AsSpan(row * _cellStride, _cellStride).Clear();
+        }
+        else
+        {
+            _cells16.AsSpan(row * _cellStride, _cellStride).Clear();
+        }
         if (_ring64 is { } wide)
         {
             wide.AsSpan(row * _ringStride, _ringStride).Clear();
@@ -245,7 +263,7 @@ public sealed partial class LeadScoringEngine
         var raw = _raw;
         var values = _values;
         Array.Clear(raw);
-        var counts = _cells.AsSpan(row * _cellStride, _countStride);
+        int counts = row * _cellStride;
         foreach (var rule in Model.Rules)
         {
             if (!rule.IsEvent)
@@ -258,7 +276,7 @@ public sealed partial class LeadScoringEngine
                 continue;
             }
 
-            raw[rule.ScoreIndex] += rule.ClampShare(Evaluator.Finite(Evaluator.PlainShare(rule, counts[2 * rule.EventIndex])));
+            raw[rule.ScoreIndex] += rule.ClampShare(Evaluator.Finite(Evaluator.PlainShare(rule, Cell(counts + (2 * rule.EventIndex)))));
         }
 
         Evaluator.FinishScores(Model, raw, values);
@@ -294,11 +312,76 @@ public sealed partial class LeadScoringEngine
         return _hot[row].UserId ?? _rows[row].AnonymousId ?? _rows[row].FirstId!;
     }
 
+    /// <summary>The id the lead was last handed out under (<see cref="TakeChanges"/>, an import), or null.</summary>
+    private string? PersistedIdOf(int row) => _hot[row].PersistedAsFirst ? _rows[row].FirstId : _rows[row].Extra?.PersistedId;
+
+    /// <summary>Notes the id a lead is handed out under: a flag when it is the first id (most leads), else in its <see cref="RowExtra"/>.</summary>
+    private void SetPersistedId(int row, string id)
+    {
+        ref ColdRow c = ref _rows[row];
+        bool first = string.Equals(id, c.FirstId, StringComparison.Ordinal);
+        _hot[row].PersistedAsFirst = first;
+        if (!first)
+        {
+            (c.Extra ??= new RowExtra()).PersistedId = id;
+        }
+        else if (c.Extra is { } extra)
+        {
+            extra.PersistedId = null;
+        }
+    }
+
     private IEnumerable<string> IdsOf(int row) => [_rows[row].FirstId!, .. (IEnumerable<string>?)_rows[row].OtherIds ?? []];
+
+    /// <summary>A flat row's cell at <paramref name="at"/> (row × stride + place).</summary>
+    private int Cell(int at) => _cells32 is { } wide ? wide[at] : _cells16[at];
+
+    /// <summary>Sets a flat row's cell; the caller widened the cells first when the value does not fit 16 bits.</summary>
+    private void SetCell(int at, int value)
+    {
+        if (_cells32 is { } wide)
+        {
+            wide[at] = value;
+        }
+        else
+        {
+            _cells16[at] = checked((ushort)value);
+        }
+    }
 
     private void ApplyRules(int row, ulong traitBits, FastRuleSet set, ulong messageBits, long t)
     {
-        var cells = _cells.AsSpan(row * _cellStride, _cellStride);
+        if (_cells32 is { } wide)
+        {
+            ApplyRules(wide.AsSpan(row * _cellStride, _cellStride), row, traitBits, set, messageBits, t);
+        }
+        else if (ApplyRules(_cells16.AsSpan(row * _cellStride, _cellStride), row, traitBits, set, messageBits, t))
+        {
+            WidenCells();
+        }
+    }
+
+    /// <summary>Moves every row's cells to 32 bits, for good: a counter reached <see cref="ushort.MaxValue"/>.</summary>
+    private void WidenCells()
+    {
+        var wide = new int[_cells16.Length];
+        for (int i = 0; i < wide.Length; i++)
+        {
+            wide[i] = _cells16[i];
+        }
+
+        _cells32 = wide;
+        _cells16 = [];
+    }
+
+    /// <summary>
+    /// <see cref="ApplyRules(int, ulong, FastRuleSet, ulong, long)"/> on the row's cells as 16 or 32 bits; true when a
+    /// 16-bit cell reached its maximum (the caller widens before the next message).
+    /// </summary>
+    private bool ApplyRules<TCell>(Span<TCell> cells, int row, ulong traitBits, FastRuleSet set, ulong messageBits, long t)
+        where TCell : unmanaged, IBinaryInteger<TCell>
+    {
+        bool full = false;
         int ringBase = row * _ringStride;
         bool seconds = false;
         int now = 0;
@@ -320,9 +403,9 @@ public sealed partial class LeadScoringEngine
             {
                 if (rule.LimitWindowTicks == 0)
                 {
-                    if (cells[rule.CountIndex] >= rule.LimitCount)
+                    if (LimitRule.LifetimeReached(int.CreateTruncating(cells[rule.CountIndex]), rule.LimitCount))
                     {
-                        cells[rule.CountIndex + 1]++;
+                        full |= Increment(ref cells[rule.CountIndex + 1]);
                         continue;
                     }
                 }
@@ -330,7 +413,8 @@ public sealed partial class LeadScoringEngine
                 {
                     // The times of the rule's last LimitCount awards. The cell holds how many were written while
                     // fewer than size, then size + the index of the oldest.
-                    ref int cell = ref cells[_countStride + rule.Ring];
+                    ref TCell place = ref cells[_countStride + rule.Ring];
+                    int cell = int.CreateTruncating(place);
                     int size = rule.RingSize;
                     int head = cell < size ? cell : cell - size; // the next free place, or the oldest time
                     int at = ringBase + rule.RingOffset + head;
@@ -339,9 +423,11 @@ public sealed partial class LeadScoringEngine
                         Widen();
                     }
 
-                    if (cell >= size && (_ring64 is { } wide ? wide[at] > t - rule.LimitWindowTicks : _ring32[at] > (long)now - rule.LimitWindowSeconds))
+                    if (_ring64 is { } wide
+                        ? LimitRule.WindowReached(cell >= size, wide[at], t, rule.LimitWindowTicks)
+                        : LimitRule.WindowReached(cell >= size, _ring32[at], now, rule.LimitWindowSeconds))
                     {
-                        cells[rule.CountIndex + 1]++;
+                        full |= Increment(ref cells[rule.CountIndex + 1]);
                         continue;
                     }
 
@@ -354,12 +440,17 @@ public sealed partial class LeadScoringEngine
                         _ring32[at] = now;
                     }
 
-                    cell = cell < size ? cell + 1 : head + 1 == size ? size : cell + 1;
+                    place = TCell.CreateTruncating(cell < size ? cell + 1 : head + 1 == size ? size : cell + 1);
                 }
             }
 
-            cells[rule.CountIndex]++;
+            full |= Increment(ref cells[rule.CountIndex]);
         }
+
+        return full;
+
+        // Adds one; true when a 16-bit cell is now at its maximum (a 32-bit one is not widened further).
+        static bool Increment(ref TCell cell) => ++cell == TCell.CreateTruncating(ushort.MaxValue) && typeof(TCell) == typeof(ushort);
     }
 
     /// <summary>2000-01-01T00:00:00Z: window times are kept as whole seconds from it while they can be.</summary>
@@ -476,7 +567,9 @@ public sealed partial class LeadScoringEngine
     {
         if (_rowCount == _rows.Length)
         {
-            int size = _rows.Length * 2;
+            // Grown by a quarter, not doubled: about 12% of rows unused on average rather than about 40%, for
+            // copying each row about four times over the engine's life instead of once.
+            int size = _rows.Length + Math.Max(64, _rows.Length / 4);
             Array.Resize(ref _rows, size);
             Array.Resize(ref _hot, size);
             if (_plan is null)
@@ -485,7 +578,15 @@ public sealed partial class LeadScoringEngine
             }
             else
             {
-                Array.Resize(ref _cells, size * _cellStride);
+                if (_cells32 is null)
+                {
+                    Array.Resize(ref _cells16, size * _cellStride);
+                }
+                else
+                {
+                    Array.Resize(ref _cells32, size * _cellStride);
+                }
+
                 if (_ring64 is null)
                 {
                     Array.Resize(ref _ring32, size * _ringStride);
@@ -533,22 +634,18 @@ public sealed partial class LeadScoringEngine
         s.MessageCount = r.MessageCount;
         s.FirstTicks = long.MaxValue; // flat rows have no stage clock
         s.History?.Clear();
-        var traits = s.Traits!;
-        traits.Clear();
-        if (c.Traits is { } pairs)
+        LoadTraits(c.Traits, s.Traits!);
+
+        int cells = row * _cellStride;
+        for (int i = 0; i < _countStride; i++)
         {
-            foreach (var (k, v) in pairs)
-            {
-                traits[k] = v;
-            }
+            s.Counts[i] = Cell(cells + i);
         }
 
-        var cells = _cells.AsSpan(row * _cellStride, _cellStride);
-        cells[.._countStride].CopyTo(s.Counts);
         for (int w = 0; w < _windowStride; w++)
         {
             // Count while not full, then size + head; LeadState keeps a count whose remainder is the head.
-            int size = Model.RingSizes[w], written = s.RingWritten[w] = cells[_countStride + w];
+            int size = Model.RingSizes[w], written = s.RingWritten[w] = Cell(cells + _countStride + w);
             var places = WindowRing.Room(ref s.Rings[w], size, WindowRing.Held(size, written));
             int at = (row * _ringStride) + Model.RingOffsets[w];
             if (_ring64 is { } wide)
@@ -589,12 +686,21 @@ public sealed partial class LeadScoringEngine
         }
 
         r.MessageCount = s.MessageCount;
-        var cells = _cells.AsSpan(row * _cellStride, _cellStride);
-        s.Counts.CopyTo(cells);
+        int cells = row * _cellStride;
+        if (_cells32 is null && s.Counts.AsSpan(0, _countStride).ContainsAnyInRange(ushort.MaxValue, int.MaxValue))
+        {
+            WidenCells();
+        }
+
+        for (int i = 0; i < _countStride; i++)
+        {
+            SetCell(cells + i, s.Counts[i]);
+        }
+
         for (int w = 0; w < _windowStride; w++)
         {
             int size = Model.RingSizes[w], written = s.RingWritten[w];
-            cells[_countStride + w] = written < size ? written : size + (written % size);
+            SetCell(cells + _countStride + w, written < size ? written : size + (written % size));
             var places = s.Rings[w].AsSpan(0, WindowRing.Held(size, written));
             if (_ring64 is null)
             {
@@ -630,185 +736,6 @@ public sealed partial class LeadScoringEngine
         }
     }
 
-    // ------------------------------------------------------------------ traits
-
-    private KeyValuePair<string, DataValue>[] Compact(Dictionary<string, DataValue> traits)
-    {
-        var pairs = new KeyValuePair<string, DataValue>[traits.Count];
-        int i = 0;
-        foreach (var (k, v) in traits)
-        {
-            pairs[i++] = new(Pool(k), Pool(v));
-        }
-
-        return pairs;
-    }
-
-    /// <summary>Spec 2.3: an identify's traits merge over the lead's, key by key; a null removes the key.</summary>
-    private KeyValuePair<string, DataValue>[]? MergeTraits(KeyValuePair<string, DataValue>[]? current, DataValue traits)
-    {
-        if (traits.Keys is not { } keys || keys.Length == 0)
-        {
-            return current;
-        }
-
-        var merged = new List<KeyValuePair<string, DataValue>>((current?.Length ?? 0) + keys.Length);
-        merged.AddRange(current ?? []);
-        var values = traits.Values!;
-        for (int i = 0; i < keys.Length; i++)
-        {
-            SetTrait(merged, keys[i], keys[i], values[i].Kind == DataKind.Null ? null : Pool(values[i]));
-        }
-
-        return merged.Count == 0 ? null : [.. merged];
-    }
-
-    /// <summary>One key of a trait merge (spec 2.3): a value replaces the key's, null removes the key.</summary>
-    /// <param name="merged">The lead's traits being merged.</param>
-    /// <param name="key">The key's characters.</param>
-    /// <param name="keyText">The key as a string when the caller has one (pooled without copying), else null.</param>
-    /// <param name="value">The pooled value, or null to remove the key.</param>
-    private void SetTrait(List<KeyValuePair<string, DataValue>> merged, ReadOnlySpan<char> key, string? keyText, DataValue? value)
-    {
-        int found = -1;
-        for (int j = 0; j < merged.Count; j++)
-        {
-            if (key.SequenceEqual(merged[j].Key))
-            {
-                found = j;
-                break;
-            }
-        }
-
-        if (value is null)
-        {
-            if (found >= 0)
-            {
-                merged.RemoveAt(found);
-            }
-        }
-        else if (found >= 0)
-        {
-            merged[found] = new(merged[found].Key, value);
-        }
-        else
-        {
-            merged.Add(new(keyText is null ? PoolKey(key) : Pool(keyText), value));
-        }
-    }
-
-    /// <summary>The lead's trait bits: each trait leaf tested on the value at its path (as Evaluator.Resolve reads it).</summary>
-    private ulong TraitBitsOf(KeyValuePair<string, DataValue>[]? pairs)
-    {
-        var leaves = _plan!.TraitLeaves;
-        ulong bits = 0;
-        for (int i = 0; i < leaves.Length; i++)
-        {
-            var path = leaves[i].Field;
-            DataValue? value = null;
-            foreach (var (key, v) in pairs ?? [])
-            {
-                if (string.Equals(key, path.Segments[0], StringComparison.Ordinal))
-                {
-                    value = path.Walk(v, 1);
-                    break;
-                }
-            }
-
-            if (leaves[i].Test(FieldValue.Of(value)))
-            {
-                bits |= 1UL << i;
-            }
-        }
-
-        return bits;
-    }
-
-    private string PoolKey(ReadOnlySpan<char> key)
-    {
-#if NET9_0_OR_GREATER
-        if (_keyPool.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(key, out var pooled))
-        {
-            return pooled;
-        }
-#endif
-        return Pool(key.ToString());
-    }
-
-    private DataValue PoolString(ReadOnlySpan<char> text)
-    {
-#if NET9_0_OR_GREATER
-        if (_stringPool.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var pooled))
-        {
-            return pooled;
-        }
-#endif
-        return Pool(DataValue.FromString(text.ToString()));
-    }
-
-    private DataValue PoolNumber(ReadOnlySpan<byte> raw, double number)
-    {
-        Span<char> text = stackalloc char[raw.Length <= 64 ? raw.Length : 0];
-        if (raw.Length <= 64)
-        {
-            for (int i = 0; i < raw.Length; i++)
-            {
-                text[i] = (char)raw[i];
-            }
-
-#if NET9_0_OR_GREATER
-            if (_numberPool.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var pooled))
-            {
-                return pooled;
-            }
-#endif
-        }
-
-        return Pool(DataValue.FromNumber(number, System.Text.Encoding.ASCII.GetString(raw)));
-    }
-
-    /// <summary>One instance per distinct trait name, string and number, so 100,000 leads share their values.</summary>
-    private string Pool(string key)
-    {
-        if (_keyPool.TryGetValue(key, out var pooled))
-        {
-            return pooled;
-        }
-
-        if (_keyPool.Count < MaxPooled)
-        {
-            _keyPool[key] = key;
-        }
-
-        return key;
-    }
-
-    private DataValue Pool(DataValue v)
-    {
-        var pool = v.Kind switch
-        {
-            DataKind.String => _stringPool,
-            DataKind.Number => _numberPool,
-            _ => null,
-        };
-        if (pool is null || v.Text is not { } text)
-        {
-            return v;
-        }
-
-        if (pool.TryGetValue(text, out var pooled))
-        {
-            return pooled;
-        }
-
-        if (pool.Count < MaxPooled)
-        {
-            pool[text] = v;
-        }
-
-        return v;
-    }
-
     /// <summary>
     /// The part of a lead's flat row that every message reads; counters and limit windows live in the engine's cell
     /// and ring arrays at the row's offset. <see cref="History"/> and <see cref="Dirty"/> are used in both row kinds.
@@ -838,6 +765,9 @@ public sealed partial class LeadScoringEngine
         /// <summary>Whether the lead's messages are in the history index's id-hash table (a long or folded history).</summary>
         public bool Tabled;
 
+        /// <summary>Whether the lead was last handed out (<see cref="TakeChanges"/>, an import) under its first id.</summary>
+        public bool PersistedAsFirst;
+
         /// <summary>
         /// Two bits per message id ever counted for the lead (a Bloom filter): an id whose bits are not all set is
         /// no copy, and the de-duplication table is not probed.
@@ -845,21 +775,52 @@ public sealed partial class LeadScoringEngine
         public ulong IdBloom;
     }
 
-    /// <summary>The part of a lead's row that only new leads, identifies, links, evaluations and stores read.</summary>
+    /// <summary>
+    /// The part of a lead's row that only new leads, identifies, links, evaluations and stores read: four references
+    /// (32 B). What few leads have (more ids, a base state, removal) lives in <see cref="RowExtra"/>, made on first use.
+    /// </summary>
     private struct ColdRow
     {
         public string? FirstId;
         public string? AnonymousId;
-        public KeyValuePair<string, DataValue>[]? Traits;
+        /// <summary>The lead's traits as a trait row (key layout, then values: LeadScoringEngine.Traits.cs), or null when it has none.</summary>
+        public object[]? Traits;
         public RowExtra? Extra;
-        public List<string>? OtherIds;
 
-        /// <summary>The id this lead was last handed out under by <see cref="TakeChanges"/>, or imported with.</summary>
-        public string? PersistedId;
-        public bool Removed;
+        /// <summary>The lead's ids other than <see cref="FirstId"/> (links, merges), or null.</summary>
+        public List<string>? OtherIds
+        {
+            readonly get => Extra?.OtherIds;
+            set => Put(value, static (e, v) => e.OtherIds = v);
+        }
+
+        /// <summary>Whether the lead was merged into another (its row is no longer used).</summary>
+        public bool Removed
+        {
+            readonly get => Extra is { Removed: true };
+            set => Put(value ? (object)true : null, static (e, v) => e.Removed = v is not null);
+        }
 
         /// <summary>The lead's messages older than the reorder horizon, folded into a base state; null while none are.</summary>
-        public FoldedHistory? Folded;
+        public FoldedHistory? Folded
+        {
+            readonly get => Extra?.Folded;
+            set => Put(value, static (e, v) => e.Folded = v);
+        }
+
+        /// <summary>Sets a rarely used field: makes <see cref="Extra"/> for a value, never for a default.</summary>
+        private void Put<T>(T? value, Action<RowExtra, T?> set)
+            where T : class
+        {
+            if (value is not null)
+            {
+                set(Extra ??= new RowExtra(), value);
+            }
+            else if (Extra is { } e)
+            {
+                set(e, null);
+            }
+        }
     }
 
     /// <summary>The rarely used part of a row.</summary>
@@ -868,5 +829,11 @@ public sealed partial class LeadScoringEngine
         public long UserIdTicks = long.MinValue;
         public string? UserIdMessageId;
         public string? GroupId;
+        public List<string>? OtherIds;
+        public FoldedHistory? Folded;
+        public bool Removed;
+
+        /// <summary>The id the lead was last handed out under, when it is not its first id (<see cref="HotRow.PersistedAsFirst"/>).</summary>
+        public string? PersistedId;
     }
 }

@@ -158,6 +158,9 @@ public sealed partial class LeadScoringEngine
     /// </summary>
     internal bool UsesFlatRows => _plan is not null;
 
+    /// <summary>How many rows the engine has room for (leads, merged-away leads and room to grow).</summary>
+    internal int RowCapacity => _rows.Length;
+
     /// <summary>Bytes of the engine's per-message history index (not counting what the <see cref="MessageHistory"/> keeps).</summary>
     internal long HistoryIndexBytes => _index.Bytes;
 
@@ -581,7 +584,7 @@ public sealed partial class LeadScoringEngine
 
         MoveIds(absorbed, survivor);
         _accounts.Move(absorbed, survivor);
-        if (_rows[absorbed].PersistedId is { } gone)
+        if (PersistedIdOf(absorbed) is { } gone)
         {
             _removedIds.Add(gone);
         }
@@ -897,7 +900,7 @@ public sealed partial class LeadScoringEngine
             _accounts.Join(state.GroupId, row);
         }
 
-        _rows[row].PersistedId = snapshot.LeadId;
+        SetPersistedId(row, snapshot.LeadId);
         ClockChanged(row);
     }
 
@@ -921,12 +924,12 @@ public sealed partial class LeadScoringEngine
             Replay(row);
             _hot[row].Changed = false;
             string id = ReportedId(row);
-            if (_rows[row].PersistedId is { } old && old != id)
+            if (PersistedIdOf(row) is { } old && old != id)
             {
                 removed.Add(old);
             }
 
-            _rows[row].PersistedId = id;
+            SetPersistedId(row, id);
             changed.Add(id);
         }
 

@@ -169,7 +169,10 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
         small.Should().BeGreaterThan(0, "a result is built");
         large.Should().Be(small, "the cost of a result does not depend on the lead's history");
 
-        // Exactly its result: the LeadResult object and its two score arrays (values and raw values), nothing else.
+        // Exactly its result (the LeadResult object and its two score arrays, values and raw values), and one DataValue
+        // for each string trait value the row keeps as a plain string: lead 1's four strings ("Software Engineer",
+        // "retail", "corp.example", "US") were met on no other lead when it identified, so the row keeps them as they
+        // came rather than pooled (LeadScoringEngine.Traits.cs); its companySize is a pooled number.
         int scores = scorer.Model.ScoreNames.Length;
         string lead = User(1);
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -177,8 +180,37 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
         var raw = new double[scores];
         var same = new LeadResult(lead, asOf, scorer.Model.ScoreNames, values, raw, null, null, null, null, null, "1");
         long resultBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        var value = DataValue.FromString("US");
+        long valueBytes = GC.GetAllocatedBytesForCurrentThread() - before;
         same.LeadId.Should().Be(User(1));
-        small.Should().Be(resultBytes, "evaluation without explanation allocates only its result");
+        value.Text.Should().Be("US");
+        small.Should().Be(resultBytes + (4 * valueBytes), "evaluation without explanation allocates its result and the row's plain strings as values");
+    }
+
+    [Fact]
+    public void Evaluate_WithoutExplanation_OfALeadWithPooledTraits_AllocatesOnlyItsResult()
+    {
+        // Two leads with the same traits: the second lead's values were met before, so its row holds pooled values only.
+        var scorer = new LeadScoringEngine(FlatStreams.Model, new LeadScoringEngineOptions { ReorderHorizon = null });
+        long t = Start.UtcTicks;
+        for (int l = 0; l < 2; l++)
+        {
+            scorer.Apply(FlatStreams.Identify($"i-{l}", User(l), null, t, new() { ["jobTitle"] = "VP of Sales", ["companySize"] = 300, ["industry"] = "software" }));
+        }
+
+        var asOf = Start.AddDays(1);
+        scorer.Evaluate(User(1), asOf);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var result = scorer.Evaluate(User(1), asOf);
+        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        before = GC.GetAllocatedBytesForCurrentThread();
+        var same = new LeadResult(User(1), asOf, scorer.Model.ScoreNames, new double[scorer.Model.ScoreNames.Length], new double[scorer.Model.ScoreNames.Length], null, null, null, null, null, "1");
+        long resultBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        result!["fit"].Should().Be(scorer.Evaluate(User(0), asOf)!["fit"], "the same traits score the same, pooled or plain");
+        same.LeadId.Should().Be(User(1));
+        bytes.Should().Be(resultBytes, "a lead whose trait values are pooled allocates only its result");
     }
 
     [Fact]
