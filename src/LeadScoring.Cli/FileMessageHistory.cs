@@ -32,8 +32,41 @@ internal sealed class FileMessageHistory : MessageHistory, IDisposable
     public int CurrentBatchIndex { get; set; } = -1;
 
 
+    /// <summary>
+    /// Where the messages of a batch about to be applied come from, in order: the engine adds the ones it counts, in the
+    /// same order, and each is matched to its place by reference (the others are passed over).
+    /// </summary>
+    private readonly List<(LeadMessage Message, long Line, int BatchIndex)> _expected = [];
+    private int _nextExpected;
+
+    /// <summary>Notes where a message of the next batch comes from (<see cref="CurrentLine"/> for a batch).</summary>
+    public void Expect(LeadMessage message, long line, int batchIndex) => _expected.Add((message, line, batchIndex));
+
+    /// <summary>Forgets the batch's places, once it is applied.</summary>
+    public void ClearExpected()
+    {
+        _expected.Clear();
+        _nextExpected = 0;
+    }
+
     public override long Add(LeadMessage message)
     {
+        if (_expected.Count > 0)
+        {
+            while (_nextExpected < _expected.Count && !ReferenceEquals(_expected[_nextExpected].Message, message))
+            {
+                _nextExpected++;
+            }
+
+            if (_nextExpected == _expected.Count)
+            {
+                throw new InvalidOperationException($"The engine kept message '{message.MessageId}', which is not among the batch's messages after the last one kept.");
+            }
+
+            (CurrentLine, CurrentBatchIndex) = (_expected[_nextExpected].Line, _expected[_nextExpected].BatchIndex);
+            _nextExpected++;
+        }
+
         long handle = _count++;
         int chunk = (int)(handle >> 16);
         if (chunk == _lines.Length)

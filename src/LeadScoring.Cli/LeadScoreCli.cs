@@ -263,6 +263,9 @@ internal static class LeadScoreCli
         using var fileHistory = a.Events == "-" ? null : new FileMessageHistory(Path.GetFullPath(a.Events));
         var engine = new LeadScoringEngine(CompiledModel.Compile(loaded.Model!), new LeadScoringEngineOptions { ReorderHorizon = null, DeferReplays = true }, fileHistory);
         long read = 0, rejected = 0, ignored = 0, future = 0;
+        var batch = new LeadMessage[256];
+        var outcomes = new ApplyOutcome[batch.Length];
+        int pending = 0;
         using (input)
         {
             var progress = env.StderrIsTerminal && inputLength > 8 * 1024 * 1024 ? new ProgressBar(env.Stderr, input, inputLength) : null;
@@ -286,13 +289,12 @@ internal static class LeadScoreCli
                 }
                 else
                 {
-                    if (fileHistory is not null)
+                    fileHistory?.Expect(r.Message, record.Line, record.BatchIndex);
+                    batch[pending++] = r.Message;
+                    if (pending == batch.Length)
                     {
-                        fileHistory.CurrentLine = record.Line;
-                        fileHistory.CurrentBatchIndex = record.BatchIndex;
+                        ApplyBatch();
                     }
-
-                    engine.Apply(r.Message);
                 }
 
                 if ((read & 0x3FFF) == 0)
@@ -301,7 +303,17 @@ internal static class LeadScoreCli
                 }
             }
 
+            ApplyBatch();
             progress?.Clear();
+        }
+
+        // Messages go to the engine in batches, so it can fetch the next leads' rows while it applies one.
+        void ApplyBatch()
+        {
+            engine.Apply(batch.AsSpan(0, pending), outcomes);
+            fileHistory?.ClearExpected();
+            Array.Clear(batch, 0, pending);
+            pending = 0;
         }
 
         IEnumerable<LeadResult> results;

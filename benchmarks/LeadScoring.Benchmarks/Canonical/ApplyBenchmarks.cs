@@ -154,7 +154,7 @@ public class ApplyBenchmarks
         Settle();
     }
 
-    [IterationSetup(Targets = [nameof(LeadScoring), nameof(LeadScoringSampleShaped)])]
+    [IterationSetup(Targets = [nameof(LeadScoring), nameof(LeadScoringBatched), nameof(LeadScoringSampleShaped), nameof(LeadScoringSampleShapedBatched)])]
     public void SetupEngine()
     {
         // As `leadscore score` runs it: no reorder horizon (every message kept, exact for any order), with room made
@@ -254,6 +254,34 @@ public class ApplyBenchmarks
     /// <summary>The number of messages of the shaped stream (checked in setup): OperationsPerInvoke needs a constant.</summary>
     public const int ShapedCount = 1_018_054;
 
+    /// <summary>
+    /// The same events through the batch apply (<see cref="LeadScoringEngine.Apply(ReadOnlySpan{LeadMessage}, Span{ApplyOutcome})"/>),
+    /// in batches of <see cref="Batch"/>: the engine fetches the rows of the messages ahead while it applies one.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = N)]
+    public int LeadScoringBatched() => ApplyBatched(_events);
+
+    /// <summary>The sample-shaped stream through the batch apply.</summary>
+    [Benchmark(OperationsPerInvoke = ShapedCount)]
+    public int LeadScoringSampleShapedBatched() => ApplyBatched(_shaped);
+
+    /// <summary>Messages per batch call: what a host reading a file or a queue hands over at once.</summary>
+    public const int Batch = 1_024;
+
+    private readonly ApplyOutcome[] _outcomes = new ApplyOutcome[Batch];
+
+    private int ApplyBatched(LeadMessage[] events)
+    {
+        var engine = _engine;
+        for (int j = 0; j < events.Length; j += Batch)
+        {
+            var batch = events.AsSpan(j, Math.Min(Batch, events.Length - j));
+            engine.Apply(batch, _outcomes);
+        }
+
+        return events.Length;
+    }
+
     private int ApplyAll(LeadMessage[] events)
     {
         var engine = _engine;
@@ -309,7 +337,7 @@ public class ApplyBenchmarks
     public void CheckBaseline() =>
         CanonicalWorkload.Check("hand-written baseline, last iteration", N, CanonicalWorkload.Describe(_baseline.Totals()));
 
-    [GlobalCleanup(Target = nameof(LeadScoring))]
+    [GlobalCleanup(Targets = [nameof(LeadScoring), nameof(LeadScoringBatched)])]
     public void CheckEngine()
     {
         if (_engine.Statistics.Applied != CanonicalWorkload.LeadCount + N || _engine.Statistics.Late != 0 || !_engine.UsesFlatRows)
@@ -320,7 +348,7 @@ public class ApplyBenchmarks
         CanonicalWorkload.Check("LeadScoring, in order, last iteration", N, CanonicalWorkload.Describe(_workload.Totals(_engine)));
     }
 
-    [GlobalCleanup(Target = nameof(LeadScoringSampleShaped))]
+    [GlobalCleanup(Targets = [nameof(LeadScoringSampleShaped), nameof(LeadScoringSampleShapedBatched)])]
     public void CheckShaped()
     {
         var s = _engine.Statistics;

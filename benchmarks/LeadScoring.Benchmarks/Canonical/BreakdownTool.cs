@@ -9,7 +9,7 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// <c>breakdown</c>: where the apply time goes, by stopwatch on variants (not a BenchmarkDotNet run: each variant
 /// is applied to all 1,000,000 events, 5 times, and the median is printed, with the bytes allocated per event).
 /// The model variants drop rules from the §6 model, so their totals differ from §7 by design. <c>breakdown profile
-/// [unbounded]</c> only loops the engine's apply (for <c>perf record</c> with <c>DOTNET_PerfMapEnabled=1</c>).
+/// [unbounded] [batched]</c> only loops the engine's apply (for <c>perf record</c> with <c>DOTNET_PerfMapEnabled=1</c>).
 /// </summary>
 public static class BreakdownTool
 {
@@ -25,10 +25,11 @@ public static class BreakdownTool
         if (args.Length > 0 && args[0] == "profile")
         {
             TimeSpan? horizon = args.Length > 1 && args[1] == "unbounded" ? null : TimeSpan.FromDays(30);
-            Console.WriteLine($"profile: 10 × 1,000,000 events, horizon {horizon?.ToString() ?? "unbounded"}");
+            bool batched = args.Contains("batched");
+            Console.WriteLine($"profile: 10 × 1,000,000 events, horizon {horizon?.ToString() ?? "unbounded"}{(batched ? ", batch apply" : "")}");
             for (int r = 0; r < 10; r++)
             {
-                var (ns, bytes) = Engine(full, horizon, identifies, events);
+                var (ns, bytes) = Engine(full, horizon, identifies, events, batched: batched);
                 Console.WriteLine($"{ns:F1} ns/event, {bytes:F1} B/event");
             }
 
@@ -143,7 +144,7 @@ public static class BreakdownTool
     }
 
     /// <summary>Applies the identifies and the events before <paramref name="from"/> untimed, then times the rest.</summary>
-    private static (double, double) Engine(CompiledModel model, TimeSpan? horizon, LeadMessage[] identifies, LeadMessage[] events, int from = 0)
+    private static (double, double) Engine(CompiledModel model, TimeSpan? horizon, LeadMessage[] identifies, LeadMessage[] events, int from = 0, bool batched = false)
     {
         var engine = new LeadScoringEngine(model, new LeadScoringEngineOptions { ReorderHorizon = horizon });
         foreach (var m in identifies)
@@ -160,9 +161,20 @@ public static class BreakdownTool
         long a0 = GC.GetAllocatedBytesForCurrentThread();
         StartCpu();
         var sw = Stopwatch.StartNew();
-        for (int j = from; j < events.Length; j++)
+        if (batched)
         {
-            engine.Apply(events[j]);
+            var outcomes = new ApplyOutcome[ApplyBenchmarks.Batch];
+            for (int j = from; j < events.Length; j += ApplyBenchmarks.Batch)
+            {
+                engine.Apply(events.AsSpan(j, Math.Min(ApplyBenchmarks.Batch, events.Length - j)), outcomes);
+            }
+        }
+        else
+        {
+            for (int j = from; j < events.Length; j++)
+            {
+                engine.Apply(events[j]);
+            }
         }
 
         sw.Stop();

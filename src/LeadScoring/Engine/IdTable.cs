@@ -42,6 +42,13 @@ internal sealed class IdTable
         }
     }
 
+    /// <summary>Starts fetching the entry where a lookup of <paramref name="key"/> begins (a prefetch hint; no lookup).</summary>
+    public void Hint(string key)
+    {
+        var entries = _entries;
+        MemoryHint.Prefetch(ref entries[Hash(key) & (entries.Length - 1)]);
+    }
+
     /// <summary>Maps <paramref name="key"/> to <paramref name="row"/>, adding it or re-pointing it.</summary>
     public void Set(string key, int row)
     {

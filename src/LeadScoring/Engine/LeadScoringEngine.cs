@@ -35,7 +35,7 @@ public sealed record LeadScoringEngineOptions
     public int ExpectedMessages { get; init; } = 1024;
 }
 
-/// <summary>What <see cref="LeadScoringEngine.Apply"/> did with a message.</summary>
+/// <summary>What <see cref="LeadScoringEngine.Apply(LeadMessage)"/> did with a message.</summary>
 public enum ApplyOutcome
 {
     /// <summary>Applied in order.</summary>
@@ -214,6 +214,79 @@ public sealed partial class LeadScoringEngine
         }
 
         return ApplyGeneral(message);
+    }
+
+    /// <summary>
+    /// Applies messages in order, exactly as <see cref="Apply(LeadMessage)"/> one by one, and writes each one's outcome.
+    /// On flat rows it looks ahead while it applies: the id-table entry of the message 16 places on and the row of the
+    /// message 8 places on are fetched from memory in the background, so a lead's row is usually in the cache when its
+    /// message comes (per message the cost is dominated by these memory reads once leads outnumber the cache).
+    /// </summary>
+    /// <param name="messages">The messages, in arrival order.</param>
+    /// <param name="outcomes">Receives the outcome of each message, at its index; at least as long as <paramref name="messages"/>.</param>
+    public void Apply(ReadOnlySpan<LeadMessage> messages, Span<ApplyOutcome> outcomes)
+    {
+        if (outcomes.Length < messages.Length)
+        {
+            throw new ArgumentException($"{outcomes.Length} places for the outcomes of {messages.Length} messages.", nameof(outcomes));
+        }
+
+        const int Far = 16, Near = 8;
+        bool hint = _plan is not null;
+        for (int i = 0; i < messages.Length; i++)
+        {
+            if (hint)
+            {
+                if (i + Far < messages.Length && messages[i + Far]?.UserId is { } far)
+                {
+                    _ids.Hint(far);
+                }
+
+                if (i + Near < messages.Length && messages[i + Near]?.UserId is { } near)
+                {
+                    HintRow(_ids.Find(near));
+                }
+            }
+
+            outcomes[i] = Apply(messages[i]);
+        }
+    }
+
+    /// <summary>Starts fetching a flat row's hot row, counters and window times (prefetch hints).</summary>
+    private void HintRow(int row)
+    {
+        if ((uint)row >= (uint)_rowCount)
+        {
+            return;
+        }
+
+        MemoryHint.Prefetch(ref _hot[row], 1);
+        int cells = row * _cellStride;
+        if (_cellStride == 0)
+        {
+            // A model without event rules: nothing but the hot row.
+        }
+        else if (_cells32 is { } wide)
+        {
+            MemoryHint.Prefetch(ref wide[cells], _cellStride);
+        }
+        else
+        {
+            MemoryHint.Prefetch(ref _cells16[cells], _cellStride);
+        }
+
+        if (_ringStride > 0)
+        {
+            int ring = row * _ringStride;
+            if (_ring64 is { } wideRing)
+            {
+                MemoryHint.Prefetch(ref wideRing[ring], _ringStride);
+            }
+            else
+            {
+                MemoryHint.Prefetch(ref _ring32[ring], _ringStride);
+            }
+        }
     }
 
     /// <summary>

@@ -26,9 +26,9 @@ public class ReferencePropertiesTests
         }
     }
 
-    private static void EngineAgreesWithTheReference(ScoringCase c, IReadOnlyList<ReferenceLead> expected, bool explain)
+    private static void EngineAgreesWithTheReference(ScoringCase c, IReadOnlyList<ReferenceLead> expected, bool explain, int batch = 0)
     {
-        var actual = EngineUnderTest.Score(c.Model, c.Lines, c.AsOf, explain);
+        var actual = EngineUnderTest.Score(c.Model, c.Lines, c.AsOf, explain, batch);
         var differences = ReferenceComparison.Differences(expected, actual);
         if (differences.Count > 0)
         {
@@ -61,6 +61,26 @@ public class ReferencePropertiesTests
 
         expected.Should().HaveCountGreaterThan(100);
         EngineAgreesWithTheReference(c, expected, explain: true);
+    }
+
+    // The batch apply (prefetch hints ahead of the message applied): the reference's answers, batches of 1 to 40.
+    [Fact]
+    public void The_engine_scores_any_message_set_as_the_reference_does_when_messages_come_in_batches()
+    {
+        Gen.Select(Cases(Gen.Const(0)), Gen.Int[1, 40]).Sample(
+            x => EngineAgreesWithTheReference(x.Item1, ReferenceScorer.Score(x.Item1.Model, x.Item1.Lines, x.Item1.AsOf, explain: true), explain: true, x.Item2),
+            iter: 200);
+    }
+
+    // The same on flat rows, where the batch apply fetches the rows ahead: canonical-like model and streams.
+    [Fact]
+    public void Flat_rows_score_as_the_reference_does_when_messages_come_in_batches()
+    {
+        Gen.Select(LeadScoring.Tests.Engine.FlatStreams.Stream, Gen.Int[1, 40]).Sample(x =>
+        {
+            var c = new ScoringCase("flat", LeadScoring.Tests.Engine.FlatStreams.ModelJson, [.. x.Item1.Messages.Select(m => m.ToJson())], x.Item1.AsOf);
+            EngineAgreesWithTheReference(c, ReferenceScorer.Score(c.Model, c.Lines, c.AsOf, explain: true), explain: true, x.Item2);
+        }, iter: 100);
     }
 
     // Contract revision 2: the stage clock, with ticks every 1 to 48 hours.

@@ -16,23 +16,47 @@ namespace LeadScoring.Tests.Reference;
 /// </summary>
 internal static class EngineUnderTest
 {
-    public static IReadOnlyList<ReferenceLead> Score(string modelJson, IEnumerable<string> messageLines, DateTimeOffset asOf, bool explain)
+    /// <param name="batch">
+    /// 0: messages applied one by one; otherwise through <see cref="LeadScoringEngine.Apply(ReadOnlySpan{LeadMessage}, Span{ApplyOutcome})"/>
+    /// in batches of this many.
+    /// </param>
+    public static IReadOnlyList<ReferenceLead> Score(string modelJson, IEnumerable<string> messageLines, DateTimeOffset asOf, bool explain, int batch = 0)
     {
         var engine = new LeadScoringEngine(
             CompiledModel.Compile(Load(modelJson)),
             // As `leadscore score` builds it: every message kept (exact for any arrival order), replays deferred.
             new LeadScoringEngineOptions { ReorderHorizon = null, DeferReplays = true });
+        var pending = new List<LeadMessage>();
         foreach (var line in messageLines)
         {
             var parsed = MessageParser.Parse(Encoding.UTF8.GetBytes(line));
             // As the command-line tool does: rejected and ignored messages are not applied, nor those after the as-of time.
             if (parsed.Message is { } m && m.TimestampTicks <= asOf.UtcTicks)
             {
-                engine.Apply(m);
+                if (batch == 0)
+                {
+                    engine.Apply(m);
+                    continue;
+                }
+
+                pending.Add(m);
+                if (pending.Count == batch)
+                {
+                    ApplyBatch(engine, pending);
+                }
             }
         }
 
+        ApplyBatch(engine, pending);
+
         return engine.EvaluateAll(asOf, explain).Select(r => ReferenceLead.FromJson(LeadResultJson.ToJson(r))).ToList();
+    }
+
+    private static void ApplyBatch(LeadScoringEngine engine, List<LeadMessage> pending)
+    {
+        var outcomes = new ApplyOutcome[pending.Count];
+        engine.Apply(pending.ToArray(), outcomes);
+        pending.Clear();
     }
 
     private static ScoringModel Load(string modelJson) => ScoringModelLoader.Load(modelJson).GetModelOrThrow();

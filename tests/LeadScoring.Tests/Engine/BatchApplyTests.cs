@@ -1,0 +1,54 @@
+using LeadScoring.Engine;
+using LeadScoring.Messages;
+
+namespace LeadScoring.Tests.Engine;
+
+/// <summary>
+/// <see cref="LeadScoringEngine.Apply(ReadOnlySpan{LeadMessage}, Span{ApplyOutcome})"/>: each message's outcome at its
+/// index, as the contract gives it (a copy is a duplicate, a message before the lead's latest is put in its place),
+/// whatever the batch's size; the rows fetched ahead are only hints. Scores are compared with the reference scorer in
+/// <c>ReferencePropertiesTests</c>.
+/// </summary>
+public sealed class BatchApplyTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 2, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static LeadMessage Click(string id, string user, int minute) => LeadMessage.Track(id, user, "Email Clicked", T0.AddMinutes(minute));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(40)]
+    public void EachMessage_GetsItsOutcome_AtItsIndex(int batch)
+    {
+        // 30 leads with one click each, then: a copy of lead 0's click, a late click of lead 1, a new click of lead 2.
+        var messages = Enumerable.Range(0, 30).Select(l => Click($"c{l}", $"u{l}", 10)).ToList();
+        messages.Add(Click("c0", "u0", 10));
+        messages.Add(Click("late", "u1", 5));
+        messages.Add(Click("c2-2", "u2", 20));
+        var expected = Enumerable.Repeat(ApplyOutcome.Applied, 30).Append(ApplyOutcome.Duplicate).Append(ApplyOutcome.Reordered).Append(ApplyOutcome.Applied).ToArray();
+
+        var engine = new LeadScoringEngine(FlatStreams.Model, new LeadScoringEngineOptions { ReorderHorizon = null });
+        engine.UsesFlatRows.Should().BeTrue();
+        var outcomes = new ApplyOutcome[messages.Count];
+        for (int i = 0; i < messages.Count; i += batch)
+        {
+            int n = Math.Min(batch, messages.Count - i);
+            engine.Apply(messages.ToArray().AsSpan(i, n), outcomes.AsSpan(i, n));
+        }
+
+        outcomes.Should().Equal(expected);
+        var asOf = T0.AddHours(1);
+        engine.Evaluate("u1", asOf, explain: true)!.Contributions.Single(c => c.Rule == "E09_email_click").Awards.Should().Be(2);
+        engine.Evaluate("u0", asOf, explain: true)!.Contributions.Single(c => c.Rule == "E09_email_click").Awards.Should().Be(1, "a copy counts once");
+    }
+
+    [Fact]
+    public void TooFewPlacesForTheOutcomes_IsRefused_BeforeAnyMessageIsApplied()
+    {
+        var engine = new LeadScoringEngine(FlatStreams.Model);
+        var act = () => engine.Apply([Click("a", "u1", 1), Click("b", "u2", 2)], new ApplyOutcome[1]);
+        act.Should().Throw<ArgumentException>().WithParameterName("outcomes");
+        engine.LeadCount.Should().Be(0);
+    }
+}
