@@ -177,9 +177,12 @@ internal sealed partial class ScoringPipeline
             {
                 lock (p.Gate)
                 {
-                    foreach (var m in p.Batch)
+                    // The engine's batch apply: exactly one Apply per message, in order, with the next rows prefetched.
+                    var outcomes = new ApplyOutcome[p.Batch.Count];
+                    p.Engine.Apply(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(p.Batch), outcomes);
+                    for (int i = 0; i < outcomes.Length; i++)
                     {
-                        p.Applied.Add((m, p.Engine.Apply(m)));
+                        p.Applied.Add((p.Batch[i], outcomes[i]));
                     }
                 }
             }, cancellationToken))).ConfigureAwait(false);
