@@ -13,6 +13,8 @@ switch (args.FirstOrDefault())
         return ShapedVerify.Run();
     case "state-size":
         return StateSizeTool.Run();
+    case "pipeline":
+        return PipelineTool.Run(args[1..]);
     case "breakdown":
         return BreakdownTool.Run(args[1..]);
 }

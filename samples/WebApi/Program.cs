@@ -48,10 +48,27 @@ builder.Services.AddRequestDecompression();
 builder.Services.Configure<WebApiOptions>(builder.Configuration.GetSection("WebApi"));
 builder.Services.AddSingleton<SegmentIngestion>();
 
-// The scorer: options from the LeadScoring section (ModelPath, Workers, ReorderHorizon...), the in-memory store
-// (the default), and a handler that logs stage moves.
-builder.Services.AddLeadScoring(builder.Configuration.GetSection("LeadScoring"))
+// The scorer: options from the LeadScoring section (ModelPath, Workers, ReorderHorizon...), the store of WebApi:Store
+// (memory, the default; sqlite or postgres with WebApi:Database), and a handler that logs stage moves.
+var scoring = builder.Services.AddLeadScoring(builder.Configuration.GetSection("LeadScoring"))
     .AddStageChangedHandler<StageChangeLogger>();
+switch (web.Store.ToLowerInvariant())
+{
+    case "memory":
+        break;
+    case "sqlite" when !string.IsNullOrWhiteSpace(web.Database):
+        scoring.UseSqlite($"Data Source={web.Database}");
+        break;
+    case "postgres" when !string.IsNullOrWhiteSpace(web.Database):
+        scoring.UsePostgreSql(web.Database);
+        break;
+    case "sqlite" or "postgres":
+        Console.Error.WriteLine($"error: WebApi:Store={web.Store} needs WebApi:Database (a file path for sqlite, an Npgsql connection string for postgres).");
+        return 2;
+    default:
+        Console.Error.WriteLine($"error: unknown store '{web.Store}' (WebApi:Store): use memory, sqlite or postgres.");
+        return 2;
+}
 var contentRoot = builder.Environment.ContentRootPath;
 builder.Services.PostConfigure<LeadScoringOptions>(o => SampleModel.Resolve(o, contentRoot, AppContext.BaseDirectory));
 

@@ -27,6 +27,15 @@ public sealed class WebApiOptions
     /// <summary>Most messages in one <c>/v1/batch</c> request.</summary>
     public int MaxBatchMessages { get; set; } = 2_500;
 
+    /// <summary>
+    /// The store: <c>memory</c> (the default: lost when the app stops), <c>sqlite</c> (<see cref="Database"/> is a file
+    /// path) or <c>postgres</c> (<see cref="Database"/> is an Npgsql connection string).
+    /// </summary>
+    public string Store { get; set; } = "memory";
+
+    /// <summary>A SQLite file path, or, with <c>Store=postgres</c>, an Npgsql connection string; required by both.</summary>
+    public string? Database { get; set; }
+
     /// <summary>Largest <c>top</c> accepted by <c>GET /leads</c>.</summary>
     public int MaxTop { get; set; } = 1_000;
 }

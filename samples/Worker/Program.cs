@@ -1,10 +1,13 @@
-// A generic host that scores a folder of JSON Lines messages into SQLite and logs stage changes.
+// A generic host that scores a folder of JSON Lines messages into SQLite or PostgreSQL and logs stage changes.
 //
 //   dotnet run --project samples/Worker -- --Worker:Folder ./inbox --Worker:Database leads.db
+//   dotnet run --project samples/Worker -- --Worker:Folder ./inbox --Worker:Store postgres \
+//       --Worker:Database "Host=127.0.0.1;Port=5432;Username=leads;Password=...;Database=leads"
 //
 // Optional settings (command line or appsettings.json):
 //   LeadScoring:ModelPath    the model (default: samples/data/model.json of this repository)
 //   LeadScoring:Workers      scoring workers (default: processor count)
+//   Worker:Store             sqlite (default: Worker:Database is a file) or postgres (an Npgsql connection string)
 //   Worker:Follow            keep watching the folder (default true); false stops at the end
 //   Worker:ExitWhenDrained   stop the host once every file was read and committed (with Follow=false)
 //   Worker:HandlerLog        append every stage change's idempotency key to this file (at least once)
@@ -27,11 +30,11 @@ if (settings.Check() is { } problem)
 builder.Services.AddSingleton(settings);
 string modelPath = builder.Configuration["LeadScoring:ModelPath"] ?? WorkerSettings.FindSampleModel();
 
-builder.Services
+var scoring = builder.Services
     .AddLeadScoring(builder.Configuration.GetSection("LeadScoring"))
-    .UseSqlite($"Data Source={settings.Database}")
     .AddJsonLinesFolder(settings.Folder, f => f.Follow = settings.Follow)
     .AddStageChangedHandler<StageChangeLogger>();
+_ = settings.IsPostgres ? scoring.UsePostgreSql(settings.Database) : scoring.UseSqlite($"Data Source={settings.Database}");
 builder.Services.PostConfigure<LeadScoringOptions>(o => o.ModelPath ??= modelPath);
 builder.Services.AddHostedService<DrainWatcher>();
 

@@ -5,7 +5,14 @@ public sealed class WorkerSettings
 {
     public string Folder { get; set; } = "inbox";
 
+    /// <summary>The store: <c>sqlite</c> (the default; <see cref="Database"/> is a file path) or <c>postgres</c> (<see cref="Database"/> is an Npgsql connection string).</summary>
+    public string Store { get; set; } = "sqlite";
+
+    /// <summary>A SQLite file path, or, with <c>Store=postgres</c>, an Npgsql connection string.</summary>
     public string Database { get; set; } = "leads.db";
+
+    /// <summary>Whether the store is PostgreSQL.</summary>
+    public bool IsPostgres => string.Equals(Store, "postgres", StringComparison.OrdinalIgnoreCase);
 
     public bool Follow { get; set; } = true;
 
@@ -25,8 +32,23 @@ public sealed class WorkerSettings
             return $"the inbox folder '{Path.GetFullPath(Folder)}' does not exist (Worker:Folder)";
         }
 
-        string? databaseFolder = Path.GetDirectoryName(Path.GetFullPath(Database));
-        if (databaseFolder is not null && !Directory.Exists(databaseFolder))
+        if (!IsPostgres && !string.Equals(Store, "sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"unknown store '{Store}' (Worker:Store): use sqlite or postgres";
+        }
+
+        if (IsPostgres)
+        {
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(Database);
+            }
+            catch (ArgumentException ex)
+            {
+                return $"Worker:Database is not an Npgsql connection string ({ex.Message}), as Worker:Store=postgres needs";
+            }
+        }
+        else if (Path.GetDirectoryName(Path.GetFullPath(Database)) is { } databaseFolder && !Directory.Exists(databaseFolder))
         {
             return $"the folder of the database '{Path.GetFullPath(Database)}' does not exist (Worker:Database)";
         }

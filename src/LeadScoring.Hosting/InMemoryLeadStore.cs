@@ -57,12 +57,12 @@ public sealed class InMemoryLeadStore : ILeadStore
         List<LeadSnapshot> copy;
         lock (_gate)
         {
-            // Each lead with every logged message of its ids, as the SQLite store gives it: the engine keeps what follows
-            // the base state, and knows the ids of the messages folded into it (so that a retry of one is not counted again).
+            // Each lead with every logged message of its ids, as the SQLite store gives it (the pipeline saves states
+            // without their journal): the engine keeps what follows the base state, and knows the ids of the messages
+            // folded into it (so that a retry of one is not counted again).
             var logged = _messages.ToLookup(m => m.LeadId, StringComparer.Ordinal);
-            copy = [.. _leads.Values.Select(lead => lead.BaseState is { IsEmpty: false }
-                ? LeadSnapshot.Create(lead.LeadId, lead.Ids, lead.State, lead.BaseState, [.. lead.Journal, .. lead.Ids.SelectMany(id => logged[id])])
-                : lead)];
+            copy = [.. _leads.Values.Select(lead =>
+                LeadSnapshot.Create(lead.LeadId, lead.Ids, lead.State, lead.BaseState, [.. lead.Journal, .. lead.Ids.SelectMany(id => logged[id])]))];
         }
 
         foreach (var lead in copy)

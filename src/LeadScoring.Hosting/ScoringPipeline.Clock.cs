@@ -155,6 +155,8 @@ internal sealed partial class ScoringPipeline
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // The batch committing now goes first: ticks are committed after the messages applied before them.
+            await _committing.ConfigureAwait(false);
             // A model reload takes effect from the next tick, even when no message brings a batch.
             await ApplyPendingModelAsync().ConfigureAwait(false);
             var now = _time.GetUtcNow();

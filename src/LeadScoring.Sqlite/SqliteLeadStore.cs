@@ -113,7 +113,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     /// <summary>
     /// Every stored lead. A lead's journal is not rewritten on every commit (it would cost more than the rest of the
     /// batch): it is read back here from the message log, every message of the lead's ids, and
-    /// <see cref="LeadScoringEngine.ImportLead"/> keeps the ones after the lead's base snapshot.
+    /// <see cref="LeadScoringEngine.ImportLead"/> keeps the ones after the lead's base snapshot. The log is read once,
+    /// in commit order, and its messages grouped by lead id.
     /// </summary>
     public async IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -121,6 +122,20 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         await foreach (var lead in QueryAsync("SELECT lead_id, ids, state, base_state, journal FROM leads ORDER BY rowid;", ReadLead, cancellationToken).ConfigureAwait(false))
         {
             leads.Add(lead);
+        }
+
+        var logged = new Dictionary<string, List<LeadMessage>>(StringComparer.Ordinal);
+        if (leads.Exists(l => l.Journal.IsEmpty))
+        {
+            await foreach (var m in LoadMessagesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!logged.TryGetValue(m.LeadId, out var list))
+                {
+                    logged[m.LeadId] = list = [];
+                }
+
+                list.Add(m);
+            }
         }
 
         foreach (var lead in leads)
@@ -134,10 +149,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             var journal = new List<LeadMessage>();
             foreach (var id in lead.Ids)
             {
-                await foreach (var m in QueryAsync("SELECT json FROM messages WHERE lead_id = $key ORDER BY seq;", id, r => ParseMessage(r.GetString(0)), cancellationToken).ConfigureAwait(false))
-                {
-                    journal.Add(m);
-                }
+                journal.AddRange(logged.GetValueOrDefault(id) ?? []);
             }
 
             yield return LeadSnapshot.Create(lead.LeadId, lead.Ids, lead.State, lead.BaseState, journal);
@@ -149,8 +161,17 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         QueryAsync("SELECT json FROM account_messages ORDER BY id;", r => ParseMessage(r.GetString(0)), cancellationToken);
 
     /// <inheritdoc />
-    public IAsyncEnumerable<LeadMessage> LoadMessagesAsync(CancellationToken cancellationToken) =>
-        QueryAsync("SELECT json FROM messages ORDER BY seq;", r => ParseMessage(r.GetString(0)), cancellationToken);
+    public async IAsyncEnumerable<LeadMessage> LoadMessagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // One row per committed batch: its messages as JSON Lines, in commit order.
+        await foreach (string lines in QueryAsync("SELECT messages FROM message_log ORDER BY seq;", r => r.GetString(0), cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var m in ParseLines(lines))
+            {
+                yield return m;
+            }
+        }
+    }
 
     /// <summary>
     /// Writes <paramref name="batch"/> in one transaction: stored leads are deleted first when
@@ -205,15 +226,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             Step("leads");
-            p = c.InsertMessage.Parameters;
-            for (int i = 0; i < batch.Messages.Count; i++)
+            if (json.MessageLog is { } log)
             {
-                var message = batch.Messages[i];
-                p[0].Value = message.LeadId;
-                p[1].Value = message.MessageId;
-                p[2].Value = message.TimestampTicks;
-                p[3].Value = json.Messages[i];
-                c.InsertMessage.ExecuteNonQuery();
+                c.InsertMessages.Parameters[0].Value = log;
+                c.InsertMessages.ExecuteNonQuery();
             }
 
             Step("messages");
@@ -487,6 +503,12 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         // is checksummed and replayed only up to its last complete commit). FULL also fsyncs each commit.
         Execute(connection, _options.FlushEveryCommit ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
         Execute(connection, "PRAGMA foreign_keys=ON;");
+        // A 64 MiB page cache (the default is 2 MiB): the message log's and score history's indexes grow with every
+        // commit, and with the default cache most inserts read their index pages back from the operating system.
+        Execute(connection, "PRAGMA cache_size=-65536;");
+        // Checkpoint the log every 16,384 pages (64 MiB) instead of 1,000: a batch rewrites the pages of the leads it
+        // changes, scattered over the table, and a checkpoint copies each page once however many commits rewrote it.
+        Execute(connection, "PRAGMA wal_autocheckpoint=16384;");
         long busyMilliseconds = _options.CommandTimeoutSeconds == 0 ? int.MaxValue : Math.Min((long)_options.CommandTimeoutSeconds * 1000, int.MaxValue);
         Execute(connection, "PRAGMA busy_timeout=" + busyMilliseconds.ToString(CultureInfo.InvariantCulture) + ";");
     }
@@ -599,15 +621,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         var ids = StoreJson.ReadIds(reader.GetString(1));
         byte[] state = reader.GetFieldValue<byte[]>(2);
         byte[]? baseState = reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3);
-        string journal = reader.GetString(4);
-        var messages = new List<LeadMessage>();
-        foreach (var line in journal.AsSpan().EnumerateLines())
-        {
-            if (!line.IsEmpty)
-            {
-                messages.Add(ParseMessage(line));
-            }
-        }
+        var messages = ParseLines(reader.GetString(4));
 
         return LeadSnapshot.Create(leadId, ids, state, baseState is null ? null : (ReadOnlyMemory<byte>?)baseState, messages);
     }
@@ -617,6 +631,21 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     /// widest limits, never refused for a limit (issue 14).
     /// </summary>
     private static readonly MessageLimits StoredMessageLimits = new() { MaxDepth = MessageLimits.DepthCeiling, MaxKeys = int.MaxValue, MaxStringBytes = int.MaxValue };
+
+    /// <summary>The messages of JSON Lines text (a journal, a row of the message log).</summary>
+    private static List<LeadMessage> ParseLines(string lines)
+    {
+        var messages = new List<LeadMessage>();
+        foreach (var line in lines.AsSpan().EnumerateLines())
+        {
+            if (!line.IsEmpty)
+            {
+                messages.Add(ParseMessage(line));
+            }
+        }
+
+        return messages;
+    }
 
     private static LeadMessage ParseMessage(ReadOnlySpan<char> json)
     {
@@ -649,9 +678,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                     ids = excluded.ids, state = excluded.state, base_state = excluded.base_state,
                     journal = excluded.journal, updated_at = excluded.updated_at;
                 """, "$lead_id", "$ids", "$state", "$base_state", "$journal", "$updated_at");
-            InsertMessage = Prepare(connection, """
-                INSERT INTO messages (lead_id, message_id, timestamp, json) VALUES ($lead_id, $message_id, $timestamp, $json);
-                """, "$lead_id", "$message_id", "$timestamp", "$json");
+            InsertMessages = Prepare(connection, "INSERT INTO message_log (messages) VALUES ($messages);", "$messages");
             InsertAccountMessage = Prepare(connection, """
                 INSERT INTO account_messages (group_id, message_id, timestamp, json) VALUES ($group_id, $message_id, $timestamp, $json)
                 ON CONFLICT DO NOTHING;
@@ -687,7 +714,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
         public SqliteCommand UpsertLead { get; }
 
-        public SqliteCommand InsertMessage { get; }
+        public SqliteCommand InsertMessages { get; }
 
         public SqliteCommand InsertAccountMessage { get; }
 
@@ -704,7 +731,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         public SqliteCommand UpsertMeta { get; }
 
         private IEnumerable<SqliteCommand> All =>
-            [DeleteAllLeads, DeleteLead, UpsertLead, InsertMessage, InsertAccountMessage, InsertHistory, RenameHistory, DeleteHistoryFrom, InsertDeadLetter, UpsertCheckpoint, UpsertMeta, UpsertOutbox];
+            [DeleteAllLeads, DeleteLead, UpsertLead, InsertMessages, InsertAccountMessage, InsertHistory, RenameHistory, DeleteHistoryFrom, InsertDeadLetter, UpsertCheckpoint, UpsertMeta, UpsertOutbox];
 
         public void Enlist(SqliteTransaction? transaction)
         {
@@ -754,7 +781,17 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 Journals[i] = "";
             }
 
-            Messages = [.. batch.Messages.Select(Message)];
+            if (batch.Messages.Count > 0)
+            {
+                var log = new StringBuilder(batch.Messages.Count * 160);
+                foreach (var message in batch.Messages)
+                {
+                    log.Append(Message(message)).Append('\n');
+                }
+
+                MessageLog = log.ToString(0, log.Length - 1);
+            }
+
             AccountMessages = [.. batch.AccountMessages.Select(Message)];
             Scores = [.. batch.History.Select(h => json.Scores(h.Scores))];
         }
@@ -763,7 +800,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
         public string[] Journals { get; }
 
-        public string[] Messages { get; }
+        /// <summary>The batch's counted messages as JSON Lines (one row of <c>message_log</c>), or null when it has none.</summary>
+        public string? MessageLog { get; }
 
         public string[] AccountMessages { get; }
 

@@ -82,7 +82,45 @@ internal static class SqliteSchema
                 payload TEXT    NOT NULL          -- the handler arguments as JSON
             );
             """)),
+        new(3, "the message log as one row per committed batch (JSON Lines) instead of one row per message", MessageLogByBatch),
     ];
+
+    /// <summary>
+    /// Migration 3 (issue 13): a row and an index entry per message cost more than the rest of a commit; the log is
+    /// read whole (on start, to re-score) and never by message, so one row per batch holds its messages as JSON Lines.
+    /// The messages of an older database move into one row, in their commit order.
+    /// </summary>
+    private static void MessageLogByBatch(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        Execute(connection, transaction, """
+            CREATE TABLE message_log (
+                seq      INTEGER PRIMARY KEY AUTOINCREMENT,  -- commit order; never reused
+                messages TEXT    NOT NULL                    -- JSON Lines: the batch's counted messages, in commit order
+            );
+            """);
+        var lines = new System.Text.StringBuilder();
+        using (var read = connection.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = "SELECT json FROM messages ORDER BY seq;";
+            using var reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                lines.Append(lines.Length == 0 ? "" : "\n").Append(reader.GetString(0));
+            }
+        }
+
+        if (lines.Length > 0)
+        {
+            using var write = connection.CreateCommand();
+            write.Transaction = transaction;
+            write.CommandText = "INSERT INTO message_log (messages) VALUES ($messages);";
+            write.Parameters.AddWithValue("$messages", lines.ToString());
+            write.ExecuteNonQuery();
+        }
+
+        Execute(connection, transaction, "DROP TABLE messages;");
+    }
 
     /// <summary>The schema version this code creates.</summary>
     internal static int LatestVersion => Migrations[^1].Version;

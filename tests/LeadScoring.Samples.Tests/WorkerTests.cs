@@ -17,7 +17,8 @@ public sealed class WorkerTests : IDisposable
         return inbox;
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    /// <summary>Runs the Worker sample with <paramref name="args"/> to its exit (at most 90 s).</summary>
+    internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Paths.WorkerDll);

@@ -28,9 +28,9 @@ public sealed class SchemaTests : IDisposable
                 }
             }
 
-            tables.Should().Equal("account_messages", "checkpoints", "dead_letters", "leads", "messages", "meta", "outbox", "schema_version", "score_history");
-            StoreKit.Scalar(raw, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2");
-            StoreKit.Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%';").Should().Be(2L);
+            tables.Should().Equal("account_messages", "checkpoints", "dead_letters", "leads", "message_log", "meta", "outbox", "schema_version", "score_history");
+            StoreKit.Scalar(raw, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3");
+            StoreKit.Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%';").Should().Be(1L);
         }
 
         File.Exists(path + "-wal").Should().BeFalse("closing the last connection merges the log into the file");
@@ -52,6 +52,57 @@ public sealed class SchemaTests : IDisposable
         StoreKit.Scalar(raw, "SELECT group_concat(lead_id || ':' || (base_state IS NULL), ',') FROM (SELECT * FROM leads ORDER BY lead_id);").Should().Be("u1:1,u2:0");
         StoreKit.Scalar(raw, "SELECT ids FROM leads WHERE lead_id = 'u1';").Should().Be("[\"anon-1\",\"u1\"]");
         StoreKit.Scalar(raw, "SELECT journal FROM leads WHERE lead_id = 'u1';").Should().Be("", "journals are not rewritten on every commit");
+    }
+
+    [Fact]
+    public async Task Migration3_MovesTheMessagesOfAVersion2Database_IntoTheLogInTheirOrder()
+    {
+        // A database as version 2 left it: the message log one row per message.
+        string path = _folder.File();
+        var messages = StoreKit.SampleMessages();
+        using (var raw = StoreKit.Raw(path))
+        {
+            using var transaction = raw.BeginTransaction();
+            using (var create = raw.CreateCommand())
+            {
+                create.Transaction = transaction;
+                create.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL);";
+                create.ExecuteNonQuery();
+            }
+
+            foreach (var migration in SqliteSchema.Migrations.Where(m => m.Version <= 2))
+            {
+                migration.Apply(raw, transaction);
+                using var record = raw.CreateCommand();
+                record.Transaction = transaction;
+                record.CommandText = $"INSERT INTO schema_version VALUES ({migration.Version}, 'test', 0);";
+                record.ExecuteNonQuery();
+            }
+
+            foreach (var m in messages)
+            {
+                using var insert = raw.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = "INSERT INTO messages (lead_id, message_id, timestamp, json) VALUES ($l, $m, $t, $j);";
+                insert.Parameters.AddWithValue("$l", m.LeadId);
+                insert.Parameters.AddWithValue("$m", m.MessageId);
+                insert.Parameters.AddWithValue("$t", m.TimestampTicks);
+                insert.Parameters.AddWithValue("$j", m.ToJson());
+                insert.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+
+        await using (var store = await StoreKit.OpenAsync(path))
+        {
+            (await StoreKit.ToListAsync(store.LoadMessagesAsync(CancellationToken.None))).Select(m => m.ToJson())
+                .Should().Equal(messages.Select(m => m.ToJson()));
+        }
+
+        using var after = StoreKit.Raw(path);
+        StoreKit.Scalar(after, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3");
+        StoreKit.Scalar(after, "SELECT count(*) FROM sqlite_master WHERE name = 'messages';").Should().Be(0L);
     }
 
     [Theory]

@@ -68,36 +68,20 @@ public class PipelineBenchmarks
     [IterationSetup(Target = nameof(PostgreSql))]
     public void SetupPostgreSql() => Setup(sqlite: false, postgreSql: true);
 
-    /// <summary>The server of the PostgreSQL benchmark, as an Npgsql connection string.</summary>
-    private static string PostgreSqlServer =>
-        Environment.GetEnvironmentVariable("LEADSCORING_BENCH_POSTGRES") is { Length: > 0 } bench ? bench
-        : Environment.GetEnvironmentVariable("LEADSCORING_TEST_POSTGRES") is { Length: > 0 } test ? test
-        : throw new InvalidOperationException("PipelineBenchmarks.PostgreSql needs LEADSCORING_BENCH_POSTGRES (or LEADSCORING_TEST_POSTGRES): an Npgsql connection string; scripts/pg-test-cluster.sh starts a server.");
-
     private string _postgreSqlDatabase = "";
-
-    private static void ExecutePostgreSql(string connectionString, string sql)
-    {
-        using var connection = new Npgsql.NpgsqlConnection(connectionString);
-        connection.Open();
-        using var command = new Npgsql.NpgsqlCommand(sql, connection);
-        command.ExecuteNonQuery();
-    }
 
     private string NewPostgreSqlDatabase()
     {
         DropPostgreSqlDatabase();
-        _postgreSqlDatabase = "leadscoring_bench_" + Guid.NewGuid().ToString("N");
-        ExecutePostgreSql(PostgreSqlServer, $"CREATE DATABASE {_postgreSqlDatabase};");
-        return new Npgsql.NpgsqlConnectionStringBuilder(PostgreSqlServer) { Database = _postgreSqlDatabase }.ConnectionString;
+        _postgreSqlDatabase = PostgreSqlDatabases.Create();
+        return _postgreSqlDatabase;
     }
 
     private void DropPostgreSqlDatabase()
     {
         if (_postgreSqlDatabase.Length > 0)
         {
-            Npgsql.NpgsqlConnection.ClearAllPools();
-            ExecutePostgreSql(PostgreSqlServer, $"DROP DATABASE IF EXISTS {_postgreSqlDatabase} WITH (FORCE);");
+            PostgreSqlDatabases.Drop(_postgreSqlDatabase);
             _postgreSqlDatabase = "";
         }
     }

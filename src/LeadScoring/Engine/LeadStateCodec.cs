@@ -210,7 +210,12 @@ internal static class LeadStateCodec
     }
 
     /// <summary>What a state's shape depends on: the model's version and its per-lead layout.</summary>
-    internal static long LayoutHash(CompiledModel model)
+    /// <summary>The layout hash of each model, computed once (it was computed on every encode and decode).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<CompiledModel, object> Layouts = new();
+
+    internal static long LayoutHash(CompiledModel model) => (long)Layouts.GetValue(model, m => ComputeLayoutHash(m));
+
+    private static long ComputeLayoutHash(CompiledModel model)
     {
         ulong h = 14695981039346656037;
         void Mix(string s)

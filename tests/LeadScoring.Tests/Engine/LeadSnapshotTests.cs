@@ -55,6 +55,41 @@ public class LeadSnapshotTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ExportLeadState_IsExportLeadWithoutTheJournal_AndRestoresWithTheMessageLogAsJournal()
+    {
+        // Issue 13: a host that keeps its own message log saves only the state and hands the lead's logged messages back.
+        var messages = SampleMessages();
+        int half = messages.Count / 2;
+        var original = new LeadScoringEngine(TestData.SampleCompiled);
+        foreach (var m in messages.Take(half))
+        {
+            original.Apply(m);
+        }
+
+        var restored = new LeadScoringEngine(TestData.SampleCompiled);
+        restored.ImportAccountMessages(original.ExportAccountMessages());
+        foreach (var id in original.LeadIds())
+        {
+            var full = original.ExportLead(id)!;
+            var state = original.ExportLeadState(id)!;
+            state.Journal.Should().BeEmpty();
+            (state.LeadId, state.Ids, state.State.ToArray(), state.BaseState?.ToArray())
+                .Should().BeEquivalentTo((full.LeadId, full.Ids, full.State.ToArray(), full.BaseState?.ToArray()));
+            var log = messages.Take(half).Where(m => state.Ids.Contains(m.LeadId)).ToList();
+            restored.ImportLead(LeadSnapshot.Create(state.LeadId, state.Ids, state.State, state.BaseState, log));
+        }
+
+        Output(restored).Should().Be(Output(original));
+        foreach (var m in messages.Skip(half))
+        {
+            restored.Apply(m).Should().Be(original.Apply(m));
+        }
+
+        Output(restored).Should().Be(Output(original));
+        original.ExportLeadState("no-such-lead").Should().BeNull();
+    }
+
+    [Fact]
     public void StateBytes_DecodeAndEncodeToTheSameBytes_AndReportTheirSize()
     {
         var engine = new LeadScoringEngine(TestData.SampleCompiled);

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using LeadScoring.Hosting;
+using LeadScoring.PostgreSql;
+using LeadScoring.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace LeadScoring.Benchmarks.Canonical;
+
+/// <summary>
+/// <c>pipeline</c>: the whole pipeline in one run, the quick counterpart of <see cref="PipelineBenchmarks"/> for the
+/// full canonical workload (1,100,000 messages): a generic host with <c>AddLeadScoring</c> (the §6 model, default
+/// options unless given), a <see cref="JsonLinesFolderSource"/> on messages.jsonl that does not follow, and a store
+/// (<c>memory</c>, <c>sqlite</c> into a fresh file, <c>postgres</c> into a fresh database on the server of
+/// <c>LEADSCORING_BENCH_POSTGRES</c> or <c>LEADSCORING_TEST_POSTGRES</c>). Timed: from the host's start until every
+/// message is committed. Then the §7 row is checked on every lead read back through <see cref="ILeadScoreReader"/>.
+/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N]</code>
+/// </summary>
+public static class PipelineTool
+{
+    public static int Run(string[] args)
+    {
+        var stores = new List<string>();
+        int events = CanonicalWorkload.EventCount, repeat = 1;
+        int? batchSize = null, workers = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"pipeline: {args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--store": stores.Add(value); break;
+                case "--events": events = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--batch-size": batchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--workers": workers = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--repeat": repeat = int.Parse(value, CultureInfo.InvariantCulture); break;
+                default: throw new ArgumentException($"pipeline: unknown option {args[i]}");
+            }
+
+            i++;
+        }
+
+        if (stores.Count == 0)
+        {
+            stores.AddRange(["memory", "sqlite"]);
+        }
+
+        var workload = CanonicalWorkload.Generate(events);
+        string root = Directory.CreateTempSubdirectory("leadscoring-pipeline-tool-").FullName;
+        try
+        {
+            string inbox = Directory.CreateDirectory(Path.Combine(root, "inbox")).FullName;
+            File.WriteAllBytes(Path.Combine(inbox, "messages.jsonl"), CanonicalJson.Build(workload, events));
+            int messages = CanonicalWorkload.LeadCount + events;
+            Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}; {messages:N0} messages");
+            Console.WriteLine("| store | run | wall | msgs/s | CPU (user+sys) | batches | allocated | GCs (0/1/2) | GC pause |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            for (int r = 1; r <= repeat; r++)
+            {
+                foreach (string store in stores)
+                {
+                    RunOnce(store, r, workload, events, root, inbox, batchSize, workers);
+                }
+            }
+
+            Console.WriteLine($"load average after: {LoadAverage()}");
+            return 0;
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A temporary folder left behind is harmless.
+            }
+        }
+    }
+
+    private static void RunOnce(string store, int run, CanonicalWorkload workload, int events, string root, string inbox, int? batchSize, int? workers)
+    {
+        int messages = CanonicalWorkload.LeadCount + events;
+        string folder = Directory.CreateDirectory(Path.Combine(root, $"{store}-{run}")).FullName;
+        string? database = null;
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = folder });
+        builder.Logging.ClearProviders();
+        var scoring = builder.Services
+            .AddLeadScoring(o =>
+            {
+                o.ModelJson = CanonicalWorkload.ModelJson;
+                o.BatchSize = batchSize ?? o.BatchSize;
+                o.Workers = workers ?? o.Workers;
+            })
+            .AddJsonLinesFolder(inbox, f => f.Follow = false);
+        switch (store)
+        {
+            case "memory":
+                break;
+            case "sqlite":
+                scoring.UseSqlite($"Data Source={Path.Combine(folder, "leads.db")}");
+                break;
+            case "postgres":
+                database = PostgreSqlDatabases.Create();
+                scoring.UsePostgreSql(database);
+                break;
+            default:
+                throw new ArgumentException($"pipeline: --store is memory, sqlite or postgres, not '{store}'");
+        }
+
+        using (var host = builder.Build())
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var status = host.Services.GetRequiredService<LeadScoringStatus>();
+            var process = Process.GetCurrentProcess();
+            var cpu = process.TotalProcessorTime;
+            long allocated = GC.GetTotalAllocatedBytes();
+            int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+            var paused = GC.GetTotalPauseDuration();
+            var clock = Stopwatch.StartNew();
+            host.StartAsync().GetAwaiter().GetResult();
+            while (!(status.IsDrained && status.CommittedMessages + status.RejectedMessages >= messages))
+            {
+                if (status.Fault is { } fault)
+                {
+                    throw new InvalidOperationException("pipeline: " + fault);
+                }
+
+                Thread.Sleep(5);
+            }
+
+            var wall = clock.Elapsed;
+            process.Refresh();
+            var used = process.TotalProcessorTime - cpu;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {store} | {run} | {wall.TotalSeconds:F2} s | {messages / wall.TotalSeconds:N0} | {used.TotalSeconds:F1} s | {status.Batches:N0} | {(GC.GetTotalAllocatedBytes() - allocated) / (1024.0 * 1024):N0} MiB | {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} | {(GC.GetTotalPauseDuration() - paused).TotalSeconds:F2} s |"));
+            host.StopAsync().GetAwaiter().GetResult();
+            if (status.CommittedMessages != messages || status.RejectedMessages != 0)
+            {
+                throw new InvalidOperationException($"pipeline: {status.CommittedMessages} messages committed and {status.RejectedMessages} rejected; expected {messages} and 0");
+            }
+
+            var reader = host.Services.GetRequiredService<ILeadScoreReader>();
+            var totals = new int[CanonicalWorkload.LeadCount];
+            for (int i = 0; i < totals.Length; i++)
+            {
+                var lead = reader.GetLeadAsync(workload.UserIds[i], CanonicalWorkload.AsOf).AsTask().GetAwaiter().GetResult()
+                    ?? throw new InvalidOperationException($"pipeline: lead {workload.UserIds[i]} unknown");
+                totals[i] = checked((int)lead["total"]);
+            }
+
+            CanonicalWorkload.Check($"{store} pipeline, run {run}", events, CanonicalWorkload.Describe(totals));
+        }
+
+        if (database is not null)
+        {
+            PostgreSqlDatabases.Drop(database);
+        }
+    }
+
+    internal static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+}
+
+/// <summary>Throwaway PostgreSQL databases for the pipeline benchmarks, on the server of <c>LEADSCORING_BENCH_POSTGRES</c> (else <c>LEADSCORING_TEST_POSTGRES</c>).</summary>
+internal static class PostgreSqlDatabases
+{
+    /// <summary>The server, as an Npgsql connection string of a user that may create databases.</summary>
+    private static string Server =>
+        Environment.GetEnvironmentVariable("LEADSCORING_BENCH_POSTGRES") is { Length: > 0 } bench ? bench
+        : Environment.GetEnvironmentVariable("LEADSCORING_TEST_POSTGRES") is { Length: > 0 } test ? test
+        : throw new InvalidOperationException("the PostgreSQL pipeline needs LEADSCORING_BENCH_POSTGRES (or LEADSCORING_TEST_POSTGRES): an Npgsql connection string; scripts/pg-test-cluster.sh starts a server.");
+
+    /// <summary>Creates a new, empty database and returns its connection string.</summary>
+    public static string Create()
+    {
+        string name = "leadscoring_bench_" + Guid.NewGuid().ToString("N");
+        Execute(Server, $"CREATE DATABASE {name};");
+        return new Npgsql.NpgsqlConnectionStringBuilder(Server) { Database = name }.ConnectionString;
+    }
+
+    /// <summary>Drops a database made by <see cref="Create"/>.</summary>
+    public static void Drop(string connectionString)
+    {
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        string name = new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Database!;
+        Execute(Server, $"DROP DATABASE IF EXISTS {name} WITH (FORCE);");
+    }
+
+    private static void Execute(string connectionString, string sql)
+    {
+        using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        connection.Open();
+        using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        command.ExecuteNonQuery();
+    }
+}

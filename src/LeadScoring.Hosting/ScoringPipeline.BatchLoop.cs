@@ -1,0 +1,273 @@
+using LeadScoring.Engine;
+using LeadScoring.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace LeadScoring.Hosting;
+
+/// <summary>
+/// The batch loop: cuts the queue into batches, applies each on the partitions, and hands it to the commit chain
+/// (the commit of a batch overlaps the apply of the next; commits and deliveries keep their order).
+/// </summary>
+internal sealed partial class ScoringPipeline
+{
+    private async Task LoopAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<Item>(_options.BatchSize);
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                batch.Clear();
+                long deadline = _time.GetTimestamp() + (long)(_options.BatchDelay.TotalSeconds * _time.TimestampFrequency);
+                while (batch.Count < _options.BatchSize)
+                {
+                    if (reader.TryRead(out var item))
+                    {
+                        batch.Add(item);
+                        continue;
+                    }
+
+                    var wait = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
+                    if (wait <= TimeSpan.Zero || reader.Completion.IsCompleted)
+                    {
+                        break;
+                    }
+
+                    using var timeout = new CancellationTokenSource(wait);
+                    try
+                    {
+                        if (!await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false))
+                        {
+                            break;
+                        }
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+
+                _status.Busy = true;
+                _status.Queue(reader.Count);
+                await _writer.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    if (_committing.IsFaulted)
+                    {
+                        await _committing.ConfigureAwait(false);   // a commit failed: stop here
+                    }
+
+                    foreach (var part in SplitAtHorizon(batch))
+                    {
+                        await ProcessBatchAsync(part, CancellationToken.None).ConfigureAwait(false);
+                    }
+
+                    await ApplyPendingModelAsync().ConfigureAwait(false);
+                    if (reader.Count == 0)
+                    {
+                        // Nothing more to apply while the last commit runs: wait for it, so that drained means committed.
+                        await _committing.ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    _writer.Release();
+                }
+
+                _status.Queue(reader.Count);
+                _status.Busy = reader.Count > 0;
+            }
+
+            await _committing.ConfigureAwait(false);
+
+            if (Interlocked.Exchange(ref _pendingModel, null) is { } last && last.Model.Version != _model!.Model.Version)
+            {
+                await RescoreAsync(last, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            _logger.LogCritical(ex, "The scoring pipeline stopped: a batch could not be committed. Nothing after the last committed checkpoint is lost; restart to resume.");
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Issue 14, row 16: cuts a batch where the messages of one id would span more than the reorder horizon (a
+    /// catch-up of an old backlog), so that the engine never folds a message of the batch into a lead's base state
+    /// before the lead's history entries for it are written.
+    /// </summary>
+    private IEnumerable<List<Item>> SplitAtHorizon(List<Item> batch)
+    {
+        if (_options.ReorderHorizon is not { } horizon)
+        {
+            yield return batch;
+            yield break;
+        }
+
+        var spans = new Dictionary<string, (long First, long Last)>(StringComparer.Ordinal);
+        int start = 0;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            if (batch[i].Message is not { } m)
+            {
+                continue;
+            }
+
+            long t = m.TimestampTicks;
+            bool fits = true;
+            foreach (var id in (ReadOnlySpan<string?>)[m.UserId, m.AnonymousId, m.PreviousId])
+            {
+                fits &= id is null || !spans.TryGetValue(id, out var span) || Math.Max(span.Last, t) - Math.Min(span.First, t) <= horizon.Ticks;
+            }
+
+            if (!fits)
+            {
+                yield return batch.GetRange(start, i - start);
+                start = i;
+                spans.Clear();
+            }
+
+            HistoryChanges.Widen(spans, m);
+        }
+
+        yield return start == 0 ? batch : batch.GetRange(start, batch.Count - start);
+    }
+
+    private async Task ProcessBatchAsync(List<Item> items, CancellationToken cancellationToken)
+    {
+        if (items.Count == 0)
+        {
+            return;
+        }
+
+        long started = _time.GetTimestamp();
+        var deadLetters = new List<DeadLetter>();
+        var checkpoints = new Dictionary<string, string>(StringComparer.Ordinal);
+        var now = _time.GetUtcNow();
+        await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var p in _partitions)
+            {
+                p.Batch.Clear();
+                p.Applied.Clear();
+            }
+
+            // Route in arrival order; a message linking leads of two partitions moves them together first.
+            foreach (var item in items)
+            {
+                if (item.Checkpoint is not null)
+                {
+                    checkpoints[item.Source] = item.Checkpoint;
+                }
+
+                if (item.Message is null)
+                {
+                    deadLetters.Add(new DeadLetter(item.Source, item.Location ?? "", item.Error ?? "unusable message", item.Raw, now));
+                    continue;
+                }
+
+                _partitions[Route(item.Message)].Batch.Add(item.Message);
+            }
+
+            // Apply: one task per partition, each owning its engine.
+            await Task.WhenAll(_partitions.Where(p => p.Batch.Count > 0).Select(p => Task.Run(() =>
+            {
+                lock (p.Gate)
+                {
+                    // The engine's batch apply: exactly one Apply per message, in order, with the next rows prefetched.
+                    var outcomes = new ApplyOutcome[p.Batch.Count];
+                    p.Engine.Apply(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(p.Batch), outcomes);
+                    for (int i = 0; i < outcomes.Length; i++)
+                    {
+                        p.Applied.Add((p.Batch[i], outcomes[i]));
+                    }
+                }
+            }, cancellationToken))).ConfigureAwait(false);
+
+            // Accounts are shared: every partition sees every counted group message (and replays members it affects).
+            var groups = _partitions.SelectMany(p => p.Applied).Where(a => a.Message.Type == MessageType.Group && a.Outcome != ApplyOutcome.Duplicate).Select(a => a.Message).ToList();
+            if (groups.Count > 0)
+            {
+                foreach (var p in _partitions)
+                {
+                    lock (p.Gate)
+                    {
+                        p.Engine.ImportAccountMessages(groups);
+                    }
+                }
+            }
+
+            var counted = new List<LeadMessage>();
+            foreach (var p in _partitions)
+            {
+                foreach (var (m, outcome) in p.Applied)
+                {
+                    if (outcome == ApplyOutcome.Duplicate)
+                    {
+                        _metrics.Duplicates.Add(1);
+                        continue;
+                    }
+
+                    counted.Add(m);
+                    _metrics.Applied.Add(1);
+                    if (outcome is ApplyOutcome.Reordered or ApplyOutcome.BeyondHorizon)
+                    {
+                        _metrics.Late.Add(1);
+                    }
+                }
+            }
+
+            var (snapshots, removed, history, notifications) = CollectChanges(rescore: false, counted);
+            var store = new LeadStoreBatch
+            {
+                Leads = snapshots,
+                RemovedLeads = removed,
+                Messages = counted,
+                AccountMessages = groups,
+                History = history.Entries,
+                HistoryRenamed = history.Renamed,
+                HistoryReplacedFrom = history.ReplacedFrom,
+                DeadLetters = deadLetters,
+                Checkpoints = checkpoints,
+                Notifications = notifications,
+                ModelVersion = _model!.Model.Version,
+            };
+
+            // The commit runs while the next batch is applied; commits (and deliveries) keep their order.
+            _committing = CommitAsync(_committing, store, counted.Count, deadLetters, started, cancellationToken);
+        }
+        finally
+        {
+            _structure.Release();
+        }
+    }
+
+    /// <summary>
+    /// The commit of the last batch applied, then the delivery of its notifications: the next batch is applied while it
+    /// runs, and its own commit waits for it. Whoever else writes to the store (the stage clock, a re-scoring) or needs
+    /// everything committed (drained, stopped) waits for it first, holding <see cref="_writer"/>.
+    /// </summary>
+    private Task _committing = Task.CompletedTask;
+
+    private async Task CommitAsync(Task previous, LeadStoreBatch batch, int counted, List<DeadLetter> deadLetters, long started, CancellationToken cancellationToken)
+    {
+        await previous.ConfigureAwait(false);
+        await _store.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+        Interlocked.Add(ref Committed, counted);
+        Interlocked.Increment(ref Batches);
+        _status.Committed(counted, deadLetters.Count);
+        _metrics.Rejected.Add(deadLetters.Count);
+        foreach (var d in deadLetters)
+        {
+            _logger.LogWarning("Rejected {Location} from {Source}: {Reason}", d.Location, d.Source, d.Reason);
+        }
+
+        // Handlers run outside every lock: a slow handler delays the next commit (so notifications keep their order),
+        // never a read.
+        await DeliverAsync(batch.Notifications, cancellationToken).ConfigureAwait(false);
+        _metrics.BatchDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds);
+    }
+}

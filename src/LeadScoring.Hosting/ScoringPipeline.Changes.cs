@@ -1,0 +1,324 @@
+using System.Collections.Immutable;
+using LeadScoring.Engine;
+using LeadScoring.Messages;
+
+namespace LeadScoring.Hosting;
+
+/// <summary>
+/// Change tracking: after a batch, the changed leads' states, their score-history entries and the notifications their
+/// handlers must be told, against each lead's last committed outcome.
+/// </summary>
+internal sealed partial class ScoringPipeline
+{
+    /// <summary>
+    /// A lead's outcome as last committed: what handler notifications and its next history entries are computed
+    /// against; <paramref name="First"/>, the ticks of its first message (<see cref="long.MinValue"/>: before its reorder
+    /// horizon, when loaded with a folded base state), says which of two merging leads came first.
+    /// </summary>
+    private sealed record Outcome(ScoreHistoryEntry Entry, HashSet<StageMove> Moves, long First);
+
+    /// <summary>
+    /// Exports the changed leads, works out their score history and what their handlers must be told.
+    /// <paramref name="counted"/>: the batch's counted messages (null for a re-scoring).
+    /// </summary>
+    private (List<LeadSnapshot> Snapshots, List<string> Removed, HistoryChanges History, List<LeadNotification> Notifications) CollectChanges(
+        bool rescore, IReadOnlyList<LeadMessage>? counted = null)
+    {
+        var snapshots = new List<LeadSnapshot>();
+        var removed = new List<string>();
+        var history = new HistoryChanges(counted ?? []);
+        var notifications = new List<LeadNotification>();
+        var taken = new LeadChanges[_partitions.Length];
+        for (int i = 0; i < _partitions.Length; i++)
+        {
+            lock (_partitions[i].Gate)
+            {
+                taken[i] = _partitions[i].Engine.TakeChanges();
+            }
+        }
+
+        // A lead moved between partitions is removed from one and changed in the other: it stays.
+        HashSet<string>? stays = taken.Any(c => c.Removed.Count > 0) ? taken.SelectMany(c => c.Changed).ToHashSet(StringComparer.Ordinal) : null;
+        for (int i = 0; i < _partitions.Length; i++)
+        {
+            var p = _partitions[i];
+            lock (p.Gate)
+            {
+                var changes = taken[i];
+                removed.AddRange(changes.Removed);
+                foreach (var id in changes.Changed)
+                {
+                    var snapshot = p.Engine.ExportLeadState(id)!;
+                    snapshots.Add(snapshot);
+                    var result = p.Engine.EvaluateLatest(id)!;
+                    if (!_outcomes.TryGetValue(id, out var previous))
+                    {
+                        foreach (var known in snapshot.Ids)
+                        {
+                            if (_outcomes.TryGetValue(known, out previous))
+                            {
+                                break;
+                            }
+                        }
+                    }
+
+                    var entry = Entry(result, rescore ? null : result.LatestMessageId);
+                    var ids = IdsOf(snapshot);
+                    long first = FirstOf(ids, history);
+                    bool changed = previous is null || !SameOutcome(previous.Entry, entry);
+                    if (!rescore)
+                    {
+                        AddHistory(p.Engine, snapshot, ids, result, history);
+                    }
+                    else if (changed)
+                    {
+                        history.Entries.Add(entry);
+                    }
+
+                    if (changed)
+                    {
+                        // Only what some handler listens to goes to the outbox.
+                        if (_scoreHandlers.Count > 0)
+                        {
+                            var args = new ScoreChangedArguments(id, previous?.Entry, entry, entry.MessageId);
+                            notifications.Add(Outgoing(args));
+                        }
+                    }
+
+                    foreach (var move in result.StageHistory)
+                    {
+                        if (previous is null || !previous.Moves.Contains(move))
+                        {
+                            _metrics.StageTransitions.Add(1);
+                            if (_stageHandlers.Count > 0)
+                            {
+                                var args = new StageChangedArguments(id, move.From, move.To, move.At, result.ModelVersion, rescore ? null : result.LatestMessageId);
+                                notifications.Add(Outgoing(args));
+                            }
+                        }
+                    }
+
+                    foreach (var known in snapshot.Ids)
+                    {
+                        _outcomes.Remove(known);
+                    }
+
+                    // Every move told stays known (a move the stage clock told after the latest message, too): a later
+                    // history that has it again does not tell it again. The set of moves is shared while it is unchanged.
+                    _outcomes[id] = new Outcome(entry, KnownMoves(previous, result), first);
+                }
+            }
+        }
+
+        foreach (var gone in removed.Where(r => stays is null || !stays.Contains(r)))
+        {
+            _outcomes.Remove(gone);
+        }
+
+        return (snapshots, removed, history, notifications);
+    }
+
+    /// <summary>The stage moves known of a lead: those told before and those of its latest result (the earlier set when nothing is new).</summary>
+    private static HashSet<StageMove> KnownMoves(Outcome? previous, LeadResult result)
+    {
+        if (previous is not null)
+        {
+            bool same = true;
+            foreach (var move in result.StageHistory)
+            {
+                same &= previous.Moves.Contains(move);
+            }
+
+            if (same)
+            {
+                return previous.Moves;
+            }
+        }
+
+        return [.. result.StageHistory, .. previous?.Moves ?? []];
+    }
+
+    /// <summary>Every id of a lead, its reported id included.</summary>
+    private static ImmutableArray<string> IdsOf(LeadSnapshot snapshot) =>
+        snapshot.Ids.Contains(snapshot.LeadId, StringComparer.Ordinal) ? snapshot.Ids : snapshot.Ids.Add(snapshot.LeadId);
+
+    /// <summary>The ticks of a changed lead's first message: that of the leads it was, or of its messages in this batch.</summary>
+    private long FirstOf(ImmutableArray<string> ids, HistoryChanges history)
+    {
+        long first = history.InstantsOf(ids).First;
+        foreach (var id in ids)
+        {
+            if (_outcomes.TryGetValue(id, out var known))
+            {
+                first = Math.Min(first, known.First);
+            }
+        }
+
+        return first;
+    }
+
+    /// <summary>What a batch writes to the score history, and the instants of its messages by lead id.</summary>
+    private sealed class HistoryChanges
+    {
+        private readonly Dictionary<string, (long First, long Last)> _instants = new(StringComparer.Ordinal);
+
+        public HistoryChanges(IReadOnlyList<LeadMessage> counted)
+        {
+            foreach (var m in counted)
+            {
+                if (m.Type == MessageType.Group)
+                {
+                    // An account change reaches every member from its instant on (spec 3.5).
+                    FirstGroup = Math.Min(FirstGroup, m.TimestampTicks);
+                }
+
+                Widen(_instants, m);
+            }
+        }
+
+        /// <summary>Widens the span of instants (ticks) of each id of <paramref name="m"/> to its timestamp.</summary>
+        public static void Widen(Dictionary<string, (long First, long Last)> spans, LeadMessage m)
+        {
+            long t = m.TimestampTicks;
+            foreach (var id in (ReadOnlySpan<string?>)[m.UserId, m.AnonymousId, m.PreviousId])
+            {
+                if (id is not null)
+                {
+                    spans[id] = spans.TryGetValue(id, out var span) ? (Math.Min(span.First, t), Math.Max(span.Last, t)) : (t, t);
+                }
+            }
+        }
+
+        public List<ScoreHistoryEntry> Entries { get; } = [];
+
+        public Dictionary<string, string> Renamed { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, DateTimeOffset> ReplacedFrom { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The earliest counted group message of the batch (ticks), or <see cref="long.MaxValue"/>.</summary>
+        public long FirstGroup { get; private set; } = long.MaxValue;
+
+        /// <summary>The first and last instants (ticks) of the batch's messages for any of <paramref name="ids"/>.</summary>
+        public (long First, long Last) InstantsOf(ImmutableArray<string> ids)
+        {
+            (long First, long Last) all = (long.MaxValue, long.MinValue);
+            foreach (var id in ids)
+            {
+                if (_instants.TryGetValue(id, out var span))
+                {
+                    all = (Math.Min(all.First, span.First), Math.Max(all.Last, span.Last));
+                }
+            }
+
+            return all;
+        }
+    }
+
+    /// <summary>
+    /// Issue 14, row 16: the score history is one entry per lead and per change of outcome at its message instants, so
+    /// the same messages give the same entries however they were batched. A lead's entries from the earliest instant the
+    /// batch can have changed are worked out again: its first new message, the batch's first account change, or, when
+    /// leads merge, the first message of the second of them to start. Messages in order append (one evaluation when the
+    /// lead has one new instant, else one replay of the lead); a late message or a merge rewrites the entries from that
+    /// instant on. A lead now reported under another id takes the old id's entries; of merging leads, the first to
+    /// start keeps its entries (before the second one started) and the others lose theirs.
+    /// </summary>
+    private void AddHistory(LeadScoringEngine engine, LeadSnapshot snapshot, ImmutableArray<string> ids, LeadResult latest, HistoryChanges history)
+    {
+        string lead = snapshot.LeadId;
+        // The leads this one was reported as after the last batch, the first to start first: itself, another id
+        // (renamed), several (merged). Before the second one starts, the merged lead is the first one.
+        List<string> earlier = ids.Length == 1
+            ? (_outcomes.ContainsKey(ids[0]) ? [ids[0]] : [])
+            : ids.Where(_outcomes.ContainsKey).OrderBy(e => _outcomes[e].First).ThenBy(e => e, StringComparer.Ordinal).ToList();
+        var (first, last) = history.InstantsOf(ids);
+        long from = Math.Min(first, history.FirstGroup);
+        if (earlier.Count > 1)
+        {
+            from = Math.Min(from, _outcomes[earlier[1]].First);
+        }
+
+        if (earlier.Count > 0 && earlier[0] != lead)
+        {
+            history.Renamed[earlier[0]] = lead;
+        }
+
+        for (int i = 1; i < earlier.Count; i++)
+        {
+            if (earlier[i] != lead)
+            {
+                history.ReplacedFrom[earlier[i]] = DateTimeOffset.MinValue;
+            }
+        }
+
+        long previousAt = earlier.Count == 1 ? _outcomes[earlier[0]].Entry.At.UtcTicks : long.MaxValue;
+        bool append = from > previousAt;   // nothing at or before the lead's latest committed instant changed
+
+        long latestAt = latest.AsOf.UtcTicks;
+        if (append && from > latestAt)
+        {
+            return;   // none of its instants changed (moved between partitions, an account change after its latest message)
+        }
+
+        from = from == long.MaxValue ? 0 : Math.Max(from, 0);   // nothing known of what changed: every kept instant
+        ScoreHistoryEntry? before;
+        IReadOnlyList<LeadResult> steps;
+
+        if (append && first == last && last == latestAt)
+        {
+            // The common case: the lead's one new instant is its latest.
+            before = _outcomes[earlier[0]].Entry;
+            steps = [latest];
+        }
+        else
+        {
+            steps = engine.EvaluateMessageInstants(lead, new DateTimeOffset(from, TimeSpan.Zero), out var previous);
+            before = previous is null ? null : Entry(previous, previous.LatestMessageId);
+            if (!append)
+            {
+                // Entries up to the instant compared with (the latest before, or the base state's) stay.
+                long cut = previous is null ? from : Math.Max(from, previous.AsOf.UtcTicks + 1);
+                history.ReplacedFrom[lead] = new DateTimeOffset(cut, TimeSpan.Zero);
+            }
+        }
+
+        foreach (var step in steps)
+        {
+            var entry = Entry(step, step.LatestMessageId);
+            if (before is null || !SameOutcome(before, entry))
+            {
+                history.Entries.Add(entry);
+                before = entry;
+            }
+        }
+    }
+
+    private static ScoreHistoryEntry Entry(LeadResult r, string? messageId)
+    {
+        var scores = new KeyValuePair<string, double>[r.ScoreNames.Length];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            scores[i] = new KeyValuePair<string, double>(r.ScoreNames[i], r.ValueAt(i));
+        }
+
+        return new(r.LeadId, r.AsOf, scores, r.Grade, r.Stage, r.ModelVersion, messageId);
+    }
+
+    private static bool SameOutcome(ScoreHistoryEntry a, ScoreHistoryEntry b)
+    {
+        if (a.Grade != b.Grade || a.Stage != b.Stage || a.Scores.Count != b.Scores.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < a.Scores.Count; i++)
+        {
+            if (a.Scores[i].Key != b.Scores[i].Key || !a.Scores[i].Value.Equals(b.Scores[i].Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
