@@ -9,17 +9,5 @@ public sealed partial class LeadScoringEngine
     /// on load (see <see cref="ImportLead"/>). It saves collecting and copying the kept messages on every save. Null when
     /// the lead is unknown.
     /// </summary>
-    public LeadSnapshot? ExportLeadState(string leadId)
-    {
-        ArgumentNullException.ThrowIfNull(leadId);
-        int row = _ids.Find(leadId);
-        if (row < 0)
-        {
-            return null;
-        }
-
-        Replay(row);
-        return new LeadSnapshot(ReportedId(row), [.. IdsOf(row).Order(StringComparer.Ordinal)], LeadStateCodec.Encode(CurrentState(row), Model),
-            _rows[row].Folded is { } folded ? folded.State : null, []);
-    }
+    public LeadSnapshot? ExportLeadState(string leadId) => Export(leadId, withJournal: false);
 }

@@ -878,7 +878,10 @@ public sealed partial class LeadScoringEngine
     // ------------------------------------------------------------------ stores
 
     /// <summary>Exports the lead known by <paramref name="leadId"/> (any of its ids) for a store; null when unknown.</summary>
-    public LeadSnapshot? ExportLead(string leadId)
+    public LeadSnapshot? ExportLead(string leadId) => Export(leadId, withJournal: true);
+
+    /// <summary><see cref="ExportLead"/>, with the lead's kept messages as its journal or with none.</summary>
+    private LeadSnapshot? Export(string leadId, bool withJournal)
     {
         ArgumentNullException.ThrowIfNull(leadId);
         int row = _ids.Find(leadId);
@@ -888,11 +891,16 @@ public sealed partial class LeadScoringEngine
         }
 
         Replay(row);
-        CollectHistory(row, long.MaxValue);
-        var journal = _replay.ToArray();
-        _replay.Clear();
+        System.Collections.Immutable.ImmutableArray<LeadMessage> journal = [];
+        if (withJournal)
+        {
+            CollectHistory(row, long.MaxValue);
+            journal = [.. _replay];
+            _replay.Clear();
+        }
+
         return new LeadSnapshot(ReportedId(row), [.. IdsOf(row).Order(StringComparer.Ordinal)], LeadStateCodec.Encode(CurrentState(row), Model),
-            _rows[row].Folded is { } folded ? folded.State : null, [.. journal]);
+            _rows[row].Folded is { } folded ? folded.State : null, journal);
     }
 
     /// <summary>Exports every lead, ordered by lead id.</summary>
