@@ -25,21 +25,15 @@ internal sealed class FileMessageHistory : MessageHistory, IDisposable
         _file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
     }
 
-    /// <summary>The line of the record being applied (1-based), set by the reader loop before each apply.</summary>
-    public long CurrentLine { get; set; }
-
-    /// <summary>The index in its batch document of the record being applied, or -1 for a JSON Lines message.</summary>
-    public int CurrentBatchIndex { get; set; } = -1;
-
-
     /// <summary>
-    /// Where the messages of a batch about to be applied come from, in order: the engine adds the ones it counts, in the
-    /// same order, and each is matched to its place by reference (the others are passed over).
+    /// Where the messages of a batch about to be applied come from, in order (line, 1-based, and index in a batch
+    /// document or -1): the engine adds the ones it counts, in the same order, and each is matched to its place by
+    /// reference (the others are passed over).
     /// </summary>
     private readonly List<(LeadMessage Message, long Line, int BatchIndex)> _expected = [];
     private int _nextExpected;
 
-    /// <summary>Notes where a message of the next batch comes from (<see cref="CurrentLine"/> for a batch).</summary>
+    /// <summary>Notes where a message of the next batch comes from, before the batch is applied.</summary>
     public void Expect(LeadMessage message, long line, int batchIndex) => _expected.Add((message, line, batchIndex));
 
     /// <summary>Forgets the batch's places, once it is applied.</summary>
@@ -51,22 +45,17 @@ internal sealed class FileMessageHistory : MessageHistory, IDisposable
 
     public override long Add(LeadMessage message)
     {
-        if (_expected.Count > 0)
+        while (_nextExpected < _expected.Count && !ReferenceEquals(_expected[_nextExpected].Message, message))
         {
-            while (_nextExpected < _expected.Count && !ReferenceEquals(_expected[_nextExpected].Message, message))
-            {
-                _nextExpected++;
-            }
-
-            if (_nextExpected == _expected.Count)
-            {
-                throw new InvalidOperationException($"The engine kept message '{message.MessageId}', which is not among the batch's messages after the last one kept.");
-            }
-
-            (CurrentLine, CurrentBatchIndex) = (_expected[_nextExpected].Line, _expected[_nextExpected].BatchIndex);
             _nextExpected++;
         }
 
+        if (_nextExpected == _expected.Count)
+        {
+            throw new InvalidOperationException($"The engine kept message '{message.MessageId}', which is not among the batch's messages after the last one kept (Expect each message before applying it).");
+        }
+
+        var (_, line, batchIndex) = _expected[_nextExpected++];
         long handle = _count++;
         int chunk = (int)(handle >> 16);
         if (chunk == _lines.Length)
@@ -74,8 +63,8 @@ internal sealed class FileMessageHistory : MessageHistory, IDisposable
             Array.Resize(ref _lines, _lines.Length * 2);
         }
 
-        (_lines[chunk] ??= new long[1 << 16])[handle & 0xFFFF] = CurrentLine;
-        if (CurrentBatchIndex >= 0)
+        (_lines[chunk] ??= new long[1 << 16])[handle & 0xFFFF] = line;
+        if (batchIndex >= 0)
         {
             _parsed[handle] = message;
         }

@@ -6,7 +6,6 @@ namespace LeadScoring.Engine;
 /// <summary>The engine's lead rows: ids, flat rows or full states, and the in-order step that applies one message to a row.</summary>
 public sealed partial class LeadScoringEngine
 {
-
     private readonly FastPlan? _plan;
     private readonly LeadState _scratch;
     private readonly IdTable _ids = new();
@@ -149,6 +148,7 @@ public sealed partial class LeadScoringEngine
             // The state's rare parts go; the row's own (other ids, base state, the id handed out) stay.
             (extra.UserIdTicks, extra.UserIdMessageId, extra.GroupId) = (long.MinValue, null, null);
         }
+
         if (_cells32 is { } wideCells)
         {
             wideCells.AsSpan(row * _cellStride, _cellStride).Clear();

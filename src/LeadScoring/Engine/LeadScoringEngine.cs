@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using LeadScoring.Messages;
 
 namespace LeadScoring.Engine;
@@ -891,7 +892,7 @@ public sealed partial class LeadScoringEngine
         }
 
         Replay(row);
-        System.Collections.Immutable.ImmutableArray<LeadMessage> journal = [];
+        ImmutableArray<LeadMessage> journal = [];
         if (withJournal)
         {
             CollectHistory(row, long.MaxValue);

@@ -209,11 +209,11 @@ internal static class LeadStateCodec
         }
     }
 
-    /// <summary>What a state's shape depends on: the model's version and its per-lead layout.</summary>
     /// <summary>The layout hash of each model, computed once (it was computed on every encode and decode).</summary>
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<CompiledModel, object> Layouts = new();
 
-    internal static long LayoutHash(CompiledModel model) => (long)Layouts.GetValue(model, m => ComputeLayoutHash(m));
+    /// <summary>What a state's shape depends on: the model's version and its per-lead layout.</summary>
+    internal static long LayoutHash(CompiledModel model) => (long)Layouts.GetValue(model, static m => ComputeLayoutHash(m));
 
     private static long ComputeLayoutHash(CompiledModel model)
     {
