@@ -48,6 +48,39 @@ public sealed class AdoNetClusterTests(Xunit.Abstractions.ITestOutputHelper outp
     }
 
     [PostgreSqlFact]
+    public async Task A_silo_told_not_to_install_the_schema_refuses_to_start_without_it_saying_what_to_run()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var run = new ClusterRun { Partitions = 1, PostgreSql = db.ConnectionString, InstallSchema = false };
+        var start = () => run.StartAsync(silos: 1);
+        var failure = (await start.Should().ThrowAsync<Exception>()).Which;
+        var messages = Chain(failure).Select(e => e.Message).ToList();
+        messages.Should().Contain(m => m.Contains("Orleans tables of LeadScoring") && m.Contains("are missing")
+            && m.Contains("LeadScoringOrleansSchema.EnsureAsync"), "the silo says what is wrong and what to run");
+        (await db.ScalarAsync("SELECT to_regclass('orleansquery') IS NULL")).Should().Be(true, "a silo told not to install creates nothing");
+
+        // Installed by a deployment step: the same silo starts.
+        await LeadScoringOrleansSchema.EnsureAsync(db.ConnectionString);
+        var cluster = await run.StartAsync(silos: 1);
+        await StopAsync(cluster);
+
+        static IEnumerable<Exception> Chain(Exception? e)
+        {
+            for (; e is not null; e = e.InnerException)
+            {
+                yield return e;
+                if (e is AggregateException aggregate)
+                {
+                    foreach (var inner in aggregate.InnerExceptions.SelectMany(Chain))
+                    {
+                        yield return inner;
+                    }
+                }
+            }
+        }
+    }
+
+    [PostgreSqlFact]
     public async Task Silos_join_through_PostgreSQL_a_killed_silo_is_declared_dead_there_and_the_scores_stay_exact()
     {
         await using var db = await TestPostgres.CreateDatabaseAsync();

@@ -39,6 +39,9 @@ internal sealed class ClusterRun
     /// </summary>
     public string? PostgreSql { get; init; }
 
+    /// <summary>Whether the silos install the Orleans schema when they start (default), or only check it (<c>EnsureSchema = false</c>).</summary>
+    public bool InstallSchema { get; init; } = true;
+
     /// <summary>Orleans' ServiceId of the cluster (reminders and grain state are kept per service); null: the test cluster's.</summary>
     public string? ServiceId { get; init; }
 
@@ -95,7 +98,7 @@ internal sealed class ClusterRun
             }
             else
             {
-                siloBuilder.UseLeadScoringPostgreSql(run.PostgreSql);
+                siloBuilder.UseLeadScoringPostgreSql(run.PostgreSql, o => o.EnsureSchema = run.InstallSchema);
                 // Test reminders tick every few seconds (the stage clock keeps its minute).
                 siloBuilder.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
             }

@@ -61,15 +61,7 @@ public static class LeadScoringOrleansSchema
                 applied_at  timestamptz NOT NULL DEFAULT now()
             );
             """, cancellationToken).ConfigureAwait(false);
-        int current = Convert.ToInt32(
-            await ScalarAsync(connection, "SELECT COALESCE(MAX(version), 0) FROM orleans_schema_version;", cancellationToken).ConfigureAwait(false),
-            CultureInfo.InvariantCulture);
-        if (current > LatestVersion)
-        {
-            throw new InvalidOperationException(
-                $"The Orleans tables of schema '{schema}' are at version {current}, newer than this LeadScoring.Orleans supports ({LatestVersion}); upgrade the package.");
-        }
-
+        int current = await CurrentVersionAsync(connection, schema, cancellationToken).ConfigureAwait(false);
         foreach (var migration in script.Migrations.Where(m => m.Version > current))
         {
             await ScalarAsync(connection, migration.Sql, cancellationToken).ConfigureAwait(false);
@@ -90,6 +82,37 @@ public static class LeadScoringOrleansSchema
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Checks, without changing anything, that the database has the schema at <see cref="LatestVersion"/> (what a silo
+    /// does at start when it is not to install it).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The schema is missing, older (not upgraded) or newer; the message says which and what to do.</exception>
+    internal static async Task VerifyAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        string schema = await ScalarAsync(connection, "SELECT current_schema();", cancellationToken).ConfigureAwait(false) as string ?? "(none)";
+        bool exists = await ScalarAsync(connection, "SELECT to_regclass('orleans_schema_version') IS NOT NULL;", cancellationToken).ConfigureAwait(false) is true;
+        int current = exists ? await CurrentVersionAsync(connection, schema, cancellationToken).ConfigureAwait(false) : 0;
+        if (current < LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The Orleans tables of LeadScoring in database '{connection.Database}', schema '{schema}', are " +
+                (exists ? $"at version {current}, older than this LeadScoring.Orleans needs ({LatestVersion})" : "missing") +
+                ": run LeadScoringOrleansSchema.EnsureAsync(connectionString) (e.g. as a deployment step), or let the silo do it (UseLeadScoringPostgreSql with EnsureSchema = true).");
+        }
+    }
+
+    /// <summary>The version recorded in <c>orleans_schema_version</c> (0: none); refuses a version newer than this package's.</summary>
+    private static async Task<int> CurrentVersionAsync(NpgsqlConnection connection, string schema, CancellationToken cancellationToken)
+    {
+        int current = Convert.ToInt32(
+            await ScalarAsync(connection, "SELECT COALESCE(MAX(version), 0) FROM orleans_schema_version;", cancellationToken).ConfigureAwait(false),
+            CultureInfo.InvariantCulture);
+        return current <= LatestVersion ? current : throw new InvalidOperationException(
+            $"The Orleans tables of schema '{schema}' are at version {current}, newer than this LeadScoring.Orleans supports ({LatestVersion}); upgrade the package.");
     }
 
     private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)

@@ -19,8 +19,9 @@ public static class LeadScoringPostgreSqlClusterExtensions
     /// Keeps the silo's cluster membership, its reminders (the stage clock) and its grain state in PostgreSQL: Orleans'
     /// ADO.NET clustering, reminder service and grain storage (named
     /// <see cref="LeadScoringPostgreSqlClusterOptions.GrainStorageName"/>, and the default), with invariant
-    /// <c>Npgsql</c>. The silo installs or upgrades the schema when it starts (<see cref="LeadScoringOrleansSchema.EnsureAsync"/>),
-    /// unless <see cref="LeadScoringPostgreSqlClusterOptions.EnsureSchema"/> is false. Every silo and client of the
+    /// <c>Npgsql</c>. The silo installs or upgrades the schema when it starts (<see cref="LeadScoringOrleansSchema.EnsureAsync"/>);
+    /// with <see cref="LeadScoringPostgreSqlClusterOptions.EnsureSchema"/> false it only checks that the schema is
+    /// there, at this package's version, and refuses to start, saying so, when it is not. Every silo and client of the
     /// cluster must use the same database (and the same Orleans <c>ClusterId</c> and <c>ServiceId</c>). The message log
     /// is the <c>ILeadStore</c> of the silo's services (e.g. <c>PostgreSqlLeadStore</c> on the same database).
     /// </summary>
@@ -48,10 +49,7 @@ public static class LeadScoringPostgreSqlClusterExtensions
             builder.AddAdoNetGrainStorageAsDefault(o => (o.Invariant, o.ConnectionString) = (Invariant, connectionString));
         }
 
-        if (options.EnsureSchema)
-        {
-            builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new SchemaInstaller(connectionString));
-        }
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new SchemaInstaller(connectionString, options.EnsureSchema));
 
         return builder;
     }
@@ -70,11 +68,15 @@ public static class LeadScoringPostgreSqlClusterExtensions
         return builder.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (Invariant, connectionString));
     }
 
-    /// <summary>Installs the schema at the first stage of the silo's start, before Orleans reads its queries.</summary>
-    private sealed class SchemaInstaller(string connectionString) : ILifecycleParticipant<ISiloLifecycle>
+    /// <summary>
+    /// Installs the schema (or, when the silo is not to, checks that it is there: a clear error instead of the
+    /// providers' failures) at the first stage of the silo's start, before Orleans reads its queries.
+    /// </summary>
+    private sealed class SchemaInstaller(string connectionString, bool install) : ILifecycleParticipant<ISiloLifecycle>
     {
         public void Participate(ISiloLifecycle lifecycle) =>
-            lifecycle.Subscribe(nameof(LeadScoringOrleansSchema), ServiceLifecycleStage.First,
-                cancellationToken => LeadScoringOrleansSchema.EnsureAsync(connectionString, cancellationToken));
+            lifecycle.Subscribe(nameof(LeadScoringOrleansSchema), ServiceLifecycleStage.First, cancellationToken => install
+                ? LeadScoringOrleansSchema.EnsureAsync(connectionString, cancellationToken)
+                : LeadScoringOrleansSchema.VerifyAsync(connectionString, cancellationToken));
     }
 }

@@ -9,7 +9,8 @@ public sealed class LeadScoringPostgreSqlClusterOptions
     /// <summary>
     /// Whether the silo creates or upgrades the schema (<see cref="LeadScoringOrleansSchema.EnsureAsync"/>) when it
     /// starts, before Orleans reads its queries (default true). Set it to false when the schema is installed by a
-    /// deployment step and the silos' database user may not create tables.
+    /// deployment step and the silos' database user may not create tables: the silo then only checks the schema's
+    /// version and does not start (with a message saying what to run) when it is missing or older.
     /// </summary>
     public bool EnsureSchema { get; set; } = true;
 
