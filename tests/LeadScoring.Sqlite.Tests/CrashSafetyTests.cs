@@ -1,3 +1,4 @@
+using LeadScoring.Tests.Shared;
 using System.Diagnostics;
 using LeadScoring.Engine;
 using LeadScoring.Messages;
@@ -85,7 +86,7 @@ public class CrashSafetyTests(ITestOutputHelper output)
         await using var store = new SqliteLeadStore(new SqliteLeadStoreOptions { ConnectionString = $"Data Source={database}" });
         await store.InitializeAsync(default);
         int n = 0;
-        await foreach (var _ in store.LoadMessagesAsync(default))
+        await foreach (var _ in store.LoggedMessagesAsync(default))
         {
             n++;
         }
