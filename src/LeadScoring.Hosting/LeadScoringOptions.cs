@@ -46,9 +46,9 @@ public sealed class LeadScoringOptions
     /// <summary>
     /// Lead states are saved at a state checkpoint, not with every batch: once this many messages were committed since the
     /// last one (or <see cref="StateCheckpointInterval"/> passed), on drain and with a re-scoring. A restart replays at most
-    /// about this many messages from the message log. 1 saves the states with every batch. Default 250,000.
+    /// about this many messages from the message log. 1 saves the states with every batch. Default 1,000,000 (a replay of a few seconds).
     /// </summary>
-    public int StateCheckpointMessages { get; set; } = 250_000;
+    public int StateCheckpointMessages { get; set; } = 1_000_000;
 
     /// <summary>Longest time between the first change after a state checkpoint and the next one (see <see cref="StateCheckpointMessages"/>). Default 60 s.</summary>
     public TimeSpan StateCheckpointInterval { get; set; } = TimeSpan.FromSeconds(60);
