@@ -4,8 +4,11 @@ using LeadScoring.Engine;
 using LeadScoring.Messages;
 using LeadScoring.Model;
 using LeadScoring.Tests.Shared;
+using LeadScoring.Tests.Shared.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LeadScoring.Hosting.Tests;
 
@@ -184,5 +187,55 @@ public sealed class StateCheckpointTests
             .Select(h => new StageChangedArguments(lead, h.From, h.To, h.At, model.Model.Version, null).IdempotencyKey)).ToList();
         moves.Should().NotBeEmpty();
         told.Keys.Keys.Should().Contain(moves);
+    }
+
+    [Fact]
+    public async Task StatesAreSaved_OnlyAtACheckpoint_AfterTheInterval_AndOnDrain()
+    {
+        var time = new FakeTimeProvider(ClockHost.Start);
+        ILeadStore store = new InMemoryLeadStore();
+        using var host = ClockHost.Build(time, new StageRecorder(), o =>
+        {
+            o.StateCheckpointMessages = 1_000_000;
+            o.StateCheckpointInterval = TimeSpan.FromMinutes(10);
+        }, b => b.UseStore(_ => store));
+        await host.StartAsync();
+
+        await ClockHost.WriteAsync(host, 1, ClockHost.DemoOf("u1", ClockHost.Demo));
+        (await store.GetStatePositionAsync(default)).Should().Be(0, "the interval has not passed: the batch logged its message, not the state");
+        (await store.LoadLeadsAsync(default).ToListAsync()).Should().BeEmpty();
+
+        time.Advance(TimeSpan.FromMinutes(9));
+        await ClockHost.WriteAsync(host, 2, ClockHost.DemoOf("u2", ClockHost.Demo.AddMinutes(1)));
+        (await store.GetStatePositionAsync(default)).Should().Be(0, "9 minutes since the first change");
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        await ClockHost.WriteAsync(host, 3, ClockHost.DemoOf("u3", ClockHost.Demo.AddMinutes(2)));
+        var log = await store.ReadLogAsync(0, default).ToListAsync();
+        (await store.GetStatePositionAsync(default)).Should().Be(log[^1].Position, "11 minutes: the batch that ends the interval carries the states");
+        (await store.LoadLeadsAsync(default).ToListAsync()).Select(l => l.LeadId).Order(StringComparer.Ordinal).Should().Equal("u1", "u2", "u3");
+
+        await ClockHost.WriteAsync(host, 4, ClockHost.DemoOf("u4", ClockHost.Demo.AddMinutes(3)));
+        (await store.LoadLeadsAsync(default).ToListAsync()).Should().HaveCount(3);
+        await host.StopAsync();
+        (await store.LoadLeadsAsync(default).ToListAsync()).Should().HaveCount(4, "the drain saves the states changed since");
+        log = await store.ReadLogAsync(0, default).ToListAsync();
+        (await store.GetStatePositionAsync(default)).Should().Be(log[^1].Position);
+    }
+
+    [Fact]
+    public async Task CheckpointOptions_OutOfRange_FailAtStart_NamingTheOption()
+    {
+        using var host = HostKit.Build(o =>
+        {
+            o.ModelPath = HostKit.Sample("model.json");
+            o.StateCheckpointMessages = 0;
+            o.StateCheckpointInterval = TimeSpan.FromSeconds(-1);
+        });
+
+        var error = (await host.Invoking(h => h.StartAsync()).Should().ThrowAsync<OptionsValidationException>()).Which;
+        error.Failures.Should().BeEquivalentTo(
+            "LeadScoring: StateCheckpointMessages must be at least 1, not 0.",
+            "LeadScoring: StateCheckpointInterval must not be negative.");
     }
 }
