@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Issue 15: two real silo processes (samples/Cluster/Silo, localhost clustering) sharing a PostgreSQL database (the
-# message log, through PostgreSqlLeadStore). A client feeds the sample's messages in shuffled order; a third of the way
-# in, the second silo is killed with kill -9; the first takes over its partitions (replayed from the log) and the
-# client's batch in flight is rolled back and sent again. The final output (every lead, explained) must equal
-# `leadscore score --explain` on the same file, byte for byte.
+# Issue 15: two real silo processes (samples/Cluster/Silo) sharing a PostgreSQL database: the message log (through
+# PostgreSqlLeadStore) and Orleans' membership, reminders and grain state (ADO.NET clustering on LeadScoring's own
+# schema, UseLeadScoringPostgreSql; the silos install it when they start). The client finds the silos' gateways in
+# the database too. It feeds the sample's messages in shuffled order; a third of the way in, the second silo is
+# killed with kill -9; the first declares it dead in the membership table, takes over its partitions (replayed from
+# the log), and the client's batch in flight is rolled back and sent again. The final output (every lead, explained)
+# must equal `leadscore score --explain` on the same file, byte for byte; the membership table must show the killed
+# silo dead and the stage clock's reminders must be in the reminder table.
 #
 #   LEADSCORING_TEST_POSTGRES=... scripts/orleans-cluster-test.sh   # .ci/run calls it while its server runs
 #
@@ -25,16 +28,18 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT    # a signal ends the script through the EXIT trap: processes stopped, database dropped
+trap 'exit 143' TERM
 fail() { echo "orleans-cluster-test: FAILED: $*" >&2; for l in "$work"/*.log; do echo "--- ${l##*/} (last lines)" >&2; tail -n 15 "$l" >&2; done; exit 1; }
 
 db=$(dotnet "$silo_dll" create-db --postgres "$LEADSCORING_TEST_POSTGRES") || fail "could not create a database"
 base=$((20000 + RANDOM % 20000))
 p1=$base; p2=$((base + 1)); g1=$((base + 2)); g2=$((base + 3))
 start=$SECONDS
-dotnet "$silo_dll" silo --silo-port $p1 --gateway-port $g1 --primary-port $p1 --postgres "$db" >"$work/silo-1.log" 2>&1 &
+dotnet "$silo_dll" silo --clustering adonet --silo-port $p1 --gateway-port $g1 --postgres "$db" >"$work/silo-1.log" 2>&1 &
 pids+=($!)
 disown $!   # killed on purpose: no "Killed" line from bash
-dotnet "$silo_dll" silo --silo-port $p2 --gateway-port $g2 --primary-port $p1 --postgres "$db" >"$work/silo-2.log" 2>&1 &
+dotnet "$silo_dll" silo --clustering adonet --silo-port $p2 --gateway-port $g2 --postgres "$db" >"$work/silo-2.log" 2>&1 &
 silo2=$!
 pids+=($silo2)
 disown $silo2
@@ -44,7 +49,7 @@ for port in $g1 $g2; do
 done
 echo "two silos up in $((SECONDS - start)) s (gateways $g1, $g2)"
 
-dotnet "$silo_dll" feed --gateways "$g1,$g2" --file samples/data/messages.jsonl --out "$work/cluster.jsonl" --explain true \
+dotnet "$silo_dll" feed --clustering adonet --postgres "$db" --file samples/data/messages.jsonl --out "$work/cluster.jsonl" --explain true \
   --shuffle-seed 15 --batch 250 --delay-ms 20 >"$work/feed.log" 2>"$work/feed-errors.log" &
 feeder=$!
 pids+=($feeder)
@@ -59,6 +64,20 @@ kill -9 $silo2 2>/dev/null || fail "the second silo was not running a third of t
 echo "kill -9 of the second silo after ${sent:-0} batches"
 wait $feeder || fail "the feeder failed"
 tail -n 1 "$work/feed.log"
+# The membership table (ours, in the same database) shows the killed silo dead and the survivor active; every
+# partition's stage clock is a reminder row.
+for _ in $(seq 1 30); do
+  membership=$(dotnet "$silo_dll" sql --postgres "$db" --query "SELECT port || ':' || status FROM orleans_silo ORDER BY port") \
+    || fail "could not read the membership table"
+  grep -qx "$p2:6" <<<"$membership" && break
+  sleep 1
+done
+echo "membership (port:status, 3 active, 6 dead): $(tr '\n' ' ' <<<"$membership")"
+grep -qx "$p1:3" <<<"$membership" || fail "the first silo is not active in the membership table"
+grep -qx "$p2:6" <<<"$membership" || fail "the killed silo is not declared dead in the membership table"
+clocks=$(dotnet "$silo_dll" sql --postgres "$db" --query "SELECT count(*) FROM orleans_reminder WHERE reminder_name = 'leadscoring-stage-clock'") \
+  || fail "could not read the reminder table"
+[ "$clocks" = 16 ] || fail "$clocks stage clock reminders in PostgreSQL, 16 expected (one per partition)"
 echo "the first silo took over: $(grep -c 'reloads from the message log\|rolling the cluster back\|partitions reloaded' "$work/silo-1.log") reload or rollback line(s) in its log"
 
 dotnet "$cli_dll" score --model samples/data/model.json --events samples/data/messages.jsonl --as-of 2026-11-30T00:00:00Z --explain \

@@ -33,6 +33,19 @@ internal sealed class ClusterRun
     public int Partitions { get; init; } = 16;
 
     /// <summary>
+    /// A connection string: the silos keep membership, reminders and grain state in that PostgreSQL database
+    /// (<c>UseLeadScoringPostgreSql</c>) and the client finds them there. Null (the default): the test cluster's own
+    /// membership and in-memory reminders.
+    /// </summary>
+    public string? PostgreSql { get; init; }
+
+    /// <summary>Whether the silos install the Orleans schema when they start (default), or only check it (<c>EnsureSchema = false</c>).</summary>
+    public bool InstallSchema { get; init; } = true;
+
+    /// <summary>Orleans' ServiceId of the cluster (reminders and grain state are kept per service); null: the test cluster's.</summary>
+    public string? ServiceId { get; init; }
+
+    /// <summary>
     /// Set to make the next stage handler call on a silo other than <see cref="Spared"/> stop there, in the middle of
     /// a batch, until its silo is killed: the silo is put in <see cref="Blocked"/>.
     /// </summary>
@@ -53,6 +66,16 @@ internal sealed class ClusterRun
         var builder = new TestClusterBuilder((short)silos);
         builder.Properties["LeadScoringRun"] = Id;
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        if (PostgreSql is not null)
+        {
+            builder.Options.UseTestClusterMembership = false;
+            builder.AddClientBuilderConfigurator<ClientConfigurator>();
+        }
+
+        if (ServiceId is not null)
+        {
+            builder.Options.ServiceId = ServiceId;
+        }
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;
@@ -69,7 +92,17 @@ internal sealed class ClusterRun
             var run = Get(siloBuilder.Configuration["LeadScoringRun"]!);
             siloBuilder.Services.AddSingleton<ILeadStore>(run.Store);
             siloBuilder.Services.AddSingleton<IStageChangedHandler>(sp => new Recorder(run, sp.GetRequiredService<ILocalSiloDetails>().SiloAddress));
-            siloBuilder.UseInMemoryReminderService();
+            if (run.PostgreSql is null)
+            {
+                siloBuilder.UseInMemoryReminderService();
+            }
+            else
+            {
+                siloBuilder.UseLeadScoringPostgreSql(run.PostgreSql, o => o.EnsureSchema = run.InstallSchema);
+                // Test reminders tick every few seconds (the stage clock keeps its minute).
+                siloBuilder.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+            }
+
             siloBuilder.AddLeadScoring(o =>
             {
                 o.ModelPath = Sample.Model;
@@ -85,6 +118,12 @@ internal sealed class ClusterRun
             });
             siloBuilder.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
         }
+    }
+
+    private sealed class ClientConfigurator : IClientBuilderConfigurator
+    {
+        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
+            clientBuilder.UseLeadScoringPostgreSql(Get(configuration["LeadScoringRun"]!).PostgreSql!);
     }
 
     private sealed class Recorder(ClusterRun run, SiloAddress silo) : IStageChangedHandler

@@ -16,7 +16,7 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// (<c>memory</c>, <c>sqlite</c> into a fresh file, <c>postgres</c> into a fresh database on the server of
 /// <c>LEADSCORING_BENCH_POSTGRES</c> or <c>LEADSCORING_TEST_POSTGRES</c>). Timed: from the host's start until every
 /// message is committed. Then the §7 row is checked on every lead read back through <see cref="ILeadScoreReader"/>.
-/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N]</code>
+/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N] [--allocations]</code>
 /// </summary>
 public static class PipelineTool
 {
@@ -25,8 +25,15 @@ public static class PipelineTool
         var stores = new List<string>();
         int events = CanonicalWorkload.EventCount, repeat = 1;
         int? batchSize = null, workers = null;
+        bool allocations = false;
         for (int i = 0; i < args.Length; i++)
         {
+            if (args[i] == "--allocations")
+            {
+                allocations = true;
+                continue;
+            }
+
             string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"pipeline: {args[i]} needs a value");
             switch (args[i])
             {
@@ -60,7 +67,7 @@ public static class PipelineTool
             {
                 foreach (string store in stores)
                 {
-                    RunOnce(store, r, workload, events, root, inbox, batchSize, workers);
+                    RunOnce(store, r, workload, events, root, inbox, batchSize, workers, allocations);
                 }
             }
 
@@ -80,7 +87,7 @@ public static class PipelineTool
         }
     }
 
-    private static void RunOnce(string store, int run, CanonicalWorkload workload, int events, string root, string inbox, int? batchSize, int? workers)
+    private static void RunOnce(string store, int run, CanonicalWorkload workload, int events, string root, string inbox, int? batchSize, int? workers, bool allocations)
     {
         int messages = CanonicalWorkload.LeadCount + events;
         string folder = Directory.CreateDirectory(Path.Combine(root, $"{store}-{run}")).FullName;
@@ -120,6 +127,8 @@ public static class PipelineTool
             long allocated = GC.GetTotalAllocatedBytes();
             int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
             var paused = GC.GetTotalPauseDuration();
+            using var sampler = allocations ? new AllocationSampler() : null;
+            sampler?.Start();
             var clock = Stopwatch.StartNew();
             host.StartAsync().GetAwaiter().GetResult();
             while (!(status.IsDrained && status.CommittedMessages + status.RejectedMessages >= messages))
@@ -133,11 +142,13 @@ public static class PipelineTool
             }
 
             var wall = clock.Elapsed;
+            sampler?.Stop();
             process.Refresh();
             var used = process.TotalProcessorTime - cpu;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {store} | {run} | {wall.TotalSeconds:F2} s | {messages / wall.TotalSeconds:N0} | {used.TotalSeconds:F1} s | {status.Batches:N0} | {(GC.GetTotalAllocatedBytes() - allocated) / (1024.0 * 1024):N0} MiB | {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} | {(GC.GetTotalPauseDuration() - paused).TotalSeconds:F2} s |"));
             host.StopAsync().GetAwaiter().GetResult();
+            sampler?.Report(Console.Out, messages);
             if (status.CommittedMessages != messages || status.RejectedMessages != 0)
             {
                 throw new InvalidOperationException($"pipeline: {status.CommittedMessages} messages committed and {status.RejectedMessages} rejected; expected {messages} and 0");

@@ -61,7 +61,7 @@ public static class StateSizeTool
         long rowsAndIndex = Total() - zero;
         long index = bare.HistoryIndexBytes;
         Row("LeadScoringEngine, lead state (flat rows)", rowsAndIndex - index,
-            string.Create(CultureInfo.InvariantCulture, $"id table (at most 80% full), hot row (64 B), cold row (32 B), counters and window heads (42 × 16 bits), 32 window times as whole seconds, pooled traits, last message id; row arrays grown by a quarter ({bare.RowCapacity:N0} rows for {Leads:N0} leads)"));
+            string.Create(CultureInfo.InvariantCulture, $"id table (at most 80% full), hot row (48 B), cold row (32 B), counters and window heads (42 × 16 bits), 32 window times as whole seconds, pooled traits (the latest message id is not kept: the history tells it); row arrays grown by a quarter ({bare.RowCapacity:N0} rows for {Leads:N0} leads)"));
         GC.KeepAlive(bare);
         bare = null!;
 

@@ -2,7 +2,8 @@
 //   POST /messages            body: Segment JSON lines -> {"accepted":..,"ignored":..,"rejected":[{"location","reason"}]}
 //   GET  /leads/{id}?asOf=... the lead, explained (the contract's JSON), 404 when unknown
 //   GET  /leads?asOf=...      every lead, JSON lines ordered by lead id (what `leadscore score` prints)
-// Configuration: --gateways 30000,30001 (localhost clustering) or --clustering adonet --postgres "...".
+// Configuration: --postgres "..." (ADO.NET clustering: the silos' gateways are read from PostgreSQL) or
+// --gateways 30000,30001 (localhost clustering).
 using System.Globalization;
 using System.Net;
 using LeadScoring.Orleans;
@@ -11,9 +12,9 @@ var builder = WebApplication.CreateBuilder(args);
 var config = builder.Configuration;
 builder.UseOrleansClient(client =>
 {
-    if (config["clustering"] == "adonet")
+    if (config["postgres"] is { } postgres && config["clustering"] != "localhost")
     {
-        client.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = config["postgres"]; });
+        client.UseLeadScoringPostgreSql(postgres);
     }
     else
     {

@@ -1,12 +1,14 @@
 // A LeadScoring cluster on one machine: silos sharing a PostgreSQL database (the message log), and a client that
 // feeds messages and writes every lead's result. Modes (first argument):
-//   silo  --silo-port 11111 --gateway-port 30000 [--primary-port 11111] [--clustering localhost|adonet]
+//   silo  --silo-port 11111 --gateway-port 30000 [--clustering adonet|localhost] [--primary-port 11111]
 //         [--postgres "Host=...;Database=..."] [--model samples/data/model.json] [--partitions 16]
-//   feed  --gateways 30000,30001 --file samples/data/messages.jsonl --out results.jsonl
-//         [--as-of 2026-11-30T00:00:00Z] [--batch 500] [--delay-ms 0] [--shuffle-seed N] [--clustering ...]
-// Clustering "localhost" (development): the silo on --primary-port holds the membership, the others join it; kill
-// any other silo and the cluster goes on. Clustering "adonet" (production): membership and reminders in PostgreSQL
-// (the Orleans ADO.NET scripts must have been applied to the database; see README.md).
+//   feed  --file samples/data/messages.jsonl --out results.jsonl [--clustering adonet --postgres "..." | --gateways 30000,30001]
+//         [--as-of 2026-11-30T00:00:00Z] [--batch 500] [--delay-ms 0] [--shuffle-seed N]
+//   create-db / drop-db --postgres "..."; sql --postgres "..." --query "SELECT ..." (first column of each row)
+// Clustering "adonet" (the default when --postgres is given; production): membership, reminders (the stage clock)
+// and grain state in PostgreSQL through UseLeadScoringPostgreSql, which installs LeadScoring's schema when a silo
+// starts; no silo is special, kill any. Clustering "localhost" (development): the silo on --primary-port holds the
+// membership (in memory), the others join it; kill any other silo and the cluster goes on.
 using System.Net;
 using System.Text;
 using LeadScoring.Hosting;
@@ -23,8 +25,8 @@ string mode = args.FirstOrDefault() ?? "silo";
 var builder = Host.CreateApplicationBuilder(args.Skip(1).ToArray());
 var config = builder.Configuration;
 builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("LeadScoring", LogLevel.Information).AddFilter("Program", LogLevel.Information);
-string clustering = config["clustering"] ?? "localhost";
 string? postgres = config["postgres"] ?? Environment.GetEnvironmentVariable("LEADSCORING_CLUSTER_POSTGRES");
+string clustering = config["clustering"] ?? (postgres is null ? "localhost" : "adonet");
 
 switch (mode)
 {
@@ -36,9 +38,7 @@ switch (mode)
             if (clustering == "adonet")
             {
                 string cs = postgres ?? throw new InvalidOperationException("--clustering adonet needs --postgres (or LEADSCORING_CLUSTER_POSTGRES)");
-                silo.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = cs; });
-                silo.UseAdoNetReminderService(o => { o.Invariant = "Npgsql"; o.ConnectionString = cs; });
-                silo.AddAdoNetGrainStorageAsDefault(o => { o.Invariant = "Npgsql"; o.ConnectionString = cs; });
+                silo.UseLeadScoringPostgreSql(cs);   // ADO.NET clustering, reminders and grain storage; installs the schema
                 silo.ConfigureEndpoints(IPAddress.Loopback, siloPort, gatewayPort);
             }
             else
@@ -76,7 +76,7 @@ switch (mode)
         {
             if (clustering == "adonet")
             {
-                client.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = postgres!; });
+                client.UseLeadScoringPostgreSql(postgres ?? throw new InvalidOperationException("--clustering adonet needs --postgres"));
             }
             else
             {
@@ -121,8 +121,23 @@ switch (mode)
         return 0;
     }
 
+    case "sql":
+    {
+        // Prints the first column of each row of --query (for the scripts: the membership and reminder tables).
+        await using var connection = new Npgsql.NpgsqlConnection(postgres ?? throw new InvalidOperationException("sql needs --postgres"));
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(config["query"] ?? throw new InvalidOperationException("sql needs --query"), connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            Console.WriteLine(reader.IsDBNull(0) ? "" : Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return 0;
+    }
+
     default:
-        Console.Error.WriteLine($"error: unknown mode '{mode}' (silo, feed, create-db or drop-db)");
+        Console.Error.WriteLine($"error: unknown mode '{mode}' (silo, feed, create-db, drop-db or sql)");
         return 2;
 }
 

@@ -5,8 +5,9 @@ namespace LeadScoring.Engine;
 /// <summary>
 /// The reorder horizon (<see cref="LeadScoringEngineOptions.ReorderHorizon"/>): a lead's messages older than the horizon,
 /// counted back from its newest, are folded into a base state (kept encoded) and released from the history, so the
-/// history holds about a horizon of messages per lead. Folding runs when a lead's kept messages have doubled since the
-/// last fold: each message is folded once, at a constant cost per message on average.
+/// history holds about a horizon of messages per lead. Folding runs when a lead's kept messages have at least doubled
+/// since the last fold (the threshold is 8 times a power of two, so the row keeps it in a byte): each message is folded
+/// once, at a constant cost per message on average.
 /// </summary>
 public sealed partial class LeadScoringEngine
 {

@@ -83,7 +83,7 @@ public sealed partial class LeadScoringEngine
         }
 
         r.LastTicks = t;
-        r.LastMessageId = message.MessageId;
+        SetLastId(row, ref r, message.MessageId);
         r.MessageCount++;
         r.UserIdAtLast = true;
     }
@@ -140,7 +140,8 @@ public sealed partial class LeadScoringEngine
         }
 
         ref HotRow r = ref _hot[row];
-        (r.LastTicks, r.LastMessageId, r.UserId, r.TraitBits, r.MessageCount, r.UserIdAtLast) = (long.MinValue, null, null, _emptyTraitBits, 0, false);
+        (r.LastTicks, r.UserId, r.TraitBits, r.MessageCount, r.UserIdAtLast) = (long.MinValue, null, _emptyTraitBits, 0, false);
+        SetLastId(row, ref r, null);
         ref ColdRow c = ref _rows[row];
         (c.AnonymousId, c.Traits) = (null, null);
         if (c.Extra is { } extra)
@@ -202,7 +203,7 @@ public sealed partial class LeadScoringEngine
         }
 
         ref HotRow r = ref _hot[row];
-        return LeadMessage.CompareOrder(ticks, messageId, r.LastTicks, r.LastMessageId) > 0;
+        return ticks != r.LastTicks ? ticks > r.LastTicks : string.CompareOrdinal(messageId, LastIdOf(row)) > 0;
     }
 
     /// <summary>Notes a message's order key as the lead's latest without applying it (the lead awaits a replay).</summary>
@@ -214,7 +215,9 @@ public sealed partial class LeadScoringEngine
         }
         else
         {
-            (_hot[row].LastTicks, _hot[row].LastMessageId) = (m.TimestampTicks, m.MessageId);
+            ref HotRow r = ref _hot[row];
+            r.LastTicks = m.TimestampTicks;
+            SetLastId(row, ref r, m.MessageId);
         }
     }
 
@@ -555,6 +558,11 @@ public sealed partial class LeadScoringEngine
         ref ColdRow c = ref _rows[row];
         c = new ColdRow { Removed = true, FirstId = c.FirstId };
         _hot[row] = new HotRow { History = -1, Changed = _hot[row].Changed };
+        if (_lastIdRow == row)
+        {
+            _lastIdRow = -1;
+        }
+
         if (_plan is null)
         {
             _states[row] = null;
@@ -615,7 +623,7 @@ public sealed partial class LeadScoringEngine
         ref HotRow r = ref _hot[row];
         ref ColdRow c = ref _rows[row];
         s.LastTicks = r.LastTicks;
-        s.LastMessageId = r.LastMessageId;
+        s.LastMessageId = LastIdOf(row);
         s.UserId = r.UserId;
         if (r.UserIdAtLast)
         {
@@ -669,7 +677,7 @@ public sealed partial class LeadScoringEngine
         ref HotRow r = ref _hot[row];
         ref ColdRow c = ref _rows[row];
         r.LastTicks = s.LastTicks;
-        r.LastMessageId = s.LastMessageId;
+        SetLastId(row, ref r, s.LastMessageId);
         r.UserId = s.UserId;
         r.UserIdAtLast = s.UserId is not null && s.UserIdTicks == s.LastTicks && string.Equals(s.UserIdMessageId, s.LastMessageId, StringComparison.Ordinal);
         if (!r.UserIdAtLast && (s.UserId is not null || c.Extra is not null))
@@ -739,40 +747,80 @@ public sealed partial class LeadScoringEngine
     /// <summary>
     /// The part of a lead's flat row that every message reads; counters and limit windows live in the engine's cell
     /// and ring arrays at the row's offset. <see cref="History"/> and <see cref="Dirty"/> are used in both row kinds.
+    /// 48 B: four 8-byte fields, three counts, the fold threshold as a power of two and six flags in a byte each.
     /// </summary>
     private struct HotRow
     {
+        private const byte UserIdAtLastBit = 1, DirtyBit = 2, ChangedBit = 4, TabledBit = 8, PersistedAsFirstBit = 16, LastPinnedBit = 32;
+
+        /// <summary>
+        /// The timestamp of the lead's latest message (spec 2.3 order). Its id is not kept here: see
+        /// <see cref="LastIdOf"/>.
+        /// </summary>
         public long LastTicks;
-        public string? LastMessageId;
         public string? UserId;
         public ulong TraitBits;
-
-        /// <summary>The index entry of the lead's newest counted message, or -1.</summary>
-        public int History;
-
-        /// <summary>How many live messages the lead's history list holds, and the count that triggers the next fold.</summary>
-        public int Kept;
-        public int FoldAt;
-        public int MessageCount;
-        public bool UserIdAtLast;
-
-        /// <summary>Whether the state is stale: the history changed in the past, and the lead awaits a replay.</summary>
-        public bool Dirty;
-
-        /// <summary>Whether the lead is in the list of leads changed since <see cref="TakeChanges"/>.</summary>
-        public bool Changed;
-
-        /// <summary>Whether the lead's messages are in the history index's id-hash table (a long or folded history).</summary>
-        public bool Tabled;
-
-        /// <summary>Whether the lead was last handed out (<see cref="TakeChanges"/>, an import) under its first id.</summary>
-        public bool PersistedAsFirst;
 
         /// <summary>
         /// Two bits per message id ever counted for the lead (a Bloom filter): an id whose bits are not all set is
         /// no copy, and the de-duplication table is not probed.
         /// </summary>
         public ulong IdBloom;
+
+        /// <summary>The index entry of the lead's newest counted message, or -1.</summary>
+        public int History;
+
+        /// <summary>How many live messages the lead's history list holds.</summary>
+        public int Kept;
+        public int MessageCount;
+
+        private byte _foldShift;
+        private byte _flags;
+
+        /// <summary>
+        /// The count of kept messages past which the next fold runs: set to at least twice the count kept after a
+        /// fold, held as <c>MinFold</c> times a power of two (one byte).
+        /// </summary>
+        public int FoldAt
+        {
+            readonly get => MinFold << _foldShift;
+            set
+            {
+                byte shift = 0;
+                while (shift < 27 && (MinFold << shift) < value)
+                {
+                    shift++;
+                }
+
+                _foldShift = shift;
+            }
+        }
+
+        /// <summary>Whether the lead's user id was set by its latest message.</summary>
+        public bool UserIdAtLast { readonly get => Has(UserIdAtLastBit); set => Set(UserIdAtLastBit, value); }
+
+        /// <summary>Whether the state is stale: the history changed in the past, and the lead awaits a replay.</summary>
+        public bool Dirty { readonly get => Has(DirtyBit); set => Set(DirtyBit, value); }
+
+        /// <summary>Whether the lead is in the list of leads changed since <see cref="TakeChanges"/>.</summary>
+        public bool Changed { readonly get => Has(ChangedBit); set => Set(ChangedBit, value); }
+
+        /// <summary>Whether the lead's messages are in the history index's id-hash table (a long or folded history).</summary>
+        public bool Tabled { readonly get => Has(TabledBit); set => Set(TabledBit, value); }
+
+        /// <summary>Whether the lead was last handed out (<see cref="TakeChanges"/>, an import) under its first id.</summary>
+        public bool PersistedAsFirst { readonly get => Has(PersistedAsFirstBit); set => Set(PersistedAsFirstBit, value); }
+
+        /// <summary>
+        /// Whether the id of the lead's latest message is pinned in <see cref="RowExtra.LastMessageId"/>, because its
+        /// history does not tell it now (between a change of the lead's past and its replay, or after an import whose
+        /// journal does not hold the latest message).
+        /// </summary>
+        public bool LastPinned { readonly get => Has(LastPinnedBit); set => Set(LastPinnedBit, value); }
+
+        private readonly bool Has(byte bit) => (_flags & bit) != 0;
+
+        private void Set(byte bit, bool value) => _flags = (byte)(value ? _flags | bit : _flags & ~bit);
     }
 
     /// <summary>
@@ -835,5 +883,8 @@ public sealed partial class LeadScoringEngine
 
         /// <summary>The id the lead was last handed out under, when it is not its first id (<see cref="HotRow.PersistedAsFirst"/>).</summary>
         public string? PersistedId;
+
+        /// <summary>The id of the lead's latest message while <see cref="HotRow.LastPinned"/>.</summary>
+        public string? LastMessageId;
     }
 }

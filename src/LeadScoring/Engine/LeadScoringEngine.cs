@@ -319,6 +319,7 @@ public sealed partial class LeadScoringEngine
             }
 
             // The new copy is earlier (or, at the same time, first by content): it replaces the one counted.
+            PinLastId(row);
             Release(copy);
             _accounts.Remove(counted);
             _accounts.Add(m, row);
@@ -561,6 +562,7 @@ public sealed partial class LeadScoringEngine
 
         _replay.Clear();
         _hot[row].Dirty = false;
+        UnpinLastId(row);
     }
 
     /// <summary>Fills <see cref="_replay"/> with the lead's live messages up to <paramref name="asOf"/>, in spec 2.3 order.</summary>
@@ -594,6 +596,7 @@ public sealed partial class LeadScoringEngine
             Statistics.BeyondHorizon += lost.Count;
         }
 
+        PinLastId(survivor);
         bool absorbedTabled = _hot[absorbed].Tabled;
         int tail = -1;
         for (int e = _hot[absorbed].History; e >= 0; e = _index[e].Prev)
@@ -977,6 +980,7 @@ public sealed partial class LeadScoringEngine
         }
 
         SetState(row, state);
+        PinLastIdIfUntold(row, state.LastMessageId);
         if (state.GroupId is not null)
         {
             _accounts.Join(state.GroupId, row);
