@@ -41,55 +41,6 @@ public readonly struct SourceRecord
     public string? Raw { get; }
 }
 
-/// <summary>
-/// Persists leads, the message log, score history, dead letters and checkpoints. <see cref="CommitAsync"/> must be
-/// atomic: after a crash either the whole batch (states and checkpoints together) is there or none of it.
-/// </summary>
-public interface ILeadStore
-{
-    /// <summary>Creates or migrates the store's schema. Called once on start, before anything else.</summary>
-    ValueTask InitializeAsync(CancellationToken cancellationToken);
-
-    /// <summary>The checkpoint committed for <paramref name="source"/>, or null.</summary>
-    ValueTask<string?> GetCheckpointAsync(string source, CancellationToken cancellationToken);
-
-    /// <summary>The model version the stored leads were scored with, or null for an empty store.</summary>
-    ValueTask<string?> GetModelVersionAsync(CancellationToken cancellationToken);
-
-    /// <summary>
-    /// The last tick of the stage clock the pipeline processed (<see cref="LeadStoreBatch.StageClock"/> of the latest
-    /// batch that set it), or null when none was committed. After a restart the pipeline catches up the ticks after it.
-    /// </summary>
-    ValueTask<DateTimeOffset?> GetStageClockAsync(CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Every stored lead: ids, state, base state, and its journal, or any superset of it, such as every message of
-    /// the lead's ids in the message log (the engine keeps the messages after the base state and drops copies).
-    /// </summary>
-    IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync(CancellationToken cancellationToken);
-
-    /// <summary>Every group message committed (account traits, spec 3.5).</summary>
-    IAsyncEnumerable<LeadMessage> LoadAccountMessagesAsync(CancellationToken cancellationToken);
-
-    /// <summary>Every counted message in commit order: the full history a new model version re-scores.</summary>
-    IAsyncEnumerable<LeadMessage> LoadMessagesAsync(CancellationToken cancellationToken);
-
-    /// <summary>Writes a batch atomically.</summary>
-    ValueTask CommitAsync(LeadStoreBatch batch, CancellationToken cancellationToken);
-
-    /// <summary>A lead's score history, oldest first.</summary>
-    ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken);
-
-    /// <summary>The most recent dead letters, newest first.</summary>
-    ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max, CancellationToken cancellationToken);
-
-    /// <summary>Notifications committed but not yet acknowledged (the outbox), oldest first.</summary>
-    ValueTask<IReadOnlyList<LeadNotification>> LoadPendingNotificationsAsync(CancellationToken cancellationToken);
-
-    /// <summary>Removes delivered notifications from the outbox.</summary>
-    ValueTask AcknowledgeNotificationsAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
-}
-
 /// <summary>What a notification is about.</summary>
 public enum LeadNotificationKind
 {
@@ -108,63 +59,6 @@ public enum LeadNotificationKind
 /// <param name="LeadId">The lead.</param>
 /// <param name="Payload">The arguments as JSON.</param>
 public sealed record LeadNotification(string Key, LeadNotificationKind Kind, string LeadId, string Payload);
-
-/// <summary>What one pipeline batch writes, all or nothing.</summary>
-public sealed class LeadStoreBatch
-{
-    /// <summary>Leads to insert or replace (by <see cref="LeadSnapshot.LeadId"/>).</summary>
-    public IReadOnlyList<LeadSnapshot> Leads { get; init; } = [];
-
-    /// <summary>Leads to delete: merged into another lead, or renamed (their reported id changed).</summary>
-    public IReadOnlyList<string> RemovedLeads { get; init; } = [];
-
-    /// <summary>Counted messages to append to the message log.</summary>
-    public IReadOnlyList<LeadMessage> Messages { get; init; } = [];
-
-    /// <summary>Group messages to add to the account log.</summary>
-    public IReadOnlyList<LeadMessage> AccountMessages { get; init; } = [];
-
-    /// <summary>
-    /// Score history entries to append, after <see cref="HistoryRenamed"/> and <see cref="HistoryReplacedFrom"/> are
-    /// applied.
-    /// </summary>
-    public IReadOnlyList<ScoreHistoryEntry> History { get; init; } = [];
-
-    /// <summary>
-    /// Leads now reported under another id (an anonymous lead that identified): every history entry of the key's id
-    /// moves to the value's id. Applied first.
-    /// </summary>
-    public IReadOnlyDictionary<string, string> HistoryRenamed { get; init; } = new Dictionary<string, string>();
-
-    /// <summary>
-    /// Leads whose history is rewritten from an instant on (a late message changed their past, two leads merged):
-    /// their entries at or after the instant are deleted, after <see cref="HistoryRenamed"/> and before
-    /// <see cref="History"/> is appended. <see cref="DateTimeOffset.MinValue"/> deletes a lead's whole history (a lead
-    /// merged into another).
-    /// </summary>
-    public IReadOnlyDictionary<string, DateTimeOffset> HistoryReplacedFrom { get; init; } = new Dictionary<string, DateTimeOffset>();
-
-    /// <summary>Rejected records to keep.</summary>
-    public IReadOnlyList<DeadLetter> DeadLetters { get; init; } = [];
-
-    /// <summary>Checkpoints to set, by source name.</summary>
-    public IReadOnlyDictionary<string, string> Checkpoints { get; init; } = new Dictionary<string, string>();
-
-    /// <summary>Notifications to add to the outbox.</summary>
-    public IReadOnlyList<LeadNotification> Notifications { get; init; } = [];
-
-    /// <summary>The model version the leads of this batch were scored with; stored when set.</summary>
-    public string? ModelVersion { get; init; }
-
-    /// <summary>When true (re-scoring under a new model), every stored lead is replaced by <see cref="Leads"/>.</summary>
-    public bool ReplaceAllLeads { get; init; }
-
-    /// <summary>
-    /// The last tick of the stage clock (the model's <c>stageCheckHours</c>) processed with this batch: its moves are in
-    /// <see cref="History"/> and <see cref="Notifications"/>. Stored when set, read back by <see cref="ILeadStore.GetStageClockAsync"/>.
-    /// </summary>
-    public DateTimeOffset? StageClock { get; init; }
-}
 
 /// <summary>
 /// One change of a lead's outcome (its scores, grade and stage): the lead after the messages of one instant, when that

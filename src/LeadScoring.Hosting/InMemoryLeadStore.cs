@@ -12,8 +12,8 @@ public sealed class InMemoryLeadStore : ILeadStore
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, LeadSnapshot> _leads = new(StringComparer.Ordinal);
-    private readonly List<LeadMessage> _messages = [];
-    private readonly List<LeadMessage> _accounts = [];
+    private readonly List<IReadOnlyList<LeadMessage>> _log = [];
+    private long _statePosition;
     private readonly Dictionary<string, List<ScoreHistoryEntry>> _history = new(StringComparer.Ordinal);
     private readonly List<DeadLetter> _deadLetters = [];
     private readonly Dictionary<string, string> _checkpoints = new(StringComparer.Ordinal);
@@ -22,10 +22,10 @@ public sealed class InMemoryLeadStore : ILeadStore
     private DateTimeOffset? _stageClock;
 
     /// <inheritdoc />
-    public ValueTask InitializeAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    ValueTask ILeadStore.InitializeAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     /// <inheritdoc />
-    public ValueTask<string?> GetCheckpointAsync(string source, CancellationToken cancellationToken)
+    ValueTask<string?> IPipelinePositions.GetCheckpointAsync(string source, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -34,7 +34,7 @@ public sealed class InMemoryLeadStore : ILeadStore
     }
 
     /// <inheritdoc />
-    public ValueTask<string?> GetModelVersionAsync(CancellationToken cancellationToken)
+    ValueTask<string?> IPipelinePositions.GetModelVersionAsync(CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -43,7 +43,7 @@ public sealed class InMemoryLeadStore : ILeadStore
     }
 
     /// <inheritdoc />
-    public ValueTask<DateTimeOffset?> GetStageClockAsync(CancellationToken cancellationToken)
+    ValueTask<DateTimeOffset?> IPipelinePositions.GetStageClockAsync(CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -52,17 +52,21 @@ public sealed class InMemoryLeadStore : ILeadStore
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    ValueTask<long> ILeadStateStore.GetStatePositionAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_statePosition);
+        }
+    }
+
+    /// <inheritdoc />
+    async IAsyncEnumerable<LeadSnapshot> ILeadStateStore.LoadLeadsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         List<LeadSnapshot> copy;
         lock (_gate)
         {
-            // Each lead with every logged message of its ids, as the SQLite store gives it (the pipeline saves states
-            // without their journal): the engine keeps what follows the base state, and knows the ids of the messages
-            // folded into it (so that a retry of one is not counted again).
-            var logged = _messages.ToLookup(m => m.LeadId, StringComparer.Ordinal);
-            copy = [.. _leads.Values.Select(lead =>
-                LeadSnapshot.Create(lead.LeadId, lead.Ids, lead.State, lead.BaseState, [.. lead.Journal, .. lead.Ids.SelectMany(id => logged[id])]))];
+            copy = [.. _leads.Values];
         }
 
         foreach (var lead in copy)
@@ -74,29 +78,25 @@ public sealed class InMemoryLeadStore : ILeadStore
     }
 
     /// <inheritdoc />
-    public IAsyncEnumerable<LeadMessage> LoadAccountMessagesAsync(CancellationToken cancellationToken) => Snapshot(_accounts);
-
-    /// <inheritdoc />
-    public IAsyncEnumerable<LeadMessage> LoadMessagesAsync(CancellationToken cancellationToken) => Snapshot(_messages);
-
-    private async IAsyncEnumerable<LeadMessage> Snapshot(List<LeadMessage> list)
+    async IAsyncEnumerable<(long Position, IReadOnlyList<LeadMessage> Messages)> IMessageLog.ReadLogAsync(long after, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        List<LeadMessage> copy;
+        List<(long, IReadOnlyList<LeadMessage>)> copy;
         lock (_gate)
         {
-            copy = [.. list];
+            // Positions are 1, 2, ...: the batches after `after` start at its index.
+            copy = [.. _log.Skip((int)Math.Clamp(after, 0, _log.Count)).Select((m, i) => ((long)(Math.Max(after, 0) + i + 1), m))];
         }
 
-        foreach (var m in copy)
+        foreach (var batch in copy)
         {
-            yield return m;
+            yield return batch;
         }
 
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public ValueTask CommitAsync(LeadStoreBatch batch, CancellationToken cancellationToken)
+    ValueTask ILeadStore.CommitAsync(LeadStoreBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         lock (_gate)
@@ -113,11 +113,20 @@ public sealed class InMemoryLeadStore : ILeadStore
 
             foreach (var lead in batch.Leads)
             {
-                _leads[lead.LeadId] = lead;
+                // States, not journals, as every store keeps them: the pipeline reads messages back from the log.
+                _leads[lead.LeadId] = lead.Journal.IsEmpty ? lead : LeadSnapshot.Create(lead.LeadId, lead.Ids, lead.State, lead.BaseState, []);
             }
 
-            _messages.AddRange(batch.Messages);
-            _accounts.AddRange(batch.AccountMessages);
+            if (batch.Messages.Count > 0)
+            {
+                _log.Add([.. batch.Messages]);
+            }
+
+            if (batch.StateCheckpoint)
+            {
+                _statePosition = _log.Count;
+            }
+
             foreach (var (from, to) in batch.HistoryRenamed)
             {
                 if (_history.Remove(from, out var moved))
@@ -165,11 +174,11 @@ public sealed class InMemoryLeadStore : ILeadStore
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>History entries looked at by <see cref="GetHistoryAsync"/> so far (tests: reads touch only the lead's own entries).</summary>
+    /// <summary>History entries looked at by <see cref="IScoreHistoryStore.GetHistoryAsync"/> so far (tests: reads touch only the lead's own entries).</summary>
     internal long HistoryEntriesRead;
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken)
+    ValueTask<IReadOnlyList<ScoreHistoryEntry>> IScoreHistoryStore.GetHistoryAsync(string leadId, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -194,7 +203,7 @@ public sealed class InMemoryLeadStore : ILeadStore
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max, CancellationToken cancellationToken)
+    ValueTask<IReadOnlyList<DeadLetter>> IDeadLetterStore.GetDeadLettersAsync(int max, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -203,7 +212,7 @@ public sealed class InMemoryLeadStore : ILeadStore
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<LeadNotification>> LoadPendingNotificationsAsync(CancellationToken cancellationToken)
+    ValueTask<IReadOnlyList<LeadNotification>> IOutbox.LoadPendingNotificationsAsync(CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -212,7 +221,7 @@ public sealed class InMemoryLeadStore : ILeadStore
     }
 
     /// <inheritdoc />
-    public ValueTask AcknowledgeNotificationsAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    ValueTask IOutbox.AcknowledgeNotificationsAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keys);
         var set = keys.ToHashSet(StringComparer.Ordinal);

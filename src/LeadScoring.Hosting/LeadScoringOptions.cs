@@ -42,6 +42,16 @@ public sealed class LeadScoringOptions
 
     /// <summary>Longest time shutdown waits for queued messages to be committed. Default 30 s.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Lead states are saved at a state checkpoint, not with every batch: once this many messages were committed since the
+    /// last one (or <see cref="StateCheckpointInterval"/> passed), on drain and with a re-scoring. A restart replays at most
+    /// about this many messages from the message log. 1 saves the states with every batch. Default 1,000,000 (a replay of a few seconds).
+    /// </summary>
+    public int StateCheckpointMessages { get; set; } = 1_000_000;
+
+    /// <summary>Longest time between the first change after a state checkpoint and the next one (see <see cref="StateCheckpointMessages"/>). Default 60 s.</summary>
+    public TimeSpan StateCheckpointInterval { get; set; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>Set once the pipeline has started: from then on a bad model file is refused by the reload, not by validation.</summary>
@@ -98,6 +108,16 @@ internal sealed class LeadScoringOptionsValidator(LeadScoringStartState state) :
         if (options.BatchDelay < TimeSpan.Zero)
         {
             errors.Add("LeadScoring: BatchDelay must not be negative.");
+        }
+
+        if (options.StateCheckpointMessages < 1)
+        {
+            errors.Add($"LeadScoring: StateCheckpointMessages must be at least 1, not {options.StateCheckpointMessages}.");
+        }
+
+        if (options.StateCheckpointInterval < TimeSpan.Zero)
+        {
+            errors.Add("LeadScoring: StateCheckpointInterval must not be negative.");
         }
 
         if (options.ReorderHorizon is { } h && h < TimeSpan.Zero)

@@ -80,6 +80,7 @@ internal sealed partial class ScoringPipeline
             }
 
             await _committing.ConfigureAwait(false);
+            await CommitStateCheckpointAsync().ConfigureAwait(false);
 
             if (Interlocked.Exchange(ref _pendingModel, null) is { } last && last.Model.Version != _model!.Model.Version)
             {
@@ -172,33 +173,7 @@ internal sealed partial class ScoringPipeline
                 _partitions[Route(item.Message)].Batch.Add(item.Message);
             }
 
-            // Apply: one task per partition, each owning its engine.
-            await Task.WhenAll(_partitions.Where(p => p.Batch.Count > 0).Select(p => Task.Run(() =>
-            {
-                lock (p.Gate)
-                {
-                    // The engine's batch apply: exactly one Apply per message, in order, with the next rows prefetched.
-                    var outcomes = new ApplyOutcome[p.Batch.Count];
-                    p.Engine.Apply(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(p.Batch), outcomes);
-                    for (int i = 0; i < outcomes.Length; i++)
-                    {
-                        p.Applied.Add((p.Batch[i], outcomes[i]));
-                    }
-                }
-            }, cancellationToken))).ConfigureAwait(false);
-
-            // Accounts are shared: every partition sees every counted group message (and replays members it affects).
-            var groups = _partitions.SelectMany(p => p.Applied).Where(a => a.Message.Type == MessageType.Group && a.Outcome != ApplyOutcome.Duplicate).Select(a => a.Message).ToList();
-            if (groups.Count > 0)
-            {
-                foreach (var p in _partitions)
-                {
-                    lock (p.Gate)
-                    {
-                        p.Engine.ImportAccountMessages(groups);
-                    }
-                }
-            }
+            await ApplyRoutedAsync(cancellationToken).ConfigureAwait(false);
 
             var counted = new List<LeadMessage>();
             foreach (var p in _partitions)
@@ -220,13 +195,15 @@ internal sealed partial class ScoringPipeline
                 }
             }
 
-            var (snapshots, removed, history, notifications) = CollectChanges(rescore: false, counted);
+            var (changed, removed, history, notifications) = CollectChanges(rescore: false, counted);
+            Track(changed, removed, counted.Count);
+            var (states, removedStates) = CheckpointDue() ? TakeStateCheckpoint() : (null, null);
             var store = new LeadStoreBatch
             {
-                Leads = snapshots,
-                RemovedLeads = removed,
+                Leads = states ?? [],
+                RemovedLeads = removedStates ?? [],
+                StateCheckpoint = states is not null,
                 Messages = counted,
-                AccountMessages = groups,
                 History = history.Entries,
                 HistoryRenamed = history.Renamed,
                 HistoryReplacedFrom = history.ReplacedFrom,
@@ -243,6 +220,43 @@ internal sealed partial class ScoringPipeline
         {
             _structure.Release();
         }
+    }
+
+    /// <summary>
+    /// Applies each partition's <see cref="Partition.Batch"/> (routed in arrival order) in parallel, one task per partition
+    /// owning its engine, then shares the counted group messages with every partition (accounts are read across leads,
+    /// spec 3.5; members they affect are replayed). Returns those group messages. The caller holds <see cref="_structure"/>.
+    /// </summary>
+    private async Task<List<LeadMessage>> ApplyRoutedAsync(CancellationToken cancellationToken)
+    {
+        // Apply: one task per partition, each owning its engine.
+        await Task.WhenAll(_partitions.Where(p => p.Batch.Count > 0).Select(p => Task.Run(() =>
+        {
+            lock (p.Gate)
+            {
+                // The engine's batch apply: exactly one Apply per message, in order, with the next rows prefetched.
+                var outcomes = new ApplyOutcome[p.Batch.Count];
+                p.Engine.Apply(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(p.Batch), outcomes);
+                for (int i = 0; i < outcomes.Length; i++)
+                {
+                    p.Applied.Add((p.Batch[i], outcomes[i]));
+                }
+            }
+        }, cancellationToken))).ConfigureAwait(false);
+
+        // Accounts are shared: every partition sees every counted group message (and replays members it affects).
+        var groups = _partitions.SelectMany(p => p.Applied).Where(a => a.Message.Type == MessageType.Group && a.Outcome != ApplyOutcome.Duplicate).Select(a => a.Message).ToList();
+        if (groups.Count > 0)
+        {
+            foreach (var p in _partitions)
+            {
+                lock (p.Gate)
+                {
+                    p.Engine.ImportAccountMessages(groups);
+                }
+            }
+        }
+        return groups;
     }
 
     /// <summary>

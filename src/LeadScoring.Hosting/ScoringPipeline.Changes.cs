@@ -17,14 +17,18 @@ internal sealed partial class ScoringPipeline
     /// </summary>
     private sealed record Outcome(ScoreHistoryEntry Entry, HashSet<StageMove> Moves, long First);
 
+    /// <summary>A changed lead's reported id and every id linked to it (its state is exported at the next state checkpoint).</summary>
+    private sealed record LeadKey(string LeadId, ImmutableArray<string> Ids);
+
     /// <summary>
-    /// Exports the changed leads, works out their score history and what their handlers must be told.
+    /// Lists the changed leads (their states are saved at the next state checkpoint, see <c>ScoringPipeline.Checkpoints.cs</c>),
+    /// works out their score history and what their handlers must be told.
     /// <paramref name="counted"/>: the batch's counted messages (null for a re-scoring).
     /// </summary>
-    private (List<LeadSnapshot> Snapshots, List<string> Removed, HistoryChanges History, List<LeadNotification> Notifications) CollectChanges(
+    private (List<string> Changed, List<string> Removed, HistoryChanges History, List<LeadNotification> Notifications) CollectChanges(
         bool rescore, IReadOnlyList<LeadMessage>? counted = null)
     {
-        var snapshots = new List<LeadSnapshot>();
+        var snapshots = new List<string>();
         var removed = new List<string>();
         var history = new HistoryChanges(counted ?? []);
         var notifications = new List<LeadNotification>();
@@ -48,8 +52,9 @@ internal sealed partial class ScoringPipeline
                 removed.AddRange(changes.Removed);
                 foreach (var id in changes.Changed)
                 {
-                    var snapshot = p.Engine.ExportLeadState(id)!;
-                    snapshots.Add(snapshot);
+                    p.Engine.TryGetLeadIds(id, out string reported, out var leadIds);
+                    var snapshot = new LeadKey(reported, leadIds);
+                    snapshots.Add(reported);
                     var result = p.Engine.EvaluateLatest(id)!;
                     if (!_outcomes.TryGetValue(id, out var previous))
                     {
@@ -139,7 +144,7 @@ internal sealed partial class ScoringPipeline
     }
 
     /// <summary>Every id of a lead, its reported id included.</summary>
-    private static ImmutableArray<string> IdsOf(LeadSnapshot snapshot) =>
+    private static ImmutableArray<string> IdsOf(LeadKey snapshot) =>
         snapshot.Ids.Contains(snapshot.LeadId, StringComparer.Ordinal) ? snapshot.Ids : snapshot.Ids.Add(snapshot.LeadId);
 
     /// <summary>The ticks of a changed lead's first message: that of the leads it was, or of its messages in this batch.</summary>
@@ -223,7 +228,7 @@ internal sealed partial class ScoringPipeline
     /// instant on. A lead now reported under another id takes the old id's entries; of merging leads, the first to
     /// start keeps its entries (before the second one started) and the others lose theirs.
     /// </summary>
-    private void AddHistory(LeadScoringEngine engine, LeadSnapshot snapshot, ImmutableArray<string> ids, LeadResult latest, HistoryChanges history)
+    private void AddHistory(LeadScoringEngine engine, LeadKey snapshot, ImmutableArray<string> ids, LeadResult latest, HistoryChanges history)
     {
         string lead = snapshot.LeadId;
         // The leads this one was reported as after the last batch, the first to start first: itself, another id

@@ -51,35 +51,40 @@ internal sealed partial class ScoringPipeline
             _partitions = NewPartitions(next);
             _route.Clear();
             long count = 0;
-            await foreach (var m in _store.LoadMessagesAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var (_, messages) in _store.ReadLogAsync(0, cancellationToken).ConfigureAwait(false))
             {
-                var p = _partitions[Route(m)];
-                p.Engine.Apply(m);
-                if (m.Type == MessageType.Group)
+                foreach (var m in messages)
                 {
-                    foreach (var other in _partitions)
+                    var p = _partitions[Route(m)];
+                    p.Engine.Apply(m);
+                    if (m.Type == MessageType.Group)
                     {
-                        if (!ReferenceEquals(other, p))
+                        foreach (var other in _partitions)
                         {
-                            other.Engine.ImportAccountMessages([m]);
+                            if (!ReferenceEquals(other, p))
+                            {
+                                other.Engine.ImportAccountMessages([m]);
+                            }
                         }
                     }
-                }
 
-                if (++count % 100_000 == 0)
-                {
-                    _logger.LogInformation("Re-scoring: {Count} messages replayed.", count);
+                    if (++count % 100_000 == 0)
+                    {
+                        _logger.LogInformation("Re-scoring: {Count} messages replayed.", count);
+                    }
                 }
             }
 
             try
             {
                 _model = next;
-                (var snapshots, _, var history, notifications) = CollectChanges(rescore: true);
+                (_, _, var history, notifications) = CollectChanges(rescore: true);
+                var snapshots = TakeAllStates();
                 await _store.CommitAsync(new LeadStoreBatch
                 {
                     Leads = snapshots,
                     ReplaceAllLeads = true,
+                    StateCheckpoint = true,
                     History = history.Entries,
                     Notifications = notifications,
                     ModelVersion = next.Model.Version,

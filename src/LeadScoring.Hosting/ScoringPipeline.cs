@@ -105,17 +105,30 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
         if (stored is not null && stored != model.Model.Version && _options.RescoreOnModelChange)
         {
             _logger.LogInformation("Stored leads were scored with model version {Stored}; re-scoring them with {Version}.", stored, model.Model.Version);
-            // The stored states belong to the old model's layout: compare against each lead's last recorded outcome.
+            // The stored states belong to the old model's layout: compare against each lead's last recorded outcome. The
+            // leads are those stored and those of the messages logged after the state checkpoint.
+            var leads = new HashSet<string>(StringComparer.Ordinal);
             await foreach (var snapshot in _store.LoadLeadsAsync(cancellationToken).ConfigureAwait(false))
             {
-                var history = await _store.GetHistoryAsync(snapshot.LeadId, cancellationToken).ConfigureAwait(false);
+                leads.Add(snapshot.LeadId);
+            }
+
+            long position = await _store.GetStatePositionAsync(cancellationToken).ConfigureAwait(false);
+            await foreach (var (_, messages) in _store.ReadLogAsync(position, cancellationToken).ConfigureAwait(false))
+            {
+                leads.UnionWith(messages.Select(m => m.LeadId));
+            }
+
+            foreach (var lead in leads)
+            {
+                var history = await _store.GetHistoryAsync(lead, cancellationToken).ConfigureAwait(false);
                 if (history.Count > 0)
                 {
                     // Stage moves as the history recorded them: consecutive entries whose stage differs.
                     var moves = history.Zip(history.Skip(1))
                         .Where(x => x.First.Stage is not null && x.Second.Stage is not null && x.First.Stage != x.Second.Stage)
                         .Select(x => new StageMove(x.First.Stage!, x.Second.Stage!, x.Second.At));
-                    _outcomes[snapshot.LeadId] = new Outcome(history[^1], [.. moves], history[0].At.UtcTicks);
+                    _outcomes[lead] = new Outcome(history[^1], [.. moves], history[0].At.UtcTicks);
                 }
             }
 
@@ -201,42 +214,6 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
     {
         var engineOptions = new LeadScoringEngineOptions { ReorderHorizon = _options.ReorderHorizon };
         return [.. Enumerable.Range(0, _options.Workers).Select(_ => new Partition(model, engineOptions))];
-    }
-
-    private async Task LoadAsync(CancellationToken cancellationToken)
-    {
-        var accounts = new List<LeadMessage>();
-        await foreach (var m in _store.LoadAccountMessagesAsync(cancellationToken).ConfigureAwait(false))
-        {
-            accounts.Add(m);
-        }
-
-        foreach (var p in _partitions)
-        {
-            p.Engine.ImportAccountMessages(accounts);
-        }
-
-        await foreach (var snapshot in _store.LoadLeadsAsync(cancellationToken).ConfigureAwait(false))
-        {
-            int target = Home(snapshot.LeadId);
-            _partitions[target].Engine.ImportLead(snapshot);
-            foreach (var id in snapshot.Ids)
-            {
-                _route[id] = target;
-            }
-
-            if (_partitions[target].Engine.EvaluateLatest(snapshot.LeadId) is { } result)
-            {
-                long first = snapshot.BaseState is { IsEmpty: false } || snapshot.Journal.IsEmpty
-                    ? long.MinValue : snapshot.Journal.Min(m => m.TimestampTicks);
-                _outcomes[result.LeadId] = new Outcome(Entry(result, null), [.. ToldByClock(_partitions[target].Engine, result)], first);
-            }
-        }
-
-        foreach (var p in _partitions)
-        {
-            p.Engine.TakeChanges();
-        }
     }
 
     private int Home(string id) => (int)((uint)StringComparer.Ordinal.GetHashCode(id) % (uint)_partitions.Length);

@@ -32,8 +32,11 @@ internal interface ILeadScoringGrainStorage
 
 /// <summary>
 /// <see cref="ILeadScoringGrainStorage"/> over the project's <see cref="ILeadStore"/> (in memory, SQLite, PostgreSQL):
-/// the log is the store's message log and account log, the outbox its outbox. Lead snapshots are not written: a
-/// partition grain rebuilds its leads from the log. The store's schema is created once, on first use.
+/// the log is the store's message log (<see cref="IMessageLog"/>, one position per appended batch), the outbox its
+/// <see cref="IOutbox"/>. The store keeps no account log: the group messages are those of the message log (a group
+/// message logged twice, as a retry, is one entry of an account: the engine's account book keeps one of equal copies).
+/// Lead states are not written: a partition grain rebuilds its leads from the log. The store's schema is created once,
+/// on first use.
 /// </summary>
 internal sealed class LeadStoreGrainStorage(ILeadStore store) : ILeadScoringGrainStorage
 {
@@ -43,24 +46,34 @@ internal sealed class LeadStoreGrainStorage(ILeadStore store) : ILeadScoringGrai
     public async ValueTask AppendAsync(IReadOnlyList<LeadMessage> messages, IReadOnlyList<LeadMessage> accountMessages, CancellationToken cancellationToken)
     {
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        await store.CommitAsync(new LeadStoreBatch { Messages = messages, AccountMessages = accountMessages }, cancellationToken).ConfigureAwait(false);
+        // The counted group messages are in the batch's messages: the log gives them back (ReadAccountMessagesAsync).
+        await store.CommitAsync(new LeadStoreBatch { Messages = messages }, cancellationToken).ConfigureAwait(false);
     }
 
     public async IAsyncEnumerable<LeadMessage> ReadMessagesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        await foreach (var m in store.LoadMessagesAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var (_, messages) in store.ReadLogAsync(0, cancellationToken).ConfigureAwait(false))
         {
-            yield return m;
+            foreach (var m in messages)
+            {
+                yield return m;
+            }
         }
     }
 
     public async IAsyncEnumerable<LeadMessage> ReadAccountMessagesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        await foreach (var m in store.LoadAccountMessagesAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var (_, messages) in store.ReadLogAsync(0, cancellationToken).ConfigureAwait(false))
         {
-            yield return m;
+            foreach (var m in messages)
+            {
+                if (m.Type == MessageType.Group)
+                {
+                    yield return m;
+                }
+            }
         }
     }
 

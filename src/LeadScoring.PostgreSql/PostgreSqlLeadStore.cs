@@ -9,13 +9,13 @@ using NpgsqlTypes;
 namespace LeadScoring.PostgreSql;
 
 /// <summary>
-/// A lead store in a PostgreSQL database: lead states, the message log, account messages, score history, dead letters,
+/// A lead store in a PostgreSQL database: lead states (at state checkpoints), the message log, score history, dead letters,
 /// the handler outbox, source checkpoints and the model version. Each <see cref="CommitAsync"/> is one PostgreSQL
 /// transaction: after a crash of the host or the server the whole batch is there or none of it.
 /// </summary>
 /// <remarks>
 /// <para>Writes are batched: the message log, score history and dead letters go in with binary <c>COPY</c>, leads through
-/// a <c>COPY</c> into a temporary table and one upsert, checkpoints, account messages and the outbox as multi-row upserts
+/// a <c>COPY</c> into a temporary table and one upsert, checkpoints and the outbox as multi-row upserts
 /// of arrays (<c>unnest</c>). A commit is a fixed number of round trips, whatever the batch's size.</para>
 /// <para>Thread safety: every member may be called from any thread, concurrently. Commits and acknowledgements take turns
 /// on the store's one write connection (so the message log keeps commit order); reads use pooled connections of their
@@ -30,6 +30,9 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
 
     /// <summary>The <c>meta</c> key of the stage clock's last processed tick (UTC ticks, as invariant text).</summary>
     private const string StageClockKey = "stage_clock";
+
+    /// <summary>The <c>meta</c> key of the message log position (a <c>messages.batch</c>) the stored lead states are as of.</summary>
+    private const string StatePositionKey = "state_position";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
@@ -99,35 +102,46 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         return text is null ? null : new DateTimeOffset(long.Parse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture), TimeSpan.Zero);
     }
 
-    /// <summary>
-    /// Every stored lead, by lead id. A lead's journal is not written with the lead: it is read back here, in the same
-    /// query, from the message log (every message of the lead's ids, id by id, in commit order), and
-    /// <see cref="LeadScoringEngine.ImportLead"/> keeps the ones after the lead's base snapshot.
-    /// </summary>
+    /// <inheritdoc />
+    public async ValueTask<long> GetStatePositionAsync(CancellationToken cancellationToken)
+    {
+        string? text = await ScalarAsync("SELECT value FROM meta WHERE key = $1;", StatePositionKey, cancellationToken).ConfigureAwait(false);
+        return text is null ? 0 : long.Parse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Every stored lead state, by lead id, as committed (no journal: the pipeline reads the lead's messages from the log).</summary>
     public IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync(CancellationToken cancellationToken) =>
-        QueryAsync("""
-            SELECT l.lead_id, l.ids, l.state, l.base_state,
-                   ARRAY(SELECT m.json
-                         FROM unnest(l.ids) WITH ORDINALITY AS i(id, ord)
-                         CROSS JOIN LATERAL (SELECT json, seq FROM messages WHERE lead_id = i.id ORDER BY seq) AS m
-                         ORDER BY i.ord, m.seq) AS journal
-            FROM leads l ORDER BY l.lead_id;
-            """, ReadLead, cancellationToken);
+        QueryAsync("SELECT lead_id, ids, state, base_state FROM leads ORDER BY lead_id;", ReadLead, cancellationToken);
 
-    /// <inheritdoc />
-    public IAsyncEnumerable<LeadMessage> LoadAccountMessagesAsync(CancellationToken cancellationToken) =>
-        QueryAsync("SELECT json FROM account_messages ORDER BY id;", r => StoredMessage(r.GetString(0)), cancellationToken);
+    /// <summary>The logged batches after <paramref name="after"/>: the rows of <c>messages</c> by their <c>batch</c> number, in commit order.</summary>
+    public async IAsyncEnumerable<(long Position, IReadOnlyList<LeadMessage> Messages)> ReadLogAsync(long after, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        long position = 0;
+        var messages = new List<LeadMessage>();
+        await foreach (var (batch, message) in QueryAsync("SELECT batch, json FROM messages WHERE batch > $1 ORDER BY seq;",
+            r => (r.GetInt64(0), StoredMessage(r.GetString(1))), cancellationToken, after).ConfigureAwait(false))
+        {
+            if (batch != position && messages.Count > 0)
+            {
+                yield return (position, messages);
+                messages = [];
+            }
 
-    /// <inheritdoc />
-    public IAsyncEnumerable<LeadMessage> LoadMessagesAsync(CancellationToken cancellationToken) =>
-        QueryAsync("SELECT json FROM messages ORDER BY seq;", r => StoredMessage(r.GetString(0)), cancellationToken);
+            position = batch;
+            messages.Add(message);
+        }
+
+        if (messages.Count > 0)
+        {
+            yield return (position, messages);
+        }
+    }
 
     /// <summary>
     /// Writes <paramref name="batch"/> in one transaction: stored leads are deleted first when
     /// <see cref="LeadStoreBatch.ReplaceAllLeads"/> is set, then <see cref="LeadStoreBatch.RemovedLeads"/> are deleted,
     /// then <see cref="LeadStoreBatch.Leads"/> inserted or replaced (so a lead both removed and written is kept; a lead
-    /// given twice is stored as its last snapshot), then the messages, account messages (a message already stored is
-    /// skipped), history and dead letters appended, the checkpoints set, the model version stored when given and the
+    /// given twice is stored as its last snapshot), then the messages (one batch number, and for a state checkpoint the position recorded), history and dead letters appended, the checkpoints set, the model version stored when given and the
     /// notifications added to the outbox. When it returns, the batch is committed; when it throws, nothing of it was
     /// written (and the write connection is opened again for the next commit).
     /// </summary>
@@ -215,15 +229,19 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         }
 
         Step("leads");
+        long logged = 0;
         if (batch.Messages.Count > 0)
         {
-            var copy = await connection.BeginBinaryImportAsync("COPY messages (lead_id, message_id, timestamp, json) FROM STDIN (FORMAT BINARY);", cancellationToken).ConfigureAwait(false);
+            // One number per logged batch: its position (ILeadStateStore, IMessageLog).
+            logged = Convert.ToInt64(await ScalarAsync(connection, "SELECT nextval('message_batches');", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            var copy = await connection.BeginBinaryImportAsync("COPY messages (batch, lead_id, message_id, timestamp, json) FROM STDIN (FORMAT BINARY);", cancellationToken).ConfigureAwait(false);
             await using (copy.ConfigureAwait(false))
             {
                 for (int i = 0; i < batch.Messages.Count; i++)
                 {
                     var message = batch.Messages[i];
                     await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(logged, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
                     await copy.WriteAsync(PgText.Encode(message.LeadId), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
                     await copy.WriteAsync(PgText.Encode(message.MessageId), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
                     await copy.WriteAsync(message.TimestampTicks, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
@@ -234,21 +252,19 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
             }
         }
 
-        Step("messages");
-        if (batch.AccountMessages.Count > 0)
+        if (batch.StateCheckpoint)
         {
+            if (logged == 0)
+            {
+                logged = Convert.ToInt64(await ScalarAsync(connection, "SELECT COALESCE((SELECT batch FROM messages ORDER BY seq DESC LIMIT 1), 0);", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
             await ExecuteAsync(connection, """
-                INSERT INTO account_messages (group_id, message_id, timestamp, json)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])
-                ON CONFLICT DO NOTHING;
-                """, cancellationToken,
-                batch.AccountMessages.Select(m => PgText.Encode(m.GroupId ?? "")).ToArray(),
-                batch.AccountMessages.Select(m => PgText.Encode(m.MessageId)).ToArray(),
-                batch.AccountMessages.Select(m => m.TimestampTicks).ToArray(),
-                rows.AccountMessages).ConfigureAwait(false);
+                INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+                """, cancellationToken, StatePositionKey, logged.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
         }
 
-        Step("account-messages");
+        Step("messages");
         // Renames one by one, in the batch's order, as every store applies them (a rename may follow another).
         foreach (var (from, to) in batch.HistoryRenamed)
         {
@@ -506,6 +522,12 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
     private static Task WriteTextAsync(NpgsqlBinaryImporter copy, string? text, CancellationToken cancellationToken) =>
         text is null ? copy.WriteNullAsync(cancellationToken) : copy.WriteAsync(PgText.Encode(text), NpgsqlDbType.Text, cancellationToken);
 
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private async ValueTask<string?> ScalarAsync(string sql, string key, CancellationToken cancellationToken)
     {
         await foreach (var value in QueryAsync(sql, r => Text(r, 0), cancellationToken, PgText.Encode(key)).ConfigureAwait(false))
@@ -559,8 +581,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
 
         byte[] state = reader.GetFieldValue<byte[]>(2);
         ReadOnlyMemory<byte>? baseState = reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3);
-        var journal = reader.GetFieldValue<string[]>(4).Select(StoredMessage).ToList();
-        return LeadSnapshot.Create(leadId, ids, state, baseState, journal);
+        return LeadSnapshot.Create(leadId, ids, state, baseState, []);
     }
 
     private static ScoreHistoryEntry ReadHistory(NpgsqlDataReader reader)
@@ -624,7 +645,6 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
             }
 
             Messages = [.. batch.Messages.Select(Json)];
-            AccountMessages = [.. batch.AccountMessages.Select(Json)];
 
             // A notification given twice keeps its first place and its last content, as repeated upserts would.
             var notifications = new List<LeadNotification>(batch.Notifications.Count);
@@ -650,8 +670,6 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         public string[] RemovedLeads { get; }
 
         public string[] Messages { get; }
-
-        public string[] AccountMessages { get; }
 
         public IReadOnlyList<LeadNotification> Notifications { get; }
     }

@@ -83,6 +83,15 @@ internal static class PostgreSqlSchema
                 payload text    NOT NULL          -- the handler arguments as JSON
             );
             """),
+        new(2, "lead-state checkpoints: messages numbered by logged batch (the position, from 2 on; older rows are batch 1, all in the states) and meta state_position; no account log and no index by lead (the log is read in order)", """
+            ALTER TABLE messages ADD COLUMN batch bigint NOT NULL DEFAULT 1;
+            ALTER TABLE messages ALTER COLUMN batch DROP DEFAULT;
+            CREATE SEQUENCE message_batches START 2;
+            INSERT INTO meta (key, value) SELECT 'state_position', CASE WHEN EXISTS (SELECT 1 FROM messages) THEN '1' ELSE '0' END
+            ON CONFLICT (key) DO NOTHING;
+            DROP INDEX ix_messages_lead_id;
+            DROP TABLE account_messages;
+            """),
     ];
 
     /// <summary>The schema version this code creates.</summary>

@@ -10,14 +10,14 @@ using Microsoft.Data.Sqlite;
 namespace LeadScoring.Sqlite;
 
 /// <summary>
-/// A lead store in one SQLite file: lead states, the message log, account messages, score history, dead letters,
+/// A lead store in one SQLite file: lead states (at state checkpoints), the message log, score history, dead letters,
 /// source checkpoints and the model version. Each <see cref="CommitAsync"/> is one SQLite transaction in a
 /// write-ahead-logged database: after a crash the whole batch is there or none of it.
 /// </summary>
 /// <remarks>
 /// <para>Thread safety: every member may be called from any thread, concurrently. The store keeps one connection;
 /// commits and point reads (<see cref="GetCheckpointAsync"/>, <see cref="GetHistoryAsync"/>, ...) take turns on it
-/// behind a lock, so a read waits for a commit in progress. The three <c>Load...Async</c> enumerations open their own
+/// behind a lock, so a read waits for a commit in progress. The enumerations (<see cref="LoadLeadsAsync"/>, <see cref="ReadLogAsync"/>) open their own
 /// read connection and see the store as of their start (a snapshot), without holding the lock while they are
 /// enumerated; for a private in-memory database (<c>Data Source=:memory:</c>) they read everything under the lock first.</para>
 /// <para>The SQLite calls are synchronous: the asynchronous methods complete on the calling thread.</para>
@@ -28,6 +28,9 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
     /// <summary>The <c>meta</c> key of the stage clock's last processed tick (UTC ticks, as invariant text).</summary>
     private const string StageClockKey = "stage_clock";
+
+    /// <summary>The <c>meta</c> key of the message log position the stored lead states are as of (a <c>message_log.seq</c>).</summary>
+    private const string StatePositionKey = "state_position";
 
     private readonly SqliteLeadStoreOptions _options;
     private readonly string _connectionString;
@@ -110,74 +113,30 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         return text is null ? null : new DateTimeOffset(long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture), TimeSpan.Zero);
     }
 
+    /// <inheritdoc />
+    public async ValueTask<long> GetStatePositionAsync(CancellationToken cancellationToken)
+    {
+        string? text = await ScalarAsync("SELECT value FROM meta WHERE key = $key;", StatePositionKey, cancellationToken).ConfigureAwait(false);
+        return text is null ? 0 : long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+    }
+
     /// <summary>
-    /// Every stored lead. A lead's journal is not rewritten on every commit (it would cost more than the rest of the
-    /// batch): it is read back here from the message log, every message of the lead's ids, and
-    /// <see cref="LeadScoringEngine.ImportLead"/> keeps the ones after the lead's base snapshot. The log is read once,
-    /// in commit order, and its messages grouped by lead id.
+    /// Every stored lead state, as committed. The journal column of older databases is read when it holds messages;
+    /// the pipeline gives each lead its messages back from the message log.
     /// </summary>
-    public async IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var leads = new List<LeadSnapshot>();
-        await foreach (var lead in QueryAsync("SELECT lead_id, ids, state, base_state, journal FROM leads ORDER BY rowid;", ReadLead, cancellationToken).ConfigureAwait(false))
-        {
-            leads.Add(lead);
-        }
+    public IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync(CancellationToken cancellationToken) =>
+        QueryAsync("SELECT lead_id, ids, state, base_state, journal FROM leads ORDER BY rowid;", ReadLead, cancellationToken);
 
-        var logged = new Dictionary<string, List<LeadMessage>>(StringComparer.Ordinal);
-        if (leads.Exists(l => l.Journal.IsEmpty))
-        {
-            await foreach (var m in LoadMessagesAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (!logged.TryGetValue(m.LeadId, out var list))
-                {
-                    logged[m.LeadId] = list = [];
-                }
-
-                list.Add(m);
-            }
-        }
-
-        foreach (var lead in leads)
-        {
-            if (!lead.Journal.IsEmpty)
-            {
-                yield return lead;
-                continue;
-            }
-
-            var journal = new List<LeadMessage>();
-            foreach (var id in lead.Ids)
-            {
-                journal.AddRange(logged.GetValueOrDefault(id) ?? []);
-            }
-
-            yield return LeadSnapshot.Create(lead.LeadId, lead.Ids, lead.State, lead.BaseState, journal);
-        }
-    }
-
-    /// <inheritdoc />
-    public IAsyncEnumerable<LeadMessage> LoadAccountMessagesAsync(CancellationToken cancellationToken) =>
-        QueryAsync("SELECT json FROM account_messages ORDER BY id;", r => ParseMessage(r.GetString(0)), cancellationToken);
-
-    /// <inheritdoc />
-    public async IAsyncEnumerable<LeadMessage> LoadMessagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        // One row per committed batch: its messages as JSON Lines, in commit order.
-        await foreach (string lines in QueryAsync("SELECT messages FROM message_log ORDER BY seq;", r => r.GetString(0), cancellationToken).ConfigureAwait(false))
-        {
-            foreach (var m in ParseLines(lines))
-            {
-                yield return m;
-            }
-        }
-    }
+    /// <summary>The logged batches after <paramref name="after"/>: one row of <c>message_log</c> each, its <c>seq</c> the position.</summary>
+    public IAsyncEnumerable<(long Position, IReadOnlyList<LeadMessage> Messages)> ReadLogAsync(long after, CancellationToken cancellationToken) =>
+        QueryAsync("SELECT seq, messages FROM message_log WHERE seq > $key ORDER BY seq;", after,
+            r => (r.GetInt64(0), (IReadOnlyList<LeadMessage>)ParseLines(r.GetString(1))), cancellationToken);
 
     /// <summary>
     /// Writes <paramref name="batch"/> in one transaction: stored leads are deleted first when
     /// <see cref="LeadStoreBatch.ReplaceAllLeads"/> is set, then <see cref="LeadStoreBatch.RemovedLeads"/> are deleted,
     /// then <see cref="LeadStoreBatch.Leads"/> inserted or replaced (so a lead both removed and written is kept), then the
-    /// messages and account messages (a message already stored is skipped) appended, the score history rewritten
+    /// messages appended as one <c>message_log</c> row (and, for a state checkpoint, its position recorded), the score history rewritten
     /// (<see cref="LeadStoreBatch.HistoryRenamed"/> moved, <see cref="LeadStoreBatch.HistoryReplacedFrom"/> deleted,
     /// <see cref="LeadStoreBatch.History"/> appended), dead letters appended, the checkpoints set, and the model version
     /// and the stage clock's tick stored when given. When it returns, the batch survives the process being
@@ -232,19 +191,14 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 c.InsertMessages.ExecuteNonQuery();
             }
 
-            Step("messages");
-            p = c.InsertAccountMessage.Parameters;
-            for (int i = 0; i < batch.AccountMessages.Count; i++)
+            if (batch.StateCheckpoint)
             {
-                var message = batch.AccountMessages[i];
-                p[0].Value = message.GroupId ?? "";
-                p[1].Value = message.MessageId;
-                p[2].Value = message.TimestampTicks;
-                p[3].Value = json.AccountMessages[i];
-                c.InsertAccountMessage.ExecuteNonQuery();
+                c.UpsertMeta.Parameters[0].Value = StatePositionKey;
+                c.UpsertMeta.Parameters[1].Value = Convert.ToInt64(c.LogEnd.ExecuteScalar(), CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture);
+                c.UpsertMeta.ExecuteNonQuery();
             }
 
-            Step("account-messages");
+            Step("messages");
             p = c.RenameHistory.Parameters;
             foreach (var (from, to) in batch.HistoryRenamed)
             {
@@ -547,7 +501,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     private IAsyncEnumerable<T> QueryAsync<T>(string sql, Func<SqliteDataReader, T> read, CancellationToken cancellationToken) =>
         QueryAsync(sql, null, read, cancellationToken);
 
-    private async IAsyncEnumerable<T> QueryAsync<T>(string sql, string? key, Func<SqliteDataReader, T> read, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<T> QueryAsync<T>(string sql, object? key, Func<SqliteDataReader, T> read, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (_privateDatabase)
         {
@@ -679,10 +633,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                     journal = excluded.journal, updated_at = excluded.updated_at;
                 """, "$lead_id", "$ids", "$state", "$base_state", "$journal", "$updated_at");
             InsertMessages = Prepare(connection, "INSERT INTO message_log (messages) VALUES ($messages);", "$messages");
-            InsertAccountMessage = Prepare(connection, """
-                INSERT INTO account_messages (group_id, message_id, timestamp, json) VALUES ($group_id, $message_id, $timestamp, $json)
-                ON CONFLICT DO NOTHING;
-                """, "$group_id", "$message_id", "$timestamp", "$json");
+            LogEnd = Prepare(connection, "SELECT COALESCE(MAX(seq), 0) FROM message_log;");
             InsertHistory = Prepare(connection, """
                 INSERT INTO score_history (lead_id, at, scores, grade, stage, model_version, message_id)
                 VALUES ($lead_id, $at, $scores, $grade, $stage, $model_version, $message_id);
@@ -716,7 +667,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
         public SqliteCommand InsertMessages { get; }
 
-        public SqliteCommand InsertAccountMessage { get; }
+        public SqliteCommand LogEnd { get; }
 
         public SqliteCommand InsertHistory { get; }
 
@@ -731,7 +682,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         public SqliteCommand UpsertMeta { get; }
 
         private IEnumerable<SqliteCommand> All =>
-            [DeleteAllLeads, DeleteLead, UpsertLead, InsertMessages, InsertAccountMessage, InsertHistory, RenameHistory, DeleteHistoryFrom, InsertDeadLetter, UpsertCheckpoint, UpsertMeta, UpsertOutbox];
+            [DeleteAllLeads, DeleteLead, UpsertLead, InsertMessages, LogEnd, InsertHistory, RenameHistory, DeleteHistoryFrom, InsertDeadLetter, UpsertCheckpoint, UpsertMeta, UpsertOutbox];
 
         public void Enlist(SqliteTransaction? transaction)
         {
@@ -792,7 +743,6 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 MessageLog = log.ToString(0, log.Length - 1);
             }
 
-            AccountMessages = [.. batch.AccountMessages.Select(Message)];
             Scores = [.. batch.History.Select(h => json.Scores(h.Scores))];
         }
 
@@ -802,8 +752,6 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
         /// <summary>The batch's counted messages as JSON Lines (one row of <c>message_log</c>), or null when it has none.</summary>
         public string? MessageLog { get; }
-
-        public string[] AccountMessages { get; }
 
         public string[] Scores { get; }
 

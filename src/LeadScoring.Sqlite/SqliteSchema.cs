@@ -83,6 +83,10 @@ internal static class SqliteSchema
             );
             """)),
         new(3, "the message log as one row per committed batch (JSON Lines) instead of one row per message", MessageLogByBatch),
+        new(4, "lead-state checkpoints: the log position the states are as of (meta state_position); no account log (group messages are read from the message log)", Sql("""
+            INSERT OR IGNORE INTO meta (key, value) SELECT 'state_position', CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM message_log;
+            DROP TABLE account_messages;
+            """)),
     ];
 
     /// <summary>

@@ -1,3 +1,4 @@
+using LeadScoring.Tests.Shared;
 using System.Reflection;
 using LeadScoring.Messages;
 using Microsoft.Extensions.DependencyInjection;
@@ -92,7 +93,7 @@ public sealed class CommitChainTests
     private static async Task<int> StoreMessagesAsync(ILeadStore store)
     {
         int n = 0;
-        await foreach (var _ in store.LoadMessagesAsync(CancellationToken.None))
+        await foreach (var _ in store.LoggedMessagesAsync(CancellationToken.None))
         {
             n++;
         }

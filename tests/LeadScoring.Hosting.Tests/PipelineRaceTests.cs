@@ -141,10 +141,10 @@ public sealed class InMemoryHistoryReadTests
             entries.Add(new ScoreHistoryEntry("u" + i, t0.AddMinutes(i + 1), [new("engagement", 2)], null, "mql", "1", "b" + i));
         }
 
-        await store.CommitAsync(new LeadStoreBatch { History = entries }, default);
+        await ((ILeadStore)store).CommitAsync(new LeadStoreBatch { History = entries }, default);
         for (int i = 0; i < leads; i++)
         {
-            (await store.GetHistoryAsync("u" + i, default)).Should().HaveCount(2);
+            (await ((ILeadStore)store).GetHistoryAsync("u" + i, default)).Should().HaveCount(2);
         }
 
         store.HistoryEntriesRead.Should().Be(2 * leads, "each read looks at the lead's own two entries, not at all 200,000");

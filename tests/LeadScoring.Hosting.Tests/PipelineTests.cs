@@ -1,3 +1,4 @@
+using LeadScoring.Tests.Shared;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
 using LeadScoring.Messages;
@@ -102,11 +103,11 @@ public class PipelineTests
         var expected = HostKit.Expected(HostKit.SampleMessages());
         var ids = expected.Select(e => System.Text.Json.JsonDocument.Parse(e).RootElement.GetProperty("leadId").GetString()!).ToList();
         (await HostKit.ActualAsync(second.Services, ids)).ShouldEqualLines(expected);
-        var deadLetters = await store.GetDeadLettersAsync(100, default);
+        var deadLetters = await ((ILeadStore)store).GetDeadLettersAsync(100, default);
         deadLetters.Should().HaveCount(6, "the sample's six broken lines are kept with their reasons");
         deadLetters.Should().Contain(d => d.Location == "a.jsonl: line 1234" && d.Reason.StartsWith("not valid JSON", StringComparison.Ordinal));
         int counted = 0;
-        await foreach (var _ in store.LoadMessagesAsync(default))
+        await foreach (var _ in ((ILeadStore)store).LoggedMessagesAsync(default))
         {
             counted++;
         }

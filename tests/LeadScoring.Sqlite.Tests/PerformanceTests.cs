@@ -1,3 +1,4 @@
+using LeadScoring.Tests.Shared;
 using System.Diagnostics;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
@@ -91,7 +92,7 @@ public sealed class PerformanceTests(ITestOutputHelper output) : IDisposable
 
             var load = Stopwatch.StartNew();
             int loadedMessages = 0;
-            await foreach (var m in store.LoadMessagesAsync(CancellationToken.None))
+            await foreach (var m in store.LoggedMessagesAsync(CancellationToken.None))
             {
                 loadedMessages++;
             }

@@ -1,3 +1,4 @@
+using LeadScoring.Tests.Shared;
 using LeadScoring.Hosting;
 
 namespace LeadScoring.Sqlite.Tests;
@@ -28,8 +29,8 @@ public sealed class SchemaTests : IDisposable
                 }
             }
 
-            tables.Should().Equal("account_messages", "checkpoints", "dead_letters", "leads", "message_log", "meta", "outbox", "schema_version", "score_history");
-            StoreKit.Scalar(raw, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3");
+            tables.Should().Equal("checkpoints", "dead_letters", "leads", "message_log", "meta", "outbox", "schema_version", "score_history");
+            StoreKit.Scalar(raw, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4");
             StoreKit.Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%';").Should().Be(1L);
         }
 
@@ -96,12 +97,16 @@ public sealed class SchemaTests : IDisposable
 
         await using (var store = await StoreKit.OpenAsync(path))
         {
-            (await StoreKit.ToListAsync(store.LoadMessagesAsync(CancellationToken.None))).Select(m => m.ToJson())
+            (await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None))).Select(m => m.ToJson())
                 .Should().Equal(messages.Select(m => m.ToJson()));
+
+            // Migration 4: the states of an older database were written with every batch, so they are as of the end of its log.
+            var log = await StoreKit.ToListAsync(store.ReadLogAsync(0, CancellationToken.None));
+            (await store.GetStatePositionAsync(CancellationToken.None)).Should().Be(log[^1].Position);
         }
 
         using var after = StoreKit.Raw(path);
-        StoreKit.Scalar(after, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3");
+        StoreKit.Scalar(after, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4");
         StoreKit.Scalar(after, "SELECT count(*) FROM sqlite_master WHERE name = 'messages';").Should().Be(0L);
     }
 
@@ -124,7 +129,7 @@ public sealed class SchemaTests : IDisposable
         await store.CommitAsync(new LeadStoreBatch { Leads = [.. engine.ExportLeads()], Messages = messages }, CancellationToken.None);
 
         (await StoreKit.LeadsAsync(store)).Should().Equal(engine.ExportLeads().Select(StoreKit.Describe).Order(StringComparer.Ordinal));
-        (await StoreKit.ToListAsync(store.LoadMessagesAsync(CancellationToken.None))).Select(m => m.ToJson())
+        (await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None))).Select(m => m.ToJson())
             .Should().Equal(messages.Select(m => m.ToJson()));
     }
 }

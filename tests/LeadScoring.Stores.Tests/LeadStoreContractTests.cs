@@ -1,3 +1,4 @@
+using LeadScoring.Tests.Shared;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
 using LeadScoring.Messages;
@@ -39,8 +40,8 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
 
     private static async Task<State> ReadAsync(ILeadStore store) => new(
         await StoreKit.LeadsAsync(store),
-        (await StoreKit.ToListAsync(store.LoadMessagesAsync(CancellationToken.None))).Select(m => m.ToJson()).ToList(),
-        (await StoreKit.ToListAsync(store.LoadAccountMessagesAsync(CancellationToken.None))).Select(m => m.ToJson()).ToList(),
+        (await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None))).Select(m => m.ToJson()).ToList(),
+        (await StoreKit.ToListAsync(store.LoggedGroupMessagesAsync(CancellationToken.None))).Select(m => m.ToJson()).ToList(),
         (await store.GetHistoryAsync("u1", CancellationToken.None)).Count,
         (await store.GetDeadLettersAsync(100, CancellationToken.None)).Count,
         await store.GetCheckpointAsync("events", CancellationToken.None),
@@ -51,7 +52,6 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
     {
         Leads = [.. engine.ExportLeads()],
         Messages = messages,
-        AccountMessages = engine.ExportAccountMessages(),
         History =
         [
             StoreKit.History("u1", StoreKit.T0.AddTicks(1), 40),
@@ -78,7 +78,6 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
             {
                 Leads = [.. first.ExportLeads()],
                 Messages = messages.Take(4).ToList(),
-                AccountMessages = first.ExportAccountMessages(),
                 History = [StoreKit.History("u1", StoreKit.T0, 10)],
                 DeadLetters = [new("events", "line 1", "bad", "x", StoreKit.T0)],
                 Checkpoints = new Dictionary<string, string> { ["events"] = "4" },
@@ -90,7 +89,6 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
                 Leads = [.. second.ExportLeads()],
                 RemovedLeads = ["anon-1"],
                 Messages = messages.Skip(4).ToList(),
-                AccountMessages = [LeadMessage.Group("g-9", "u2", "acct-2", StoreKit.T0, new Dictionary<string, object?> { ["industry"] = "finance" })],
                 History = [StoreKit.History("u1", StoreKit.T0.AddHours(1), 20)],
                 DeadLetters = [new("events", "line 9", "bad", null, StoreKit.T0)],
                 Checkpoints = new Dictionary<string, string> { ["events"] = "16" },
@@ -111,7 +109,7 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         (snapshots["u1"].BaseState?.IsEmpty ?? true).Should().BeTrue("u1 has no base state (ExportLead gives an empty one)");
         snapshots["u2"].BaseState.Should().NotBeNull("u2's messages span more than the one-day horizon");
         snapshots["u2"].BaseState!.Value.IsEmpty.Should().BeFalse();
-        batch.AccountMessages.Should().NotBeEmpty();
+        batch.Messages.Should().Contain(m => m.Type == MessageType.Group);
 
         await using var store = await OpenAsync();
         await store.CommitAsync(batch, CancellationToken.None);
@@ -122,14 +120,11 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         loaded.Single(s => s.LeadId == "u2").BaseState.Should().NotBeNull();
         loaded.Single(s => s.LeadId == "u1").BaseState.Should().BeNull();
 
-        // The journal comes back from the message log: every logged message of the lead's ids, which covers the journal.
-        loaded.Single(s => s.LeadId == "u1").Journal.Select(m => m.ToJson())
-            .Should().Contain(snapshots["u1"].Journal.Select(m => m.ToJson()));
-
-        (await StoreKit.ToListAsync(store.LoadMessagesAsync(CancellationToken.None))).Select(m => m.ToJson())
+        // A store keeps states, not journals: the pipeline reads a lead's messages back from the message log.
+        (await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None))).Select(m => m.ToJson())
             .Should().Equal(batch.Messages.Select(m => m.ToJson()), "the log keeps commit order");
-        (await StoreKit.ToListAsync(store.LoadAccountMessagesAsync(CancellationToken.None))).Select(m => m.ToJson())
-            .Should().Equal(batch.AccountMessages.Select(m => m.ToJson()));
+        (await StoreKit.ToListAsync(store.LoggedGroupMessagesAsync(CancellationToken.None))).Select(m => m.ToJson())
+            .Should().Equal(batch.Messages.Where(m => m.Type == MessageType.Group).Select(m => m.ToJson()), "group messages are read from the log; there is no account log");
 
         var u1 = await store.GetHistoryAsync("u1", CancellationToken.None);
         u1.Should().BeEquivalentTo(batch.History.Where(h => h.LeadId == "u1"), o => o.WithStrictOrdering());
@@ -172,9 +167,7 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         await store.CommitAsync(batch, CancellationToken.None);
 
         (await StoreKit.LeadsAsync(store)).Should().Equal(batch.Leads.Select(StoreKit.Describe).Order(StringComparer.Ordinal));
-        (await StoreKit.ToListAsync(store.LoadLeadsAsync(CancellationToken.None))).Single().Journal.Select(m => m.ToJson())
-            .Should().Equal(messages.Select(m => m.ToJson()));
-        (await StoreKit.ToListAsync(store.LoadMessagesAsync(CancellationToken.None))).Select(m => m.MessageId).Should().Equal("m\0-1", "m\u0001-2");
+        (await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None))).Select(m => m.MessageId).Should().Equal("m\0-1", "m\u0001-2");
         (await store.GetHistoryAsync(lead, CancellationToken.None)).Should().BeEquivalentTo(batch.History);
         (await store.GetDeadLettersAsync(1, CancellationToken.None)).Should().Equal(batch.DeadLetters);
         (await store.GetCheckpointAsync("src\0", CancellationToken.None)).Should().Be("7\u0001\0");
@@ -197,16 +190,20 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         await using (var store = await OpenAsync())
         {
             // As the pipeline does: the leads, and every message applied (the log the journals are read back from).
-            await store.CommitAsync(new LeadStoreBatch { Leads = [.. original.ExportLeads()], Messages = [.. messages.Take(half)], AccountMessages = original.ExportAccountMessages() }, CancellationToken.None);
+            await store.CommitAsync(new LeadStoreBatch { Leads = [.. original.ExportLeads()], Messages = [.. messages.Take(half)], StateCheckpoint = true }, CancellationToken.None);
         }
 
         var restored = new LeadScoringEngine(StoreKit.Model);
         await using (var store = await OpenAsync())
         {
-            restored.ImportAccountMessages(await StoreKit.ToListAsync(store.LoadAccountMessagesAsync(CancellationToken.None)));
+            // As the pipeline does: the group messages and each lead's messages (by its ids) from the log up to the state position.
+            (await store.GetStatePositionAsync(CancellationToken.None)).Should().BeGreaterThan(0);
+            var logged = await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None));
+            restored.ImportAccountMessages(logged.Where(m => m.Type == MessageType.Group));
             await foreach (var snapshot in store.LoadLeadsAsync(CancellationToken.None))
             {
-                restored.ImportLead(snapshot);
+                var ids = snapshot.Ids.ToHashSet(StringComparer.Ordinal);
+                restored.ImportLead(LeadSnapshot.Create(snapshot.LeadId, snapshot.Ids, snapshot.State, snapshot.BaseState, logged.Where(m => ids.Contains(m.LeadId))));
             }
         }
 
@@ -222,19 +219,31 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
     }
 
     [StoreFact]
-    public async Task AccountMessagesAddedAgain_AreStoredOnce()
+    public async Task TheLog_GivesItsBatchesInOrder_AndAStateCheckpointRecordsTheLogEnd()
     {
         var messages = StoreKit.Messages();
-        var group = messages.Single(m => m.Type == MessageType.Group);
-        var reparsed = MessageParser.Parse(group.ToJson()).Message!;
-        var other = LeadMessage.Group("g-2", "u2", "acct-1", StoreKit.T0.AddHours(3), new Dictionary<string, object?> { ["industry"] = "finance" });
-
+        var engine = StoreKit.Engine(messages);
         await using var store = await OpenAsync();
-        await store.CommitAsync(new LeadStoreBatch { AccountMessages = [group] }, CancellationToken.None);
-        await store.CommitAsync(new LeadStoreBatch { AccountMessages = [reparsed, other, group] }, CancellationToken.None);
+        (await store.GetStatePositionAsync(CancellationToken.None)).Should().Be(0, "no state checkpoint yet");
 
-        (await StoreKit.ToListAsync(store.LoadAccountMessagesAsync(CancellationToken.None))).Select(m => m.ToJson())
-            .Should().Equal(group.ToJson(), other.ToJson());
+        await store.CommitAsync(new LeadStoreBatch { Messages = messages.Take(3).ToList() }, CancellationToken.None);
+        await store.CommitAsync(new LeadStoreBatch { History = [StoreKit.History("u1", StoreKit.T0, 1)] }, CancellationToken.None);
+        await store.CommitAsync(new LeadStoreBatch { Messages = messages.Skip(3).Take(2).ToList(), Leads = [.. engine.ExportLeads()], StateCheckpoint = true }, CancellationToken.None);
+        await store.CommitAsync(new LeadStoreBatch { Messages = messages.Skip(5).ToList(), Leads = [engine.ExportLead("u1")!] }, CancellationToken.None);
+
+        var log = await StoreKit.ToListAsync(store.ReadLogAsync(0, CancellationToken.None));
+        log.Select(b => b.Messages.Count).Should().Equal([3, 2, messages.Count - 5], "one logged batch per commit with messages");
+        log.Select(b => b.Position).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+        log.SelectMany(b => b.Messages).Select(m => m.ToJson()).Should().Equal(messages.Select(m => m.ToJson()));
+        (await store.GetStatePositionAsync(CancellationToken.None)).Should().Be(log[1].Position, "the states are as of the end of the log after the checkpoint's own messages");
+
+        var after = await StoreKit.ToListAsync(store.ReadLogAsync(log[1].Position, CancellationToken.None));
+        after.Select(b => b.Position).Should().Equal(log[2].Position);
+
+        // A checkpoint with no messages of its own (a drain) is as of the end of the log.
+        await store.CommitAsync(new LeadStoreBatch { Leads = [engine.ExportLead("u2")!], StateCheckpoint = true }, CancellationToken.None);
+        (await store.GetStatePositionAsync(CancellationToken.None)).Should().Be(log[2].Position);
+        (await StoreKit.ToListAsync(store.ReadLogAsync(log[2].Position, CancellationToken.None))).Should().BeEmpty();
     }
 
     [StoreFact]
@@ -286,7 +295,7 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
 
         (await StoreKit.LeadsAsync(store)).Should().Equal(new[] { rescored, u2 }.Select(StoreKit.Describe).Order(StringComparer.Ordinal));
         (await store.GetModelVersionAsync(CancellationToken.None)).Should().Be("2027.1");
-        (await StoreKit.ToListAsync(store.LoadMessagesAsync(CancellationToken.None))).Should().NotBeEmpty("re-scoring replaces leads, not the message log");
+        (await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None))).Should().NotBeEmpty("re-scoring replaces leads, not the message log");
         (await store.GetHistoryAsync("u1", CancellationToken.None)).Should().HaveCount(2);
 
         await store.CommitAsync(new LeadStoreBatch { ReplaceAllLeads = true }, CancellationToken.None);
@@ -376,7 +385,7 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
     [StoreFact]
     public async Task ACommitFailingPartWay_LeavesThePreviousStateAndCheckpoint()
     {
-        string[] steps = ["replace-all", "removed-leads", "leads", "messages", "account-messages", "history", "dead-letters", "checkpoints", "model-version", "stage-clock", "notifications"];
+        string[] steps = ["replace-all", "removed-leads", "leads", "messages", "history", "dead-letters", "checkpoints", "model-version", "stage-clock", "notifications"];
         var (first, second) = Batches();
         await using var store = await OpenAsync();
         await store.CommitAsync(first, CancellationToken.None);
@@ -478,7 +487,7 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         int stored = first.Messages.Count;
 
         var seen = new List<string>();
-        await foreach (var message in store.LoadMessagesAsync(CancellationToken.None))
+        await foreach (var message in store.LoggedMessagesAsync(CancellationToken.None))
         {
             if (seen.Count == 0)
             {
@@ -490,7 +499,7 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         }
 
         seen.Should().HaveCount(stored);
-        (await StoreKit.ToListAsync(store.LoadMessagesAsync(CancellationToken.None))).Should().HaveCount(stored + second.Messages.Count);
+        (await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None))).Should().HaveCount(stored + second.Messages.Count);
     }
 
     [StoreFact]

@@ -1,3 +1,4 @@
+using LeadScoring.Tests.Shared;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
 using LeadScoring.Hosting.Tests;
@@ -56,7 +57,7 @@ public abstract class PipelineStoreTests : IAsyncLifetime
             var status = restarted.Services.GetRequiredService<LeadScoringStatus>();
             (await HostKit.ActualAsync(restarted.Services, ids)).ShouldEqualLines(expected);
             var store = restarted.Services.GetRequiredService<ILeadStore>();
-            (await StoreKit.ToListAsync(store.LoadMessagesAsync(CancellationToken.None))).Should().HaveCount((int)counted, "every counted message is logged once");
+            (await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None))).Should().HaveCount((int)counted, "every counted message is logged once");
             status.CommittedMessages.Should().Be(0, "nothing was delivered again");
             await restarted.StopAsync();
         }

@@ -10,4 +10,26 @@ public sealed partial class LeadScoringEngine
     /// the lead is unknown.
     /// </summary>
     public LeadSnapshot? ExportLeadState(string leadId) => Export(leadId, withJournal: false);
+
+    /// <summary>
+    /// The id the lead known by <paramref name="leadId"/> (any of its ids) is reported under, and every id linked to it
+    /// (ordered), as <see cref="ExportLeadState"/> would give them, without encoding its state: for a host that saves
+    /// states less often than it tracks changes. False when the lead is unknown.
+    /// </summary>
+    public bool TryGetLeadIds(string leadId, out string reportedId, out System.Collections.Immutable.ImmutableArray<string> ids)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        int row = _ids.Find(leadId);
+        if (row < 0)
+        {
+            reportedId = "";
+            ids = [];
+            return false;
+        }
+
+        Replay(row);
+        reportedId = ReportedId(row);
+        ids = [.. IdsOf(row).Order(StringComparer.Ordinal)];
+        return true;
+    }
 }
