@@ -22,8 +22,12 @@ public static partial class ClusterMode
     public static bool IsSelected(WebApiOptions options) =>
         string.Equals(options?.Store, StoreName, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Registers the Orleans client, <see cref="ILeadScoringClient"/> and the cluster's message sink; an error message when the options cannot work.</summary>
-    public static string? Configure(WebApplicationBuilder builder, WebApiOptions options)
+    /// <summary>
+    /// Checks the settings and that the cluster's database has the Orleans tables (a silo installs them when it
+    /// starts), then registers the Orleans client, <see cref="ILeadScoringClient"/> and the cluster's message sink.
+    /// Returns an error message when the app cannot work so.
+    /// </summary>
+    public static async Task<string?> ConfigureAsync(WebApplicationBuilder builder, WebApiOptions options)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
@@ -46,17 +50,49 @@ public static partial class ClusterMode
             return $"WebApi:Database is not an Npgsql connection string: {ex.Message}";
         }
 
+        if (await MissingTablesAsync(options.Database).ConfigureAwait(false) is { } missing)
+        {
+            return missing;
+        }
+
         string database = options.Database, clusterId = options.ClusterId, serviceId = options.ServiceId;
         builder.UseOrleansClient(client =>
         {
             client.UseLeadScoringPostgreSql(database);
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
+            // No silo up yet (or none left): wait for one rather than fail the start; the log says so every 2 s.
+            client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
+            {
+                Console.Error.WriteLine($"warning: no silo of cluster '{clusterId}' answers yet ({exception.GetType().Name}: {FirstLine(exception.Message)}); trying again in 2 s.");
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+                return true;
+            });
         });
         builder.Services.AddLeadScoringClient();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IMessageSink, ClusterMessageSink>();
         return null;
     }
+
+    /// <summary>Null when the database answers and has the Orleans membership table; else why not.</summary>
+    private static async Task<string?> MissingTablesAsync(string connectionString)
+    {
+        try
+        {
+            await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+            await connection.OpenAsync().ConfigureAwait(false);
+            await using var command = new Npgsql.NpgsqlCommand("SELECT to_regclass('orleans_silo') IS NOT NULL AND to_regclass('orleansquery') IS NOT NULL", connection);
+            return await command.ExecuteScalarAsync().ConfigureAwait(false) is true
+                ? null
+                : $"database '{connection.Database}' (WebApi:Database) has no Orleans tables of LeadScoring: start a silo on it first (UseLeadScoringPostgreSql installs them), see samples/Cluster/README.md.";
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            return $"cannot reach the cluster's database (WebApi:Database): {FirstLine(ex.Message)}";
+        }
+    }
+
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
 
     /// <summary>Maps <c>/leads</c> and <c>/leads/{id}</c> on the cluster.</summary>
     public static IEndpointRouteBuilder MapClusterLeadEndpoints(this IEndpointRouteBuilder app)

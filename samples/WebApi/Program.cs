@@ -51,7 +51,7 @@ builder.Services.AddSingleton<SegmentIngestion>();
 // The scorer: in this process (the LeadScoring.Hosting pipeline on the store of WebApi:Store), or a cluster of
 // Orleans silos (WebApi:Store=cluster: this app is their client; ClusterMode.cs).
 bool cluster = ClusterMode.IsSelected(web);
-if ((cluster ? ClusterMode.Configure(builder, web) : ConfigurePipeline(builder, web)) is { } configurationError)
+if ((cluster ? await ClusterMode.ConfigureAsync(builder, web) : ConfigurePipeline(builder, web)) is { } configurationError)
 {
     Console.Error.WriteLine("error: " + configurationError);
     return 2;
