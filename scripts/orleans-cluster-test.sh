@@ -14,16 +14,23 @@
 #
 #   LEADSCORING_TEST_POSTGRES=... scripts/orleans-cluster-test.sh   # .ci/run calls it while its server runs
 #
-# Needs the solution built (Debug): samples/Cluster/Silo, samples/WebApi and src/LeadScoring.Cli; curl and jq. Every
-# process it starts is stopped and the database dropped on exit, whatever happens. Exit status 0 when the outputs are
-# equal.
+# Needs the solution built (Debug): samples/Cluster/Silo, samples/WebApi and src/LeadScoring.Cli; curl and jq (installed
+# with apt-get when missing). Every process it starts is stopped and the database dropped on exit, whatever happens.
+# Exit status 0 when the outputs are equal.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 : "${LEADSCORING_TEST_POSTGRES:?set LEADSCORING_TEST_POSTGRES (scripts/pg-test-cluster.sh start)}"
 silo_dll=samples/Cluster/Silo/bin/Debug/net10.0/LeadScoring.Cluster.Silo.dll
 cli_dll=src/LeadScoring.Cli/bin/Debug/net10.0/leadscore.dll
 webapi_dll=samples/WebApi/bin/Debug/net10.0/WebApi.dll
-for tool in curl jq; do command -v $tool >/dev/null || { echo "orleans-cluster-test: $tool is missing (apt-get install $tool)" >&2; exit 1; }; done
+for tool in curl jq; do
+  # Both are in the machine's image; a machine without them gets Debian's packages (as root), as pg-test-cluster.sh does.
+  if ! command -v $tool >/dev/null && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "orleans-cluster-test: installing $tool (apt-get)" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tool; } >/dev/null 2>&1
+  fi
+  command -v $tool >/dev/null || { echo "orleans-cluster-test: $tool is missing (apt-get install $tool)" >&2; exit 1; }
+done
 for f in "$silo_dll" "$cli_dll" "$webapi_dll"; do [ -f "$f" ] || { echo "orleans-cluster-test: $f is missing: build the solution first" >&2; exit 1; }; done
 
 work=$(mktemp -d)
