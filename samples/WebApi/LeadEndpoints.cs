@@ -29,19 +29,9 @@ public static class LeadEndpoints
 
     private static async Task<IResult> GetLeadAsync(string id, HttpContext context, ILeadScoreReader reader, TimeProvider time)
     {
-        var query = context.Request.Query;
-        DateTimeOffset asOf;
-        if (query.TryGetValue("asOf", out var values))
+        if (RequestedAsOf(context, time, out var asOf) is { } invalid)
         {
-            if (values.Count != 1 || !TryParseAsOf(values[0], out asOf))
-            {
-                return Error(StatusCodes.Status400BadRequest,
-                    $"asOf '{values}' is not an ISO 8601 instant with an offset or Z, e.g. 2026-11-30T00:00:00Z");
-            }
-        }
-        else
-        {
-            asOf = time.GetUtcNow();
+            return invalid;
         }
 
         LeadResult? lead;
@@ -57,30 +47,22 @@ public static class LeadEndpoints
 
         return lead is null
             ? Error(StatusCodes.Status404NotFound, $"no lead '{id}' has a message up to {LeadResultJson.FormatTime(asOf)}")
-            : Results.Text(LeadResultJson.ToJson(lead), JsonContentType, Encoding.UTF8);
+            : JsonObject(LeadResultJson.ToJson(lead));
     }
 
     private static async Task<IResult> ListLeadsAsync(HttpContext context, ILeadScoreReader reader, TimeProvider time, IOptions<WebApiOptions> options)
     {
-        var query = context.Request.Query;
-        string? stage = Single(query, "stage"), score = Single(query, "score"), topText = Single(query, "top");
-        int maxTop = options.Value.MaxTop;
-        if (query.ContainsKey("asOf"))
+        if (context.Request.Query.ContainsKey("asOf"))
         {
             return Error(StatusCodes.Status400BadRequest, "asOf is supported by GET /leads/{id} only; lists are as of the request time");
         }
 
-        if (stage is null && score is null)
+        if (ListQuery.Parse(context.Request.Query, options.Value.MaxTop, out var list) is { } invalid)
         {
-            return Error(StatusCodes.Status400BadRequest, "give ?stage=NAME (leads in that stage) and/or ?score=NAME (leads by that score), with ?top=N");
+            return invalid;
         }
 
-        int top = DefaultTop;
-        if (topText is not null && (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top < 1 || top > maxTop))
-        {
-            return Error(StatusCodes.Status400BadRequest, $"top '{topText}' must be a whole number from 1 to {maxTop}");
-        }
-
+        var (stage, score, top) = list;
         var cancellationToken = context.RequestAborted;
         IReadOnlyList<LeadResult> candidates;
         try
@@ -118,19 +100,7 @@ public static class LeadEndpoints
             .OrderByDescending(l => score is null ? (l.ScoreNames.Length > 0 ? l.ValueAt(0) : 0) : l[score])
             .ThenBy(l => l.LeadId, StringComparer.Ordinal)
             .Take(top);
-        var json = new StringBuilder("[");
-        foreach (var lead in ordered)
-        {
-            if (json.Length > 1)
-            {
-                json.Append(',');
-            }
-
-            json.Append(LeadResultJson.ToJson(lead));
-        }
-
-        json.Append(']');
-        return Results.Text(json.ToString(), JsonContentType, Encoding.UTF8);
+        return JsonArray(ordered.Select(LeadResultJson.ToJson));
     }
 
     /// <summary>Parses <c>asOf</c> as the CLI's <c>--as-of</c>; a space stands for the <c>+</c> of an offset left unencoded in the URL.</summary>
@@ -146,14 +116,64 @@ public static class LeadEndpoints
         return true;
     }
 
-    private static string? Single(IQueryCollection query, string key) =>
-        query.TryGetValue(key, out var v) && v.Count > 0 ? v[^1] : null;
+    /// <summary>The instant of <c>?asOf=</c>, or now; a response when <c>asOf</c> is not an instant.</summary>
+    internal static IResult? RequestedAsOf(HttpContext context, TimeProvider time, out DateTimeOffset asOf)
+    {
+        asOf = time.GetUtcNow();
+        if (context.Request.Query.TryGetValue("asOf", out var values) && (values.Count != 1 || !TryParseAsOf(values[0], out asOf)))
+        {
+            return Error(StatusCodes.Status400BadRequest,
+                $"asOf '{values}' is not an ISO 8601 instant with an offset or Z, e.g. 2026-11-30T00:00:00Z");
+        }
 
-    private static string FirstLine(string message)
+        return null;
+    }
+
+    /// <summary>Joins JSON objects into a JSON array, as the response of a list.</summary>
+    internal static IResult JsonArray(IEnumerable<string> objects) =>
+        Results.Text("[" + string.Join(',', objects) + "]", JsonContentType, Encoding.UTF8);
+
+    /// <summary>One lead's JSON object as the response.</summary>
+    internal static IResult JsonObject(string json) => Results.Text(json, JsonContentType, Encoding.UTF8);
+
+    internal static string FirstLine(string message)
     {
         int cut = message.IndexOf(" (Parameter", StringComparison.Ordinal);
         return cut > 0 ? message[..cut] : message;
     }
 
-    private static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+    internal static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+}
+
+/// <summary>The filters of <c>GET /leads</c>: <c>stage</c> and/or <c>score</c>, and <c>top</c>.</summary>
+/// <param name="Stage">Only leads in this stage; null for any.</param>
+/// <param name="Score">Order by this score, highest first; null for the model's first score.</param>
+/// <param name="Top">How many leads at most.</param>
+internal sealed record ListQuery(string? Stage, string? Score, int Top)
+{
+    /// <summary>Reads the filters; a response when they are missing or invalid.</summary>
+    public static IResult? Parse(IQueryCollection query, int maxTop, out ListQuery list)
+    {
+        string? stage = Single(query, "stage"), score = Single(query, "score"), topText = Single(query, "top");
+        list = new ListQuery(stage, score, LeadEndpoints.DefaultTop);
+        if (stage is null && score is null)
+        {
+            return LeadEndpoints.Error(StatusCodes.Status400BadRequest, "give ?stage=NAME (leads in that stage) and/or ?score=NAME (leads by that score), with ?top=N");
+        }
+
+        if (topText is not null)
+        {
+            if (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out int top) || top < 1 || top > maxTop)
+            {
+                return LeadEndpoints.Error(StatusCodes.Status400BadRequest, $"top '{topText}' must be a whole number from 1 to {maxTop}");
+            }
+
+            list = list with { Top = top };
+        }
+
+        return null;
+    }
+
+    private static string? Single(IQueryCollection query, string key) =>
+        query.TryGetValue(key, out var v) && v.Count > 0 ? v[^1] : null;
 }

@@ -48,29 +48,14 @@ builder.Services.AddRequestDecompression();
 builder.Services.Configure<WebApiOptions>(builder.Configuration.GetSection("WebApi"));
 builder.Services.AddSingleton<SegmentIngestion>();
 
-// The scorer: options from the LeadScoring section (ModelPath, Workers, ReorderHorizon...), the store of WebApi:Store
-// (memory, the default; sqlite or postgres with WebApi:Database), and a handler that logs stage moves.
-var scoring = builder.Services.AddLeadScoring(builder.Configuration.GetSection("LeadScoring"))
-    .AddStageChangedHandler<StageChangeLogger>();
-switch (web.Store.ToLowerInvariant())
+// The scorer: in this process (the LeadScoring.Hosting pipeline on the store of WebApi:Store), or a cluster of
+// Orleans silos (WebApi:Store=cluster: this app is their client; ClusterMode.cs).
+bool cluster = ClusterMode.IsSelected(web);
+if ((cluster ? await ClusterMode.ConfigureAsync(builder, web) : ConfigurePipeline(builder, web)) is { } configurationError)
 {
-    case "memory":
-        break;
-    case "sqlite" when !string.IsNullOrWhiteSpace(web.Database):
-        scoring.UseSqlite($"Data Source={web.Database}");
-        break;
-    case "postgres" when !string.IsNullOrWhiteSpace(web.Database):
-        scoring.UsePostgreSql(web.Database);
-        break;
-    case "sqlite" or "postgres":
-        Console.Error.WriteLine($"error: WebApi:Store={web.Store} needs WebApi:Database (a file path for sqlite, an Npgsql connection string for postgres).");
-        return 2;
-    default:
-        Console.Error.WriteLine($"error: unknown store '{web.Store}' (WebApi:Store): use memory, sqlite or postgres.");
-        return 2;
+    Console.Error.WriteLine("error: " + configurationError);
+    return 2;
 }
-var contentRoot = builder.Environment.ContentRootPath;
-builder.Services.PostConfigure<LeadScoringOptions>(o => SampleModel.Resolve(o, contentRoot, AppContext.BaseDirectory));
 
 var app = builder.Build();
 // No stack trace in any response, in any environment (Development included): an unexpected failure is a 500 with
@@ -90,7 +75,14 @@ app.UseStatusCodePages(context =>
 });
 app.UseRequestDecompression();
 app.MapSegmentEndpoints();
-app.MapLeadEndpoints();
+if (cluster)
+{
+    app.MapClusterLeadEndpoints();
+}
+else
+{
+    app.MapLeadEndpoints();
+}
 
 try
 {
@@ -105,4 +97,32 @@ catch (OptionsValidationException ex)
     }
 
     return 2;
+}
+
+// The in-process pipeline: options from the LeadScoring section (ModelPath, Workers, ReorderHorizon...), the store of
+// WebApi:Store (memory, the default; sqlite or postgres with WebApi:Database), and a handler that logs stage moves.
+static string? ConfigurePipeline(WebApplicationBuilder builder, WebApiOptions web)
+{
+    var scoring = builder.Services.AddLeadScoring(builder.Configuration.GetSection("LeadScoring"))
+        .AddStageChangedHandler<StageChangeLogger>();
+    switch (web.Store.ToLowerInvariant())
+    {
+        case "memory":
+            break;
+        case "sqlite" when !string.IsNullOrWhiteSpace(web.Database):
+            scoring.UseSqlite($"Data Source={web.Database}");
+            break;
+        case "postgres" when !string.IsNullOrWhiteSpace(web.Database):
+            scoring.UsePostgreSql(web.Database);
+            break;
+        case "sqlite" or "postgres":
+            return $"WebApi:Store={web.Store} needs WebApi:Database (a file path for sqlite, an Npgsql connection string for postgres).";
+        default:
+            return $"unknown store '{web.Store}' (WebApi:Store): use memory, sqlite, postgres or cluster.";
+    }
+
+    var contentRoot = builder.Environment.ContentRootPath;
+    builder.Services.PostConfigure<LeadScoringOptions>(o => SampleModel.Resolve(o, contentRoot, AppContext.BaseDirectory));
+    builder.Services.AddSingleton<IMessageSink, PipelineMessageSink>();
+    return null;
 }

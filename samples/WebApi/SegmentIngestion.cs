@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using LeadScoring.Hosting;
 using LeadScoring.Messages;
 using Microsoft.Extensions.Options;
 
@@ -31,11 +30,11 @@ public static class SegmentEndpoints
 }
 
 /// <summary>
-/// Parses each message of a request with <see cref="MessageParser"/> and queues the valid ones on the pipeline
-/// (<see cref="ILeadMessageWriter"/>). Answers <c>200 {"success": true}</c> as Segment does, or <c>400</c> listing
+/// Parses each message of a request with <see cref="MessageParser"/> and hands the valid ones, as one batch, to the
+/// <see cref="IMessageSink"/>: the in-process pipeline, or the cluster (<c>WebApi:Store=cluster</c>). Answers <c>200 {"success": true}</c> as Segment does, or <c>400</c> listing
 /// every rejected message with its index and reason; valid messages of the same request are queued all the same.
 /// </summary>
-public sealed partial class SegmentIngestion(ILeadMessageWriter writer, IOptions<WebApiOptions> options, ILogger<SegmentIngestion> logger)
+public sealed partial class SegmentIngestion(IMessageSink sink, IOptions<WebApiOptions> options, ILogger<SegmentIngestion> logger)
 {
     // A message may nest 64 deep (MessageParser's limit); {"batch": [...]} adds two levels.
     private static readonly JsonDocumentOptions BodyOptions = new() { MaxDepth = 66 };
@@ -97,9 +96,9 @@ public sealed partial class SegmentIngestion(ILeadMessageWriter writer, IOptions
                 return failure;
             }
 
-            foreach (var message in accepted)
+            if (accepted.Count > 0)
             {
-                await writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+                await sink.WriteAsync(accepted, cancellationToken).ConfigureAwait(false);
             }
 
             if (rejected.Count == 0)

@@ -29,12 +29,22 @@ public sealed class WebApiOptions
 
     /// <summary>
     /// The store: <c>memory</c> (the default: lost when the app stops), <c>sqlite</c> (<see cref="Database"/> is a file
-    /// path) or <c>postgres</c> (<see cref="Database"/> is an Npgsql connection string).
+    /// path) or <c>postgres</c> (<see cref="Database"/> is an Npgsql connection string); or <c>cluster</c>: no scorer in
+    /// this process, an Orleans client of a LeadScoring cluster whose database is <see cref="Database"/> (see <see cref="ClusterMode"/>).
     /// </summary>
     public string Store { get; set; } = "memory";
 
-    /// <summary>A SQLite file path, or, with <c>Store=postgres</c>, an Npgsql connection string; required by both.</summary>
+    /// <summary>
+    /// A SQLite file path, or, with <c>Store=postgres</c>, an Npgsql connection string; with <c>Store=cluster</c>, the
+    /// Npgsql connection string of the cluster's database (ADO.NET clustering). Required by all three.
+    /// </summary>
     public string? Database { get; set; }
+
+    /// <summary>With <c>Store=cluster</c>: the Orleans <c>ClusterId</c> of the silos (<c>default</c>, as the samples/Cluster silos).</summary>
+    public string ClusterId { get; set; } = "default";
+
+    /// <summary>With <c>Store=cluster</c>: the Orleans <c>ServiceId</c> of the silos (<c>default</c>, as the samples/Cluster silos).</summary>
+    public string ServiceId { get; set; } = "default";
 
     /// <summary>Largest <c>top</c> accepted by <c>GET /leads</c>.</summary>
     public int MaxTop { get; set; } = 1_000;

@@ -51,7 +51,7 @@ public sealed class WorkerPostgreSqlTests : IDisposable
         return File.ReadAllLines(output);
     }
 
-    private static async Task ExecuteAsync(string connectionString, string sql)
+    internal static async Task ExecuteAsync(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
