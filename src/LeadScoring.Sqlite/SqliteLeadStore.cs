@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
 using LeadScoring.Messages;
@@ -35,16 +38,20 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     private readonly SqliteLeadStoreOptions _options;
     private readonly string _connectionString;
     private readonly bool _privateDatabase;
+    private readonly TimeProvider _time;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private SqliteConnection? _connection;
     private CommitCommands? _commands;
     private bool _disposed;
 
     /// <summary>Creates a store; <see cref="InitializeAsync"/> opens it.</summary>
+    /// <param name="options">The database and timeouts.</param>
+    /// <param name="timeProvider">The clock of the times the store records (rows' <c>updated_at</c>, migrations); default the system clock.</param>
     /// <exception cref="ArgumentException">The connection string is missing or the timeout negative.</exception>
-    public SqliteLeadStore(SqliteLeadStoreOptions options)
+    public SqliteLeadStore(SqliteLeadStoreOptions options, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _time = timeProvider ?? TimeProvider.System;
         _options = options.Validated();
         var builder = new SqliteConnectionStringBuilder(_options.ConnectionString)
         {
@@ -76,7 +83,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             {
                 await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                 Configure(connection);
-                SqliteSchema.Migrate(connection);
+                SqliteSchema.Migrate(connection, _time.GetUtcNow().UtcTicks);
                 _commands = new CommitCommands(connection);
             }
             catch
@@ -170,7 +177,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             Step("removed-leads");
-            long now = DateTime.UtcNow.Ticks;
+            long now = _time.GetUtcNow().UtcTicks;
             var p = c.UpsertLead.Parameters;
             for (int i = 0; i < batch.Leads.Count; i++)
             {
@@ -714,11 +721,9 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>The text columns of a batch, made before its transaction. A message in several places is written once.</summary>
+    /// <summary>The text columns of a batch, made before its transaction.</summary>
     private sealed class BatchJson
     {
-        private readonly Dictionary<LeadMessage, string> _messages = [];  // by reference: messages do not override Equals
-
         public BatchJson(LeadStoreBatch batch)
         {
             var json = new StoreJson();
@@ -734,13 +739,22 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
             if (batch.Messages.Count > 0)
             {
-                var log = new StringBuilder(batch.Messages.Count * 160);
-                foreach (var message in batch.Messages)
+                // Every message as a JSON line into one UTF-8 buffer, then one string for the row: no string per message.
+                var buffer = new ArrayBufferWriter<byte>(batch.Messages.Count * 320);
+                using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+                for (int i = 0; i < batch.Messages.Count; i++)
                 {
-                    log.Append(Message(message)).Append('\n');
+                    if (i > 0)
+                    {
+                        buffer.Write("\n"u8);
+                    }
+
+                    writer.Reset(buffer);
+                    batch.Messages[i].WriteJson(writer);
+                    writer.Flush();
                 }
 
-                MessageLog = log.ToString(0, log.Length - 1);
+                MessageLog = Encoding.UTF8.GetString(buffer.WrittenSpan);
             }
 
             Scores = [.. batch.History.Select(h => json.Scores(h.Scores))];
@@ -755,16 +769,6 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
         public string[] Scores { get; }
 
-        private string Message(LeadMessage message)
-        {
-            if (!_messages.TryGetValue(message, out string? text))
-            {
-                text = message.ToJson();
-                _messages.Add(message, text);
-            }
-
-            return text;
-        }
 
     }
 }
