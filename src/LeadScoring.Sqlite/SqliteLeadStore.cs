@@ -186,7 +186,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 p[1].Value = json.LeadIds[i];
                 p[2].Value = Bytes(lead.State);
                 p[3].Value = lead.BaseState is { IsEmpty: false } baseState ? Bytes(baseState) : DBNull.Value;  // empty: no base, as LeadSnapshot.Create reads it
-                p[4].Value = json.Journals[i];
+                p[4].Value = "";   // journals are read back from the message log (see LoadLeadsAsync), not stored per lead
                 p[5].Value = now;
                 c.UpsertLead.ExecuteNonQuery();
             }
@@ -728,13 +728,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         {
             var json = new StoreJson();
             LeadIds = new string[batch.Leads.Count];
-            Journals = new string[batch.Leads.Count];
             for (int i = 0; i < batch.Leads.Count; i++)
             {
                 var lead = batch.Leads[i];
                 LeadIds[i] = json.Ids(lead.Ids);
-                // Journals are read back from the message log (see LoadLeadsAsync), not rewritten every batch.
-                Journals[i] = "";
             }
 
             if (batch.Messages.Count > 0)
@@ -761,8 +758,6 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         }
 
         public string[] LeadIds { get; }
-
-        public string[] Journals { get; }
 
         /// <summary>The batch's counted messages as JSON Lines (one row of <c>message_log</c>), or null when it has none.</summary>
         public string? MessageLog { get; }

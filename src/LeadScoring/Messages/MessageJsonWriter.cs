@@ -13,9 +13,6 @@ internal static class MessageJsonWriter
     [ThreadStatic]
     private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_scratch;
 
-    /// <summary>The options a writer passed to <see cref="Write(Utf8JsonWriter, LeadMessage)"/> should have (relaxed escaping).</summary>
-    public static JsonWriterOptions WriterOptions => Options;
-
     public static string Write(LeadMessage m)
     {
         var (buffer, w) = t_scratch ??= Scratch();
@@ -60,7 +57,7 @@ internal static class MessageJsonWriter
         MessageType.Identify => "identify",
         MessageType.Group => "group",
         MessageType.Alias => "alias",
-        _ => type.ToString().ToLowerInvariant(),
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a message type"),
     };
 
     private static void Optional(Utf8JsonWriter w, string name, string? value)
