@@ -206,7 +206,7 @@ public sealed partial class LeadScoringEngine
                     if ((r.IdBloom & bloom) != bloom || FindCopy(row, hash, message.MessageId) == NoCopy)
                     {
                         ApplyFlat(row, set, messageBits, message);
-                        Record(row, message, hash);
+                        Record(row, message, hash, afterEvery: true);
                         Statistics.Applied++;
                         return ApplyOutcome.Applied;
                     }
@@ -381,12 +381,21 @@ public sealed partial class LeadScoringEngine
         }
     }
 
-    /// <summary>Keeps a counted message: in the history, and at the head of its lead's list in the index.</summary>
-    private void Record(int row, LeadMessage m, ulong hash)
+    /// <summary>
+    /// Keeps a counted message: in the history, and at the head of its lead's list in the index.
+    /// <paramref name="afterEvery"/>: the caller knows the message is later than every message in the list (the
+    /// in-order step on a row that awaits no replay: its list is then newest first or already marked unsorted), so the
+    /// list's head is not read (on the hot path it is usually not in the cache).
+    /// </summary>
+    private void Record(int row, LeadMessage m, ulong hash, bool afterEvery = false)
     {
         long handle = _history.Add(m);
         ref HotRow r = ref _hot[row];
-        NoteOrder(ref r, m.TimestampTicks);
+        if (!afterEvery)
+        {
+            NoteOrder(ref r, m.TimestampTicks);
+        }
+
         r.History = _index.Add(row, r.History, m.TimestampTicks, hash, handle, r.Tabled);
         r.IdBloom |= BloomBits(hash);
         r.Kept++;
