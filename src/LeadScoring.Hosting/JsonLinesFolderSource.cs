@@ -91,6 +91,7 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
         }
 
         var (files, legacyBefore) = Parse(checkpoint);
+        var chunk = new List<SourceRecord?>(ChunkLines);
         while (!cancellationToken.IsCancellationRequested)
         {
             bool progressed = false;
@@ -121,7 +122,7 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
                 List<SourceRecord?> records;
                 do
                 {
-                    records = ReadFile(name, state, files, cancellationToken);
+                    records = ReadFile(name, state, files, chunk, cancellationToken);
                     foreach (var record in records)
                     {
                         progressed = true;
@@ -154,8 +155,12 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
         }
     }
 
-    /// <summary>The records of one file from where it stands (a null item: progress without a record, e.g. an ignored type).</summary>
-    private List<SourceRecord?> ReadFile(string name, FileState state, Dictionary<string, FileState> files, CancellationToken cancellationToken)
+    /// <summary>
+    /// The records of one file from where it stands (a null item: progress without a record, e.g. an ignored type), in
+    /// <paramref name="records"/>, emptied first: one list per reading, reused by every chunk (a chunk's records are
+    /// handed out before the next is read).
+    /// </summary>
+    private List<SourceRecord?> ReadFile(string name, FileState state, Dictionary<string, FileState> files, List<SourceRecord?> records, CancellationToken cancellationToken)
     {
         string path = Path.Combine(_options.Folder, name);
         FileStream stream;
@@ -214,7 +219,7 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
             var framer = new JsonLinesFramer(stream, MessageParser.MaxMessageBytes, 0, state.Line) { ReadUnterminatedLastLine = idle };
             long start = state.Offset;
             string others = Others(files, name);
-            var records = new List<SourceRecord?>();
+            records.Clear();
             while (framer.MoveNext())
             {
                 cancellationToken.ThrowIfCancellationRequested();

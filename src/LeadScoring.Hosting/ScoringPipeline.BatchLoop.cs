@@ -269,6 +269,9 @@ internal sealed partial class ScoringPipeline
 
     private async Task CommitAsync(Task previous, LeadStoreBatch batch, int counted, List<DeadLetter> deadLetters, long started, CancellationToken cancellationToken)
     {
+        // Off the loop's thread even when the previous commit is done: a store that commits synchronously (SQLite) must
+        // not hold up the apply of the next batch.
+        await Task.Yield();
         await previous.ConfigureAwait(false);
         await _store.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
         Interlocked.Add(ref Committed, counted);

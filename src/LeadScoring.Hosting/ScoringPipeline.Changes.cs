@@ -50,6 +50,27 @@ internal sealed partial class ScoringPipeline
 
         // A lead moved between partitions is removed from one and changed in the other: it stays.
         HashSet<string>? stays = taken.Any(c => c.Removed.Count > 0) ? taken.SelectMany(c => c.Changed).ToHashSet(StringComparer.Ordinal) : null;
+
+        // The changed leads' ids and latest results: each partition's on its own thread (the costly part, engine reads
+        // only); what follows compares them with the shared outcomes one partition after the other, in a fixed order.
+        var evaluated = new (LeadKey Key, LeadResult Result)[_partitions.Length][];
+        Parallel.For(0, _partitions.Length, i =>
+        {
+            var p = _partitions[i];
+            var changed = taken[i].Changed;
+            var leads = new (LeadKey, LeadResult)[changed.Count];
+            lock (p.Gate)
+            {
+                for (int k = 0; k < leads.Length; k++)
+                {
+                    p.Engine.TryGetLeadIds(changed[k], out string reported, out var leadIds);
+                    leads[k] = (new LeadKey(reported, leadIds), p.Engine.EvaluateLatest(changed[k])!);
+                }
+            }
+
+            evaluated[i] = leads;
+        });
+
         for (int i = 0; i < _partitions.Length; i++)
         {
             var p = _partitions[i];
@@ -57,12 +78,11 @@ internal sealed partial class ScoringPipeline
             {
                 var changes = taken[i];
                 removed.AddRange(changes.Removed);
-                foreach (var id in changes.Changed)
+                for (int k = 0; k < changes.Changed.Count; k++)
                 {
-                    p.Engine.TryGetLeadIds(id, out string reported, out var leadIds);
-                    var snapshot = new LeadKey(reported, leadIds);
-                    snapshots.Add(reported);
-                    var result = p.Engine.EvaluateLatest(id)!;
+                    string id = changes.Changed[k];
+                    var (snapshot, result) = evaluated[i][k];
+                    snapshots.Add(snapshot.LeadId);
                     if (!_outcomes.TryGetValue(id, out var previous))
                     {
                         foreach (var known in snapshot.Ids)

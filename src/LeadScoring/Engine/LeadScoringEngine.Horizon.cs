@@ -67,6 +67,7 @@ public sealed partial class LeadScoringEngine
 
             r.History = head;
             r.Kept = _fold.Count - n;
+            r.Unsorted = false;   // rebuilt in spec 2.3 order, newest first
         }
 
         r.FoldAt = Math.Max(MinFold, r.Kept * 2);

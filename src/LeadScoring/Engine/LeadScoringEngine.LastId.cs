@@ -99,9 +99,15 @@ public sealed partial class LeadScoringEngine
     {
         long ticks = _hot[row].LastTicks;
         string? best = _rows[row].Folded is { } folded && folded.Ticks == ticks ? folded.MessageId : null;
+        bool sorted = !_hot[row].Unsorted;
         for (int e = _hot[row].History; e >= 0; e = _index[e].Prev)
         {
             ref var entry = ref _index[e];
+            if (sorted && entry.Ticks < ticks)
+            {
+                break;   // newest first: no message further on is at the latest timestamp
+            }
+
             if (entry.Live && entry.Ticks == ticks && Read(e).MessageId is var id && (best is null || string.CompareOrdinal(id, best) > 0))
             {
                 best = id;

@@ -29,7 +29,32 @@ public sealed partial class LeadScoringEngine
 
         Replay(row);
         reportedId = ReportedId(row);
-        ids = [.. IdsOf(row).Order(StringComparer.Ordinal)];
+        ids = SortedIdsOf(row);
         return true;
+    }
+
+    /// <summary>Every id of a flat row, in ordinal order, in one array (no sorting iterator: the pipeline asks for every changed lead's ids).</summary>
+    private System.Collections.Immutable.ImmutableArray<string> SortedIdsOf(int row)
+    {
+        ref ColdRow c = ref _rows[row];
+        var others = c.OtherIds;
+        int n = 1 + (others?.Count ?? 0);
+        var all = new string[n];
+        all[0] = c.FirstId!;
+        if (others is not null)
+        {
+            int i = 1;
+            foreach (var id in others)
+            {
+                all[i++] = id;
+            }
+        }
+
+        if (n > 1)
+        {
+            Array.Sort(all, StringComparer.Ordinal);
+        }
+
+        return System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(all);
     }
 }

@@ -747,11 +747,11 @@ public sealed partial class LeadScoringEngine
     /// <summary>
     /// The part of a lead's flat row that every message reads; counters and limit windows live in the engine's cell
     /// and ring arrays at the row's offset. <see cref="History"/> and <see cref="Dirty"/> are used in both row kinds.
-    /// 48 B: four 8-byte fields, three counts, the fold threshold as a power of two and six flags in a byte each.
+    /// 48 B: four 8-byte fields, three counts, the fold threshold as a power of two and seven flags in a byte each.
     /// </summary>
     private struct HotRow
     {
-        private const byte UserIdAtLastBit = 1, DirtyBit = 2, ChangedBit = 4, TabledBit = 8, PersistedAsFirstBit = 16, LastPinnedBit = 32;
+        private const byte UserIdAtLastBit = 1, DirtyBit = 2, ChangedBit = 4, TabledBit = 8, PersistedAsFirstBit = 16, LastPinnedBit = 32, UnsortedBit = 64;
 
         /// <summary>
         /// The timestamp of the lead's latest message (spec 2.3 order). Its id is not kept here: see
@@ -817,6 +817,13 @@ public sealed partial class LeadScoringEngine
         /// journal does not hold the latest message).
         /// </summary>
         public bool LastPinned { readonly get => Has(LastPinnedBit); set => Set(LastPinnedBit, value); }
+
+        /// <summary>
+        /// Whether the lead's history list may not be newest first by timestamp (a message older than the list's head
+        /// was added, or two leads' lists were joined); while it is not set, the messages at the lead's latest timestamp
+        /// are the first ones of the list (<see cref="FindLastId"/> stops at the first older one). A fold sorts it again.
+        /// </summary>
+        public bool Unsorted { readonly get => Has(UnsortedBit); set => Set(UnsortedBit, value); }
 
         private readonly bool Has(byte bit) => (_flags & bit) != 0;
 

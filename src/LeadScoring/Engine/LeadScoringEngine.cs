@@ -206,7 +206,7 @@ public sealed partial class LeadScoringEngine
                     if ((r.IdBloom & bloom) != bloom || FindCopy(row, hash, message.MessageId) == NoCopy)
                     {
                         ApplyFlat(row, set, messageBits, message);
-                        Record(row, message, hash);
+                        Record(row, message, hash, afterEvery: true);
                         Statistics.Applied++;
                         return ApplyOutcome.Applied;
                     }
@@ -372,11 +372,30 @@ public sealed partial class LeadScoringEngine
         return ApplyOutcome.Reordered;
     }
 
-    /// <summary>Keeps a counted message: in the history, and at the head of its lead's list in the index.</summary>
-    private void Record(int row, LeadMessage m, ulong hash)
+    /// <summary>Before a message at <paramref name="ticks"/> goes to the head of the row's list: notes when it is older than the head.</summary>
+    private void NoteOrder(ref HotRow r, long ticks)
+    {
+        if (r.History >= 0 && _index[r.History].Ticks > ticks)
+        {
+            r.Unsorted = true;
+        }
+    }
+
+    /// <summary>
+    /// Keeps a counted message: in the history, and at the head of its lead's list in the index.
+    /// <paramref name="afterEvery"/>: the caller knows the message is later than every message in the list (the
+    /// in-order step on a row that awaits no replay: its list is then newest first or already marked unsorted), so the
+    /// list's head is not read (on the hot path it is usually not in the cache).
+    /// </summary>
+    private void Record(int row, LeadMessage m, ulong hash, bool afterEvery = false)
     {
         long handle = _history.Add(m);
         ref HotRow r = ref _hot[row];
+        if (!afterEvery)
+        {
+            NoteOrder(ref r, m.TimestampTicks);
+        }
+
         r.History = _index.Add(row, r.History, m.TimestampTicks, hash, handle, r.Tabled);
         r.IdBloom |= BloomBits(hash);
         r.Kept++;
@@ -638,6 +657,7 @@ public sealed partial class LeadScoringEngine
 
         if (tail >= 0)
         {
+            _hot[survivor].Unsorted |= _hot[survivor].History >= 0 || _hot[absorbed].Unsorted;
             _index[tail].Prev = _hot[survivor].History;
             _hot[survivor].History = _hot[absorbed].History;
             _hot[survivor].Kept += _hot[absorbed].Kept;
@@ -973,6 +993,7 @@ public sealed partial class LeadScoringEngine
             }
 
             long handle = _history.Add(m);
+            NoteOrder(ref _hot[row], m.TimestampTicks);
             _hot[row].History = _index.Add(row, _hot[row].History, m.TimestampTicks, hash, handle, _hot[row].Tabled);
             _hot[row].IdBloom |= BloomBits(hash);
             _hot[row].Kept++;
