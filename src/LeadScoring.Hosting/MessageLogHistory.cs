@@ -108,6 +108,9 @@ internal sealed class MessageLogHistory(MessageLogCache log) : MessageHistory
         _next = 0;
     }
 
+    /// <summary>True: a read may go to the store, so the engine keeps each lead's latest message id itself.</summary>
+    public override bool ReadsAreCostly => true;
+
     /// <inheritdoc />
     public override long Add(LeadMessage message)
     {

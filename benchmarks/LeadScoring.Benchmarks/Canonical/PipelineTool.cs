@@ -61,8 +61,8 @@ public static class PipelineTool
             File.WriteAllBytes(Path.Combine(inbox, "messages.jsonl"), CanonicalJson.Build(workload, events));
             int messages = CanonicalWorkload.LeadCount + events;
             Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}; {messages:N0} messages");
-            Console.WriteLine("| store | run | wall | msgs/s | CPU (user+sys) | batches | allocated | GCs (0/1/2) | GC pause |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| store | run | wall | msgs/s | CPU (user+sys) | batches | allocated | GCs (0/1/2) | GC pause | heap after drain | peak RSS |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             for (int r = 1; r <= repeat; r++)
             {
                 foreach (string store in stores)
@@ -145,8 +145,17 @@ public static class PipelineTool
             sampler?.Stop();
             process.Refresh();
             var used = process.TotalProcessorTime - cpu;
+            var gcs = $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}";
+            var pause = GC.GetTotalPauseDuration() - paused;
+            long allocatedBytes = GC.GetTotalAllocatedBytes() - allocated;
+
+            // What the drained pipeline keeps (engines, their replay history, caches): the managed heap after a full
+            // collection, and the process's peak resident set (the workload's own text and messages included).
+            long heap = GC.GetTotalMemory(forceFullCollection: true);
+            process.Refresh();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {store} | {run} | {wall.TotalSeconds:F2} s | {messages / wall.TotalSeconds:N0} | {used.TotalSeconds:F1} s | {status.Batches:N0} | {(GC.GetTotalAllocatedBytes() - allocated) / (1024.0 * 1024):N0} MiB | {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} | {(GC.GetTotalPauseDuration() - paused).TotalSeconds:F2} s |"));
+                $"| {store} | {run} | {wall.TotalSeconds:F2} s | {messages / wall.TotalSeconds:N0} | {used.TotalSeconds:F1} s | {status.Batches:N0} | {allocatedBytes / (1024.0 * 1024):N0} MiB | {gcs} | {pause.TotalSeconds:F2} s | {heap / (1024.0 * 1024):N0} MiB | {process.PeakWorkingSet64 / (1024.0 * 1024):N0} MiB |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  replay history: {status.HistoryLogReads:N0} message-log batches read back from the store"));
             host.StopAsync().GetAwaiter().GetResult();
             sampler?.Report(Console.Out, messages);
             if (status.CommittedMessages != messages || status.RejectedMessages != 0)
