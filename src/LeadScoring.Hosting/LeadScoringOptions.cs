@@ -52,16 +52,19 @@ public sealed class LeadScoringOptions
 
     /// <summary>
     /// Where the engines keep the messages they counted, to replay a lead exactly when its past changes (a late message,
-    /// an earlier copy, a merge, an account change). False (default): in the store's message log, which holds them
-    /// anyway; the engines keep only where each message is, and read a message back (from the batches not yet committed,
-    /// from a cache of recent batches, <see cref="MessageLogCacheMessages"/>, else from the store) only when they
-    /// replay. True: the parsed messages themselves, in memory (<see cref="LeadScoring.Engine.InMemoryMessageHistory"/>):
-    /// no store read ever, and a few hundred bytes per kept message. Either way the results are the same.
+    /// an earlier copy, a merge, an account change). False: in the store's message log, which holds them anyway; the
+    /// engines keep only where each message is (0 bytes a message), and read a message back (from the batches not yet
+    /// committed, from a cache of recent batches, <see cref="MessageLogCacheMessages"/>, else from the store) only when
+    /// they need it. True: the parsed messages themselves, in memory (<see cref="LeadScoring.Engine.InMemoryMessageHistory"/>):
+    /// no store read ever, a few hundred bytes per kept message. Null (default): the message log when
+    /// <see cref="ReorderHorizon"/> is null (nothing is folded: in memory every message would stay for ever), in memory
+    /// when a horizon is set (folding a lead's messages older than the horizon into its base state reads each of them
+    /// once more, which from the log is a store read of its batch: <c>docs/hosting.md</c>). The results are the same.
     /// </summary>
-    public bool KeepMessagesInMemory { get; set; }
+    public bool? KeepMessagesInMemory { get; set; }
 
     /// <summary>
-    /// With the message log as the replay history (<see cref="KeepMessagesInMemory"/> false): about how many messages of
+    /// With the message log as the replay history (see <see cref="KeepMessagesInMemory"/>): about how many messages of
     /// recently committed (or read) batches stay in memory, so that a replay after a slightly late message reads nothing
     /// from the store. Whole batches are kept, the newest always. Default 65,536.
     /// </summary>

@@ -72,7 +72,9 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
             SingleReader = true,
         });
         _status.QueueProbe = () => _queue.Reader.Count;
-        _messageLog = _options.KeepMessagesInMemory ? null : new MessageLogCache(store, _options.MessageLogCacheMessages);
+        // The message log as the replay history unless asked otherwise, or, by default, when a reorder horizon folds
+        // messages (folding reads every message back once: from the log, a store read of its batch).
+        _messageLog = (_options.KeepMessagesInMemory ?? _options.ReorderHorizon is not null) ? null : new MessageLogCache(store, _options.MessageLogCacheMessages);
         _status.HistoryLogReadsProbe = () => HistoryStoreReads;
     }
 

@@ -90,9 +90,12 @@ public sealed class MessageLogHistoryTests
     public async Task InOrderTraffic_NeverReadsTheStore_AndScoresAsTheSortedFold(bool flat)
     {
         // The sample's known users' own messages, in order, each once: no late message, copy, merge or account change.
+        // One message per lead and instant: two at one instant split across two batches rewrite the lead's score
+        // history at that instant, from its kept messages (docs/hosting.md).
         var messages = HostKit.SampleMessages()
             .Where(m => m.UserId is not null && m.AnonymousId is null && m.PreviousId is null && m.Type != MessageType.Group)
             .DistinctBy(m => m.MessageId)
+            .DistinctBy(m => (m.UserId, m.TimestampTicks))
             .Order(Comparer<LeadMessage>.Create(LeadMessage.CompareOrder))
             .Take(3_000)
             .ToList();
@@ -206,8 +209,10 @@ public sealed class MessageLogHistoryTests
         await second.StopAsync();
     }
 
-    [Fact]
-    public async Task KeepMessagesInMemory_ReadsNothingBack_AndScoresTheSame()
+    [Theory]
+    [InlineData(true, false)]    // asked for
+    [InlineData(null, true)]     // the default with a reorder horizon
+    public async Task MessagesKeptInMemory_ReadNothingBack_AndScoreTheSame(bool? keepInMemory, bool horizon)
     {
         var messages = ScoreHistoryRuns.Messages(1_500);
         var store = new InMemoryLeadStore();
@@ -217,8 +222,8 @@ public sealed class MessageLogHistoryTests
             o.Workers = 2;
             o.BatchSize = 50;
             o.BatchDelay = TimeSpan.FromMilliseconds(2);
-            o.ReorderHorizon = null;
-            o.KeepMessagesInMemory = true;
+            o.ReorderHorizon = horizon ? ScoreHistoryRuns.Horizon : null;
+            o.KeepMessagesInMemory = keepInMemory;
             o.MessageLogCacheMessages = 0;   // were the log the history, older batches would be read from the store
         }, b => b.UseStore(_ => store));
         await host.StartAsync();
@@ -230,6 +235,35 @@ public sealed class MessageLogHistoryTests
 
         await host.StopAsync();
         store.LogBatchesRead.Should().Be(0);
+        var ids = messages.SelectMany(m => new[] { m.UserId, m.AnonymousId }).OfType<string>().Distinct().ToList();
+        (await HostKit.ActualAsync(host.Services, ids)).Distinct().Order(StringComparer.Ordinal).ToList()
+            .ShouldEqualLines(HostKit.Expected(messages).Order(StringComparer.Ordinal).ToList());
+    }
+
+    [Fact]
+    public async Task TheLogAsHistory_WithAReorderHorizon_ReadsMessagesBackToFoldThem_AndScoresTheSame()
+    {
+        var messages = ScoreHistoryRuns.Messages(3_000);
+        var store = new InMemoryLeadStore();
+        using var host = HostKit.Build(o =>
+        {
+            o.ModelPath = HostKit.Sample("model.json");
+            o.Workers = 2;
+            o.BatchSize = 50;
+            o.BatchDelay = TimeSpan.FromMilliseconds(2);
+            o.ReorderHorizon = ScoreHistoryRuns.Horizon;
+            o.KeepMessagesInMemory = false;
+            o.MessageLogCacheMessages = 0;
+        }, b => b.UseStore(_ => store));
+        await host.StartAsync();
+        var writer = host.Services.GetRequiredService<ILeadMessageWriter>();
+        foreach (var m in messages)
+        {
+            await writer.WriteAsync(m);
+        }
+
+        await host.StopAsync();
+        store.LogBatchesRead.Should().BeGreaterThan(0, "folding messages older than the horizon reads them back (why the default keeps them in memory with a horizon)");
         var ids = messages.SelectMany(m => new[] { m.UserId, m.AnonymousId }).OfType<string>().Distinct().ToList();
         (await HostKit.ActualAsync(host.Services, ids)).Distinct().Order(StringComparer.Ordinal).ToList()
             .ShouldEqualLines(HostKit.Expected(messages).Order(StringComparer.Ordinal).ToList());

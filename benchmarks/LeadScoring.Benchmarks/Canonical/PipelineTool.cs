@@ -16,7 +16,7 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// (<c>memory</c>, <c>sqlite</c> into a fresh file, <c>postgres</c> into a fresh database on the server of
 /// <c>LEADSCORING_BENCH_POSTGRES</c> or <c>LEADSCORING_TEST_POSTGRES</c>). Timed: from the host's start until every
 /// message is committed. Then the §7 row is checked on every lead read back through <see cref="ILeadScoreReader"/>.
-/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N] [--allocations]</code>
+/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N] [--horizon none|DAYS] [--history log|memory|default] [--allocations]</code>
 /// </summary>
 public static class PipelineTool
 {
@@ -24,6 +24,8 @@ public static class PipelineTool
     {
         var stores = new List<string>();
         int events = CanonicalWorkload.EventCount, repeat = 1;
+        TimeSpan? horizon = TimeSpan.FromDays(30);
+        bool? history = null;
         int? batchSize = null, workers = null;
         bool allocations = false;
         for (int i = 0; i < args.Length; i++)
@@ -42,6 +44,8 @@ public static class PipelineTool
                 case "--batch-size": batchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--workers": workers = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--repeat": repeat = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--horizon": horizon = value == "none" ? null : TimeSpan.FromDays(double.Parse(value, CultureInfo.InvariantCulture)); break;
+                case "--history": history = value switch { "log" => false, "memory" => true, "default" => null, _ => throw new ArgumentException($"pipeline: --history is log, memory or default, not '{value}'") }; break;
                 default: throw new ArgumentException($"pipeline: unknown option {args[i]}");
             }
 
@@ -67,7 +71,7 @@ public static class PipelineTool
             {
                 foreach (string store in stores)
                 {
-                    RunOnce(store, r, workload, events, root, inbox, batchSize, workers, allocations);
+                    RunOnce(store, r, workload, events, root, inbox, batchSize, workers, allocations, horizon, history);
                 }
             }
 
@@ -87,7 +91,7 @@ public static class PipelineTool
         }
     }
 
-    private static void RunOnce(string store, int run, CanonicalWorkload workload, int events, string root, string inbox, int? batchSize, int? workers, bool allocations)
+    private static void RunOnce(string store, int run, CanonicalWorkload workload, int events, string root, string inbox, int? batchSize, int? workers, bool allocations, TimeSpan? horizon, bool? history)
     {
         int messages = CanonicalWorkload.LeadCount + events;
         string folder = Directory.CreateDirectory(Path.Combine(root, $"{store}-{run}")).FullName;
@@ -100,6 +104,8 @@ public static class PipelineTool
                 o.ModelJson = CanonicalWorkload.ModelJson;
                 o.BatchSize = batchSize ?? o.BatchSize;
                 o.Workers = workers ?? o.Workers;
+                o.ReorderHorizon = horizon;
+                o.KeepMessagesInMemory = history;
             })
             .AddJsonLinesFolder(inbox, f => f.Follow = false);
         switch (store)
