@@ -209,6 +209,36 @@ public sealed class MessageLogHistoryTests
         await second.StopAsync();
     }
 
+    /// <summary>Scores <paramref name="messages"/> (shuffled, with retries and merges) in batches of 50 with a cache of one batch, and stops.</summary>
+    private static async Task<IHost> RunAsync(List<LeadMessage> messages, InMemoryLeadStore store, Action<LeadScoringOptions> configure)
+    {
+        var host = HostKit.Build(o =>
+        {
+            o.ModelPath = HostKit.Sample("model.json");
+            o.Workers = 2;
+            o.BatchSize = 50;
+            o.BatchDelay = TimeSpan.FromMilliseconds(2);
+            o.MessageLogCacheMessages = 0;   // with the log as the history, older batches are read from the store
+            configure(o);
+        }, b => b.UseStore(_ => store));
+        await host.StartAsync();
+        var writer = host.Services.GetRequiredService<ILeadMessageWriter>();
+        foreach (var m in messages)
+        {
+            await writer.WriteAsync(m);
+        }
+
+        await host.StopAsync();
+        return host;
+    }
+
+    private static async Task ShouldScoreAsTheSortedFoldAsync(IHost host, List<LeadMessage> messages)
+    {
+        var ids = messages.SelectMany(m => new[] { m.UserId, m.AnonymousId }).OfType<string>().Distinct().ToList();
+        (await HostKit.ActualAsync(host.Services, ids)).Distinct().Order(StringComparer.Ordinal).ToList()
+            .ShouldEqualLines(HostKit.Expected(messages).Order(StringComparer.Ordinal).ToList());
+    }
+
     [Theory]
     [InlineData(true, false)]    // asked for
     [InlineData(null, true)]     // the default with a reorder horizon
@@ -216,28 +246,13 @@ public sealed class MessageLogHistoryTests
     {
         var messages = ScoreHistoryRuns.Messages(1_500);
         var store = new InMemoryLeadStore();
-        using var host = HostKit.Build(o =>
+        using var host = await RunAsync(messages, store, o =>
         {
-            o.ModelPath = HostKit.Sample("model.json");
-            o.Workers = 2;
-            o.BatchSize = 50;
-            o.BatchDelay = TimeSpan.FromMilliseconds(2);
             o.ReorderHorizon = horizon ? ScoreHistoryRuns.Horizon : null;
             o.KeepMessagesInMemory = keepInMemory;
-            o.MessageLogCacheMessages = 0;   // were the log the history, older batches would be read from the store
-        }, b => b.UseStore(_ => store));
-        await host.StartAsync();
-        var writer = host.Services.GetRequiredService<ILeadMessageWriter>();
-        foreach (var m in messages)
-        {
-            await writer.WriteAsync(m);
-        }
-
-        await host.StopAsync();
+        });
         store.LogBatchesRead.Should().Be(0);
-        var ids = messages.SelectMany(m => new[] { m.UserId, m.AnonymousId }).OfType<string>().Distinct().ToList();
-        (await HostKit.ActualAsync(host.Services, ids)).Distinct().Order(StringComparer.Ordinal).ToList()
-            .ShouldEqualLines(HostKit.Expected(messages).Order(StringComparer.Ordinal).ToList());
+        await ShouldScoreAsTheSortedFoldAsync(host, messages);
     }
 
     [Fact]
@@ -245,27 +260,12 @@ public sealed class MessageLogHistoryTests
     {
         var messages = ScoreHistoryRuns.Messages(3_000);
         var store = new InMemoryLeadStore();
-        using var host = HostKit.Build(o =>
+        using var host = await RunAsync(messages, store, o =>
         {
-            o.ModelPath = HostKit.Sample("model.json");
-            o.Workers = 2;
-            o.BatchSize = 50;
-            o.BatchDelay = TimeSpan.FromMilliseconds(2);
             o.ReorderHorizon = ScoreHistoryRuns.Horizon;
             o.KeepMessagesInMemory = false;
-            o.MessageLogCacheMessages = 0;
-        }, b => b.UseStore(_ => store));
-        await host.StartAsync();
-        var writer = host.Services.GetRequiredService<ILeadMessageWriter>();
-        foreach (var m in messages)
-        {
-            await writer.WriteAsync(m);
-        }
-
-        await host.StopAsync();
+        });
         store.LogBatchesRead.Should().BeGreaterThan(0, "folding messages older than the horizon reads them back (why the default keeps them in memory with a horizon)");
-        var ids = messages.SelectMany(m => new[] { m.UserId, m.AnonymousId }).OfType<string>().Distinct().ToList();
-        (await HostKit.ActualAsync(host.Services, ids)).Distinct().Order(StringComparer.Ordinal).ToList()
-            .ShouldEqualLines(HostKit.Expected(messages).Order(StringComparer.Ordinal).ToList());
+        await ShouldScoreAsTheSortedFoldAsync(host, messages);
     }
 }
