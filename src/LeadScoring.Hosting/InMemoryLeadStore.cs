@@ -95,6 +95,19 @@ public sealed class InMemoryLeadStore : ILeadStore
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
+    /// <summary>Batches read back by <see cref="IMessageLog.ReadLogBatch"/> so far (tests: in-order traffic reads none).</summary>
+    internal long LogBatchesRead;
+
+    /// <inheritdoc />
+    IReadOnlyList<LeadMessage>? IMessageLog.ReadLogBatch(long position)
+    {
+        lock (_gate)
+        {
+            LogBatchesRead++;
+            return position >= 1 && position <= _log.Count ? _log[(int)(position - 1)] : null;
+        }
+    }
+
     /// <inheritdoc />
     ValueTask ILeadStore.CommitAsync(LeadStoreBatch batch, CancellationToken cancellationToken)
     {
@@ -120,6 +133,7 @@ public sealed class InMemoryLeadStore : ILeadStore
             if (batch.Messages.Count > 0)
             {
                 _log.Add([.. batch.Messages]);
+                batch.LogPosition = _log.Count;
             }
 
             if (batch.StateCheckpoint)

@@ -50,6 +50,26 @@ public sealed class LeadScoringOptions
     /// </summary>
     public int StateCheckpointMessages { get; set; } = 1_000_000;
 
+    /// <summary>
+    /// Where the engines keep the messages they counted, to replay a lead exactly when its past changes (a late message,
+    /// an earlier copy, a merge, an account change). False: in the store's message log, which holds them anyway; the
+    /// engines keep only where each message is (0 bytes a message), and read a message back (from the batches not yet
+    /// committed, from a cache of recent batches, <see cref="MessageLogCacheMessages"/>, else from the store) only when
+    /// they need it. True: the parsed messages themselves, in memory (<see cref="LeadScoring.Engine.InMemoryMessageHistory"/>):
+    /// no store read ever, a few hundred bytes per kept message. Null (default): the message log when
+    /// <see cref="ReorderHorizon"/> is null (nothing is folded: in memory every message would stay for ever), in memory
+    /// when a horizon is set (folding a lead's messages older than the horizon into its base state reads each of them
+    /// once more, which from the log is a store read of its batch: <c>docs/hosting.md</c>). The results are the same.
+    /// </summary>
+    public bool? KeepMessagesInMemory { get; set; }
+
+    /// <summary>
+    /// With the message log as the replay history (see <see cref="KeepMessagesInMemory"/>): about how many messages of
+    /// recently committed (or read) batches stay in memory, so that a replay after a slightly late message reads nothing
+    /// from the store. Whole batches are kept, the newest always. Default 65,536.
+    /// </summary>
+    public int MessageLogCacheMessages { get; set; } = 65_536;
+
     /// <summary>Longest time between the first change after a state checkpoint and the next one (see <see cref="StateCheckpointMessages"/>). Default 60 s.</summary>
     public TimeSpan StateCheckpointInterval { get; set; } = TimeSpan.FromSeconds(60);
 }
@@ -118,6 +138,11 @@ internal sealed class LeadScoringOptionsValidator(LeadScoringStartState state) :
         if (options.StateCheckpointInterval < TimeSpan.Zero)
         {
             errors.Add("LeadScoring: StateCheckpointInterval must not be negative.");
+        }
+
+        if (options.MessageLogCacheMessages < 0)
+        {
+            errors.Add($"LeadScoring: MessageLogCacheMessages must not be negative, not {options.MessageLogCacheMessages}.");
         }
 
         if (options.ReorderHorizon is { } h && h < TimeSpan.Zero)

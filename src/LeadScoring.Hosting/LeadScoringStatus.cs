@@ -21,6 +21,15 @@ public sealed class LeadScoringStatus
     /// <summary>Batches committed since start.</summary>
     public long Batches => Interlocked.Read(ref _batches);
 
+    /// <summary>
+    /// Batches of the message log the engines' replay history read back from the store since start (a replay, a
+    /// confirmed copy or a score history needing messages no longer cached); 0 when the engines keep their messages in
+    /// memory (<see cref="LeadScoringOptions.KeepMessagesInMemory"/>).
+    /// </summary>
+    public long HistoryLogReads => HistoryLogReadsProbe?.Invoke() ?? 0;
+
+    internal Func<long>? HistoryLogReadsProbe { get; set; }
+
     /// <summary>Messages waiting in the queue.</summary>
     public int QueuedMessages => QueueProbe?.Invoke() ?? Volatile.Read(ref _queued);
 

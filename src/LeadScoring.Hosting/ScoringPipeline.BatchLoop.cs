@@ -174,16 +174,32 @@ internal sealed partial class ScoringPipeline
                 _partitions[Route(item.Message)].Batch.Add(item.Message);
             }
 
-            await ApplyRoutedAsync(cancellationToken).ConfigureAwait(false);
+            var logBatch = _messageLog?.Open();
+            await ApplyRoutedAsync(logBatch is null ? null : p =>
+            {
+                p.History!.Begin(logBatch, p.Batch);
+                CaptureBefore(p);
+            }, cancellationToken).ConfigureAwait(false);
 
             var counted = new List<LeadMessage>();
+            var skipped = new List<int>();
+            if (logBatch is not null)
+            {
+                // Until it is committed, the batch's messages are read from this list (filled in log order below).
+                _messageLog!.Applied(logBatch, counted);
+            }
+
             foreach (var p in _partitions)
             {
-                foreach (var (m, outcome) in p.Applied)
+                int offset = counted.Count;
+                skipped.Clear();
+                for (int i = 0; i < p.Applied.Count; i++)
                 {
+                    var (m, outcome) = p.Applied[i];
                     if (outcome == ApplyOutcome.Duplicate)
                     {
                         _metrics.Duplicates.Add(1);
+                        skipped.Add(i);
                         continue;
                     }
 
@@ -192,6 +208,14 @@ internal sealed partial class ScoringPipeline
                     if (outcome is ApplyOutcome.Reordered or ApplyOutcome.BeyondHorizon)
                     {
                         _metrics.Late.Add(1);
+                    }
+                }
+
+                if (logBatch is not null)
+                {
+                    lock (p.Gate)
+                    {
+                        p.History!.Complete(offset, skipped.Count == 0 ? [] : [.. skipped]);
                     }
                 }
             }
@@ -215,7 +239,7 @@ internal sealed partial class ScoringPipeline
             };
 
             // The commit runs while the next batch is applied; commits (and deliveries) keep their order.
-            _committing = CommitAsync(_committing, store, counted.Count, deadLetters, started, cancellationToken);
+            _committing = CommitAsync(_committing, store, logBatch, deadLetters, started, cancellationToken);
         }
         finally
         {
@@ -228,13 +252,15 @@ internal sealed partial class ScoringPipeline
     /// owning its engine, then shares the counted group messages with every partition (accounts are read across leads,
     /// spec 3.5; members they affect are replayed). Returns those group messages. The caller holds <see cref="_structure"/>.
     /// </summary>
-    private async Task<List<LeadMessage>> ApplyRoutedAsync(CancellationToken cancellationToken)
+    private async Task<List<LeadMessage>> ApplyRoutedAsync(Action<Partition>? prepare, CancellationToken cancellationToken)
     {
         // Apply: one task per partition, each owning its engine.
         await Task.WhenAll(_partitions.Where(p => p.Batch.Count > 0).Select(p => Task.Run(() =>
         {
             lock (p.Gate)
             {
+                // The replay history learns where the batch's messages come from before the engine keeps them.
+                prepare?.Invoke(p);
                 // The engine's batch apply: exactly one Apply per message, in order, with the next rows prefetched.
                 var outcomes = new ApplyOutcome[p.Batch.Count];
                 p.Engine.Apply(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(p.Batch), outcomes);
@@ -256,6 +282,8 @@ internal sealed partial class ScoringPipeline
                     p.Engine.ImportAccountMessages(groups);
                 }
             }
+
+            _scratch?.ImportAccountMessages(groups);
         }
         return groups;
     }
@@ -267,13 +295,20 @@ internal sealed partial class ScoringPipeline
     /// </summary>
     private Task _committing = Task.CompletedTask;
 
-    private async Task CommitAsync(Task previous, LeadStoreBatch batch, int counted, List<DeadLetter> deadLetters, long started, CancellationToken cancellationToken)
+    private async Task CommitAsync(Task previous, LeadStoreBatch batch, LogBatch? logBatch, List<DeadLetter> deadLetters, long started, CancellationToken cancellationToken)
     {
         // Off the loop's thread even when the previous commit is done: a store that commits synchronously (SQLite) must
         // not hold up the apply of the next batch.
         await Task.Yield();
+        int counted = batch.Messages.Count;
         await previous.ConfigureAwait(false);
         await _store.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+        if (logBatch is not null)
+        {
+            // From now on the batch's messages are read at their log position (cached while recent).
+            _messageLog!.Committed(logBatch, batch.LogPosition);
+        }
+
         Interlocked.Add(ref Committed, counted);
         Interlocked.Increment(ref Batches);
         _status.Committed(counted, deadLetters.Count);

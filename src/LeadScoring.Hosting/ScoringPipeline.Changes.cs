@@ -100,7 +100,7 @@ internal sealed partial class ScoringPipeline
                     bool changed = previous is null || !SameOutcome(previous.Entry, entry);
                     if (!rescore)
                     {
-                        AddHistory(p.Engine, snapshot, ids, result, history);
+                        AddHistory(p, snapshot, ids, result, history);
                     }
                     else if (changed)
                     {
@@ -259,8 +259,9 @@ internal sealed partial class ScoringPipeline
     /// instant on. A lead now reported under another id takes the old id's entries; of merging leads, the first to
     /// start keeps its entries (before the second one started) and the others lose theirs.
     /// </summary>
-    private void AddHistory(LeadScoringEngine engine, LeadKey snapshot, ImmutableArray<string> ids, LeadResult latest, HistoryChanges history)
+    private void AddHistory(Partition p, LeadKey snapshot, ImmutableArray<string> ids, LeadResult latest, HistoryChanges history)
     {
+        var engine = p.Engine;
         string lead = snapshot.LeadId;
         // The leads this one was reported as after the last batch, the first to start first: itself, another id
         // (renamed), several (merged). Before the second one starts, the merged lead is the first one.
@@ -305,6 +306,12 @@ internal sealed partial class ScoringPipeline
             // The common case: the lead's one new instant is its latest.
             before = _outcomes[earlier[0]].Entry;
             steps = [latest];
+        }
+        else if (append && TryInstantsFromBefore(p, lead, ids, from, out var appended))
+        {
+            // Several new instants, in order: from the lead's state before the batch (no older message read back).
+            before = _outcomes[earlier[0]].Entry;
+            steps = appended;
         }
         else
         {

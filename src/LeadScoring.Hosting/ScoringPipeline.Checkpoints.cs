@@ -128,19 +128,23 @@ internal sealed partial class ScoringPipeline
             states.Add(state);
         }
 
-        var logged = new Dictionary<string, List<LeadMessage>>(StringComparer.Ordinal);
+        // Every logged batch is in memory while the pipeline loads: the replay history reads them from its cache.
+        _messageLog?.Hold();
+        var logged = new Dictionary<string, List<(LeadMessage Message, long Position, int Index)>>(StringComparer.Ordinal);
         var accounts = new List<LeadMessage>();
-        var replay = new List<IReadOnlyList<LeadMessage>>();
+        var replay = new List<(long Position, IReadOnlyList<LeadMessage> Messages)>();
         await foreach (var (at, messages) in _store.ReadLogAsync(0, cancellationToken).ConfigureAwait(false))
         {
+            _messageLog?.Logged(at, messages);
             if (at > position)
             {
-                replay.Add(messages);
+                replay.Add((at, messages));
                 continue;
             }
 
-            foreach (var m in messages)
+            for (int i = 0; i < messages.Count; i++)
             {
+                var m = messages[i];
                 if (m.Type == MessageType.Group)
                 {
                     accounts.Add(m);
@@ -151,7 +155,7 @@ internal sealed partial class ScoringPipeline
                     logged[m.LeadId] = list = [];
                 }
 
-                list.Add(m);
+                list.Add((m, at, i));
             }
         }
 
@@ -166,14 +170,20 @@ internal sealed partial class ScoringPipeline
         foreach (var stored in states)
         {
             var journal = new List<LeadMessage>();
+            int target = Home(stored.LeadId);
+            var history = _partitions[target].History;
             foreach (var id in stored.Ids)
             {
-                journal.AddRange(logged.GetValueOrDefault(id) ?? []);
+                foreach (var (m, at, index) in logged.GetValueOrDefault(id) ?? [])
+                {
+                    journal.Add(m);
+                    history?.Expect(m, at, index);   // the engine keeps the journal's messages by their place in the log
+                }
             }
 
             var snapshot = LeadSnapshot.Create(stored.LeadId, stored.Ids, stored.State, stored.BaseState, journal);
-            int target = Home(snapshot.LeadId);
             _partitions[target].Engine.ImportLead(snapshot);
+            history?.ClearExpected();
             foreach (var id in snapshot.Ids)
             {
                 _route[id] = target;
@@ -204,6 +214,8 @@ internal sealed partial class ScoringPipeline
                 _outcomes[result.LeadId] = new Outcome(Entry(result, null), [.. ToldByClock(p.Engine, result)], since);
             }
         }
+
+        _messageLog?.Trim();
     }
 
     /// <summary>The ticks of a loaded lead's first message; <see cref="long.MinValue"/> when it has a base state (folded) or no journal.</summary>
@@ -211,10 +223,11 @@ internal sealed partial class ScoringPipeline
         snapshot.BaseState is { IsEmpty: false } || snapshot.Journal.IsEmpty ? long.MinValue : snapshot.Journal.Min(m => m.TimestampTicks);
 
     /// <summary>Applies the logged batches after the state position as the batch loop did; the leads they change are dirty.</summary>
-    private async Task ReplayAsync(List<IReadOnlyList<LeadMessage>> batches, CancellationToken cancellationToken)
+    private async Task ReplayAsync(List<(long Position, IReadOnlyList<LeadMessage> Messages)> batches, CancellationToken cancellationToken)
     {
         long count = 0;
-        foreach (var batch in batches)
+        var indexes = new Dictionary<LeadMessage, int>(ReferenceEqualityComparer.Instance);
+        foreach (var (position, batch) in batches)
         {
             foreach (var p in _partitions)
             {
@@ -222,17 +235,28 @@ internal sealed partial class ScoringPipeline
                 p.Applied.Clear();
             }
 
-            foreach (var m in batch)
+            indexes.Clear();
+            for (int i = 0; i < batch.Count; i++)
             {
-                _partitions[Route(m)].Batch.Add(m);
+                indexes.TryAdd(batch[i], i);
+                _partitions[Route(batch[i])].Batch.Add(batch[i]);
             }
 
-            await ApplyRoutedAsync(cancellationToken).ConfigureAwait(false);
+            // The engines keep the replayed messages by their place in the log (a lead moved by a link may reorder a partition's list).
+            await ApplyRoutedAsync(_messageLog is null ? null : p =>
+            {
+                p.History!.ClearExpected();
+                foreach (var m in p.Batch)
+                {
+                    p.History.Expect(m, position, indexes[m]);
+                }
+            }, cancellationToken).ConfigureAwait(false);
             count += batch.Count;
         }
 
         foreach (var p in _partitions)
         {
+            p.History?.ClearExpected();
             p.Batch.Clear();
             p.Applied.Clear();
             var changes = p.Engine.TakeChanges();

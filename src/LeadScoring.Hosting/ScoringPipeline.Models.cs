@@ -51,11 +51,20 @@ internal sealed partial class ScoringPipeline
             _partitions = NewPartitions(next);
             _route.Clear();
             long count = 0;
-            await foreach (var (_, messages) in _store.ReadLogAsync(0, cancellationToken).ConfigureAwait(false))
+            await foreach (var (position, messages) in _store.ReadLogAsync(0, cancellationToken).ConfigureAwait(false))
             {
-                foreach (var m in messages)
+                _messageLog?.Logged(position, messages);
+                for (int i = 0; i < messages.Count; i++)
                 {
+                    var m = messages[i];
                     var p = _partitions[Route(m)];
+                    if (p.History is { } kept)
+                    {
+                        // The new engines keep each message by its place in the log.
+                        kept.ClearExpected();
+                        kept.Expect(m, position, i);
+                    }
+
                     p.Engine.Apply(m);
                     if (m.Type == MessageType.Group)
                     {

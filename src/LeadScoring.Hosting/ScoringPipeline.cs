@@ -72,7 +72,20 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
             SingleReader = true,
         });
         _status.QueueProbe = () => _queue.Reader.Count;
+        // The message log as the replay history unless asked otherwise, or, by default, when a reorder horizon folds
+        // messages (folding reads every message back once: from the log, a store read of its batch).
+        _messageLog = (_options.KeepMessagesInMemory ?? _options.ReorderHorizon is not null) ? null : new MessageLogCache(store, _options.MessageLogCacheMessages);
+        _status.HistoryLogReadsProbe = () => HistoryStoreReads;
     }
+
+    /// <summary>The message log as the engines' replay history (null: they keep the messages in memory).</summary>
+    private readonly MessageLogCache? _messageLog;
+
+    /// <summary>Batches the replay history read back from the store since start (tests and diagnostics).</summary>
+    internal long HistoryStoreReads => _messageLog?.StoreReads ?? 0;
+
+    /// <summary>Messages the engines' log histories keep parsed, not by their place in the log (tests).</summary>
+    internal long HistoryMessagesKeptParsed => _partitions.Sum(p => (long)(p.History?.ParsedCount ?? 0));
 
     /// <summary>Counted, committed messages since start (for tests and diagnostics).</summary>
     internal long Committed;
@@ -85,12 +98,23 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
 
     private sealed record Item(string Source, LeadMessage? Message, string? Error, string? Checkpoint, string? Location, string? Raw);
 
-    private sealed class Partition(CompiledModel model, LeadScoringEngineOptions options)
+    private sealed class Partition(CompiledModel model, LeadScoringEngineOptions options, MessageLogHistory? history)
     {
-        public readonly LeadScoringEngine Engine = new(model, options);
+        /// <summary>The engine's replay history when it is the message log (<see cref="LeadScoringOptions.KeepMessagesInMemory"/> false), else null.</summary>
+        public readonly MessageLogHistory? History = history;
+        public readonly LeadScoringEngine Engine = new(model, options, history);
         public readonly object Gate = new();
         public readonly List<LeadMessage> Batch = [];
         public readonly List<(LeadMessage Message, ApplyOutcome Outcome)> Applied = [];
+
+        /// <summary>States of leads with several instants in the batch, exported before it was applied (<c>ScoringPipeline.Instants.cs</c>).</summary>
+        public readonly Dictionary<string, LeadSnapshot> Before = new(StringComparer.Ordinal);
+
+        /// <summary>Each lead id's first instant in the batch (scratch of <c>CaptureBefore</c>).</summary>
+        public readonly Dictionary<string, long> FirstInstants = new(StringComparer.Ordinal);
+
+        /// <summary>The engine's replays and merges before the batch was applied.</summary>
+        public long WorkBefore;
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -213,7 +237,7 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
     private Partition[] NewPartitions(CompiledModel model)
     {
         var engineOptions = new LeadScoringEngineOptions { ReorderHorizon = _options.ReorderHorizon };
-        return [.. Enumerable.Range(0, _options.Workers).Select(_ => new Partition(model, engineOptions))];
+        return [.. Enumerable.Range(0, _options.Workers).Select(_ => new Partition(model, engineOptions, _messageLog is null ? null : new MessageLogHistory(_messageLog)))];
     }
 
     private int Home(string id) => (int)((uint)StringComparer.Ordinal.GetHashCode(id) % (uint)_partitions.Length);

@@ -368,6 +368,28 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
 
         Step("notifications");
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        batch.LogPosition = batch.Messages.Count > 0 ? logged : 0;
+    }
+
+    /// <summary>
+    /// The messages of the logged batch at <paramref name="position"/> (the rows of <c>messages</c> with that
+    /// <c>batch</c>, found through a BRIN index, in <c>seq</c> order); null when there are none. Synchronous (Npgsql's
+    /// synchronous API, on a pooled connection of its own): it does not wait for a commit in progress.
+    /// </summary>
+    public IReadOnlyList<LeadMessage>? ReadLogBatch(long position)
+    {
+        ThrowIfNotOpen();
+        using var connection = _dataSource.OpenConnection();
+        using var command = new NpgsqlCommand("SELECT json FROM messages WHERE batch = $1 ORDER BY seq;", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = position });
+        using var reader = command.ExecuteReader();
+        var messages = new List<LeadMessage>();
+        while (reader.Read())
+        {
+            messages.Add(StoredMessage(reader.GetString(0)));
+        }
+
+        return messages.Count > 0 ? messages : null;
     }
 
     /// <inheritdoc />

@@ -44,6 +44,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     private CommitCommands? _commands;
     private bool _disposed;
 
+    /// <summary>The connection of <see cref="ReadLogBatch"/> on a file database, and the lock it is used under.</summary>
+    private readonly object _logReadGate = new();
+    private SqliteConnection? _logReader;
+
     /// <summary>Creates a store; <see cref="InitializeAsync"/> opens it.</summary>
     /// <param name="options">The database and timeouts.</param>
     /// <param name="timeProvider">The clock of the times the store records (rows' <c>updated_at</c>, migrations); default the system clock.</param>
@@ -140,6 +144,49 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             r => (r.GetInt64(0), (IReadOnlyList<LeadMessage>)ParseLines(r.GetString(1))), cancellationToken);
 
     /// <summary>
+    /// The messages of the <c>message_log</c> row whose <c>seq</c> is <paramref name="position"/>; null when there is none.
+    /// Synchronous, as every SQLite call here: on a file database it reads on a connection of its own (opened on first
+    /// need, kept), so it does not wait for a commit in progress (write-ahead logging lets it read the last committed
+    /// state meanwhile); on a private in-memory database it takes its turn on the store's connection.
+    /// </summary>
+    public IReadOnlyList<LeadMessage>? ReadLogBatch(long position)
+    {
+        if (_privateDatabase)
+        {
+            _lock.Wait();
+            try
+            {
+                return ReadLogRow(Open(), position);
+            }
+            finally
+            {
+                _lock.Release();
+            }
+        }
+
+        lock (_logReadGate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_logReader is null)
+            {
+                var reader = new SqliteConnection(_connectionString);
+                reader.Open();
+                _logReader = reader;
+            }
+
+            return ReadLogRow(_logReader, position);
+        }
+    }
+
+    private static List<LeadMessage>? ReadLogRow(SqliteConnection connection, long position)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT messages FROM message_log WHERE seq = $seq;";
+        command.Parameters.AddWithValue("$seq", position);
+        return command.ExecuteScalar() is string lines ? ParseLines(lines) : null;
+    }
+
+    /// <summary>
     /// Writes <paramref name="batch"/> in one transaction: stored leads are deleted first when
     /// <see cref="LeadStoreBatch.ReplaceAllLeads"/> is set, then <see cref="LeadStoreBatch.RemovedLeads"/> are deleted,
     /// then <see cref="LeadStoreBatch.Leads"/> inserted or replaced (so a lead both removed and written is kept), then the
@@ -192,10 +239,11 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             Step("leads");
+            long logged = 0;
             if (json.MessageLog is { } log)
             {
                 c.InsertMessages.Parameters[0].Value = log;
-                c.InsertMessages.ExecuteNonQuery();
+                logged = Convert.ToInt64(c.InsertMessages.ExecuteScalar(), CultureInfo.InvariantCulture);
             }
 
             if (batch.StateCheckpoint)
@@ -286,6 +334,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
             Step("notifications");
             transaction.Commit();
+            batch.LogPosition = logged;
         }
         finally
         {
@@ -440,6 +489,12 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
     private void Close()
     {
+        lock (_logReadGate)
+        {
+            _logReader?.Dispose();
+            _logReader = null;
+        }
+
         _disposed = true;
         _commands?.Dispose();
         _commands = null;
@@ -639,7 +694,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                     ids = excluded.ids, state = excluded.state, base_state = excluded.base_state,
                     journal = excluded.journal, updated_at = excluded.updated_at;
                 """, "$lead_id", "$ids", "$state", "$base_state", "$journal", "$updated_at");
-            InsertMessages = Prepare(connection, "INSERT INTO message_log (messages) VALUES ($messages);", "$messages");
+            InsertMessages = Prepare(connection, "INSERT INTO message_log (messages) VALUES ($messages) RETURNING seq;", "$messages");
             LogEnd = Prepare(connection, "SELECT COALESCE(MAX(seq), 0) FROM message_log;");
             InsertHistory = Prepare(connection, """
                 INSERT INTO score_history (lead_id, at, scores, grade, stage, model_version, message_id)

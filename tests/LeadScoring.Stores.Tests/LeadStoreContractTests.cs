@@ -247,6 +247,43 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task ACommit_TellsItsLogPosition_AndOneBatchReadsBackAtIt_AlsoAfterReopening()
+    {
+        var messages = StoreKit.Messages();
+        var engine = StoreKit.Engine(messages);
+        var batches = new[]
+        {
+            new LeadStoreBatch { Messages = messages.Take(3).ToList() },
+            new LeadStoreBatch { History = [StoreKit.History("u1", StoreKit.T0, 1)] },
+            new LeadStoreBatch { Messages = messages.Skip(3).Take(2).ToList(), Leads = [.. engine.ExportLeads()], StateCheckpoint = true },
+            new LeadStoreBatch { Messages = messages.Skip(5).ToList() },
+        };
+        await using (var store = await OpenAsync())
+        {
+            foreach (var batch in batches)
+            {
+                await store.CommitAsync(batch, CancellationToken.None);
+            }
+
+            var log = await StoreKit.ToListAsync(store.ReadLogAsync(0, CancellationToken.None));
+            batches.Where(b => b.Messages.Count > 0).Select(b => b.LogPosition).Should().Equal(log.Select(b => b.Position), "each commit with messages tells the position the log reports");
+            batches[1].LogPosition.Should().Be(0, "a commit without messages logs no batch");
+            (await store.GetStatePositionAsync(CancellationToken.None)).Should().Be(batches[2].LogPosition);
+        }
+
+        // A new store object on the same database (a restart) reads each batch by its position, messages in their order.
+        await using var reopened = await OpenAsync();
+        IMessageLog messageLog = reopened;
+        foreach (var batch in batches.Where(b => b.Messages.Count > 0))
+        {
+            messageLog.ReadLogBatch(batch.LogPosition)!.Select(m => m.ToJson()).Should().Equal(batch.Messages.Select(m => m.ToJson()));
+        }
+
+        messageLog.ReadLogBatch(batches[3].LogPosition + 1).Should().BeNull("no batch is logged there");
+        messageLog.ReadLogBatch(0).Should().BeNull();
+    }
+
+    [StoreFact]
     public async Task RemovedLeads_AreDeleted_AndALeadBothRemovedAndWritten_IsKept()
     {
         var engine = StoreKit.Engine(StoreKit.Messages());

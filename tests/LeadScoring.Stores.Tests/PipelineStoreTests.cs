@@ -23,9 +23,29 @@ public abstract class PipelineStoreTests : IAsyncLifetime
     public virtual Task DisposeAsync() => Task.CompletedTask;
 
     [StoreFact]
-    public async Task TheSample_ScoredThroughThePipelineIntoTheStore_GivesTheBatchResult_AlsoAfterARestart()
+    public Task TheSample_ScoredThroughThePipelineIntoTheStore_GivesTheBatchResult_AlsoAfterARestart() =>
+        ScoreTheSampleAsync(cacheMessages: null, count: int.MaxValue);
+
+    /// <summary>
+    /// The replay history is the store's message log (no reorder horizon), with a cache of two batches: the sample's
+    /// late messages, retries and merges read older batches back from the store, and the results are the batch fold's.
+    /// (The first 4,000 messages: each replay reads whole batches, so the whole sample would take minutes.)
+    /// </summary>
+    [StoreFact]
+    public Task TheSample_WithTheStoresLogAsTheReplayHistory_ReadsItBack_AndGivesTheBatchResult_AlsoAfterARestart() =>
+        ScoreTheSampleAsync(cacheMessages: 1_000, count: 4_000);
+
+    private async Task ScoreTheSampleAsync(int? cacheMessages, int count)
     {
-        var messages = HostKit.SampleMessages();
+        void Configure(LeadScoringOptions o)
+        {
+            o.ModelPath = HostKit.Sample("model.json");
+            o.BatchSize = cacheMessages is null ? 2_000 : 500;
+            o.ReorderHorizon = null;
+            o.MessageLogCacheMessages = cacheMessages ?? o.MessageLogCacheMessages;
+        }
+
+        var messages = HostKit.SampleMessages().Take(count).ToList();
         var expected = HostKit.Expected(messages);
         var ids = expected.Select(e => System.Text.Json.JsonDocument.Parse(e).RootElement.GetProperty("leadId").GetString()!).ToList();
         var reference = new LeadScoringEngine(StoreKit.Model, new LeadScoringEngineOptions { ReorderHorizon = null });
@@ -45,7 +65,13 @@ public abstract class PipelineStoreTests : IAsyncLifetime
                 await writer.WriteAsync(m);
             }
 
-            await WaitForCommittedAsync(host.Services.GetRequiredService<LeadScoringStatus>(), counted);
+            var status = host.Services.GetRequiredService<LeadScoringStatus>();
+            await WaitForCommittedAsync(status, counted);
+            if (cacheMessages is not null)
+            {
+                status.HistoryLogReads.Should().BeGreaterThan(0, "late messages, retries and merges read older batches back from the store");
+            }
+
             (await HostKit.ActualAsync(host.Services, ids)).ShouldEqualLines(expected);
             await host.StopAsync();
         }
@@ -61,13 +87,6 @@ public abstract class PipelineStoreTests : IAsyncLifetime
             status.CommittedMessages.Should().Be(0, "nothing was delivered again");
             await restarted.StopAsync();
         }
-    }
-
-    private static void Configure(LeadScoringOptions o)
-    {
-        o.ModelPath = HostKit.Sample("model.json");
-        o.BatchSize = 2_000;
-        o.ReorderHorizon = null;
     }
 
     private static async Task WaitForCommittedAsync(LeadScoringStatus status, long count)

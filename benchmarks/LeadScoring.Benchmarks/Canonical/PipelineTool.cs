@@ -16,7 +16,7 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// (<c>memory</c>, <c>sqlite</c> into a fresh file, <c>postgres</c> into a fresh database on the server of
 /// <c>LEADSCORING_BENCH_POSTGRES</c> or <c>LEADSCORING_TEST_POSTGRES</c>). Timed: from the host's start until every
 /// message is committed. Then the §7 row is checked on every lead read back through <see cref="ILeadScoreReader"/>.
-/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N] [--allocations]</code>
+/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N] [--horizon none|DAYS] [--history log|memory|default] [--allocations]</code>
 /// </summary>
 public static class PipelineTool
 {
@@ -24,6 +24,8 @@ public static class PipelineTool
     {
         var stores = new List<string>();
         int events = CanonicalWorkload.EventCount, repeat = 1;
+        TimeSpan? horizon = TimeSpan.FromDays(30);
+        bool? history = null;
         int? batchSize = null, workers = null;
         bool allocations = false;
         for (int i = 0; i < args.Length; i++)
@@ -42,6 +44,8 @@ public static class PipelineTool
                 case "--batch-size": batchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--workers": workers = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--repeat": repeat = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--horizon": horizon = value == "none" ? null : TimeSpan.FromDays(double.Parse(value, CultureInfo.InvariantCulture)); break;
+                case "--history": history = value switch { "log" => false, "memory" => true, "default" => null, _ => throw new ArgumentException($"pipeline: --history is log, memory or default, not '{value}'") }; break;
                 default: throw new ArgumentException($"pipeline: unknown option {args[i]}");
             }
 
@@ -61,13 +65,13 @@ public static class PipelineTool
             File.WriteAllBytes(Path.Combine(inbox, "messages.jsonl"), CanonicalJson.Build(workload, events));
             int messages = CanonicalWorkload.LeadCount + events;
             Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}; {messages:N0} messages");
-            Console.WriteLine("| store | run | wall | msgs/s | CPU (user+sys) | batches | allocated | GCs (0/1/2) | GC pause |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| store | run | wall | msgs/s | CPU (user+sys) | batches | allocated | GCs (0/1/2) | GC pause | heap after drain | peak RSS |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             for (int r = 1; r <= repeat; r++)
             {
                 foreach (string store in stores)
                 {
-                    RunOnce(store, r, workload, events, root, inbox, batchSize, workers, allocations);
+                    RunOnce(store, r, workload, events, root, inbox, batchSize, workers, allocations, horizon, history);
                 }
             }
 
@@ -87,7 +91,7 @@ public static class PipelineTool
         }
     }
 
-    private static void RunOnce(string store, int run, CanonicalWorkload workload, int events, string root, string inbox, int? batchSize, int? workers, bool allocations)
+    private static void RunOnce(string store, int run, CanonicalWorkload workload, int events, string root, string inbox, int? batchSize, int? workers, bool allocations, TimeSpan? horizon, bool? history)
     {
         int messages = CanonicalWorkload.LeadCount + events;
         string folder = Directory.CreateDirectory(Path.Combine(root, $"{store}-{run}")).FullName;
@@ -100,6 +104,8 @@ public static class PipelineTool
                 o.ModelJson = CanonicalWorkload.ModelJson;
                 o.BatchSize = batchSize ?? o.BatchSize;
                 o.Workers = workers ?? o.Workers;
+                o.ReorderHorizon = horizon;
+                o.KeepMessagesInMemory = history;
             })
             .AddJsonLinesFolder(inbox, f => f.Follow = false);
         switch (store)
@@ -145,8 +151,17 @@ public static class PipelineTool
             sampler?.Stop();
             process.Refresh();
             var used = process.TotalProcessorTime - cpu;
+            var gcs = $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}";
+            var pause = GC.GetTotalPauseDuration() - paused;
+            long allocatedBytes = GC.GetTotalAllocatedBytes() - allocated;
+
+            // What the drained pipeline keeps (engines, their replay history, caches): the managed heap after a full
+            // collection, and the process's peak resident set (the workload's own text and messages included).
+            long heap = GC.GetTotalMemory(forceFullCollection: true);
+            process.Refresh();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {store} | {run} | {wall.TotalSeconds:F2} s | {messages / wall.TotalSeconds:N0} | {used.TotalSeconds:F1} s | {status.Batches:N0} | {(GC.GetTotalAllocatedBytes() - allocated) / (1024.0 * 1024):N0} MiB | {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} | {(GC.GetTotalPauseDuration() - paused).TotalSeconds:F2} s |"));
+                $"| {store} | {run} | {wall.TotalSeconds:F2} s | {messages / wall.TotalSeconds:N0} | {used.TotalSeconds:F1} s | {status.Batches:N0} | {allocatedBytes / (1024.0 * 1024):N0} MiB | {gcs} | {pause.TotalSeconds:F2} s | {heap / (1024.0 * 1024):N0} MiB | {process.PeakWorkingSet64 / (1024.0 * 1024):N0} MiB |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  replay history: {status.HistoryLogReads:N0} message-log batches read back from the store"));
             host.StopAsync().GetAwaiter().GetResult();
             sampler?.Report(Console.Out, messages);
             if (status.CommittedMessages != messages || status.RejectedMessages != 0)

@@ -34,6 +34,14 @@ public sealed class LeadStoreBatch
     public IReadOnlyList<LeadMessage> Messages { get; init; } = [];
 
     /// <summary>
+    /// Set by the store's <see cref="ILeadStore.CommitAsync"/> when it appends <see cref="Messages"/>: the position it
+    /// gave them (the one <see cref="IMessageLog.ReadLogAsync"/> reports and <see cref="IMessageLog.ReadLogBatch"/>
+    /// reads). 0 when the batch has no messages or the store does not tell; the pipeline then keeps the batch's
+    /// messages in memory instead of reading them back from the log.
+    /// </summary>
+    public long LogPosition { get; set; }
+
+    /// <summary>
     /// Score history entries to append, after <see cref="HistoryRenamed"/> and <see cref="HistoryReplacedFrom"/> are
     /// applied.
     /// </summary>

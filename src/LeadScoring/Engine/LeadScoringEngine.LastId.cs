@@ -11,13 +11,18 @@ namespace LeadScoring.Engine;
 /// Two exceptions keep it elsewhere. The row last given an id (the in-order step, a replay in progress) has it in a
 /// one-entry cache, so a replay that loads its row between two messages reads the id it just applied, not a later
 /// one's. A lead whose history does not tell it (its past changed and it awaits a replay, or an import whose journal
-/// lacks the latest message) has it pinned in its <see cref="RowExtra"/> until the replay.
+/// lacks the latest message) has it pinned in its <see cref="RowExtra"/> until the replay. With a history whose reads
+/// are costly (<see cref="MessageHistory.ReadsAreCostly"/>: the hosting package's message log) every row keeps it
+/// pinned, always.
 /// </para>
 /// </summary>
 public sealed partial class LeadScoringEngine
 {
     private int _lastIdRow = -1;
     private string? _lastId;
+
+    /// <summary>Whether every flat row keeps its latest id (the history's reads are costly), rather than deriving it from the history.</summary>
+    private readonly bool _keepLastIds;
 
     /// <summary>Notes <paramref name="id"/> as the id of the row's latest message (its timestamp was just set).</summary>
     private void SetLastId(int row, ref HotRow r, string? id)
@@ -27,6 +32,12 @@ public sealed partial class LeadScoringEngine
         if (r.LastPinned)
         {
             _rows[row].Extra!.LastMessageId = id;
+        }
+        else if (_keepLastIds && _plan is not null)
+        {
+            // The history's reads are costly (MessageHistory.ReadsAreCostly): the row keeps its latest id, always pinned.
+            (_rows[row].Extra ??= new RowExtra()).LastMessageId = id;
+            r.LastPinned = true;
         }
     }
 
@@ -69,7 +80,7 @@ public sealed partial class LeadScoringEngine
     private void UnpinLastId(int row)
     {
         ref HotRow r = ref _hot[row];
-        if (r.LastPinned && string.Equals(FindLastId(row), _rows[row].Extra!.LastMessageId, StringComparison.Ordinal))
+        if (r.LastPinned && !_keepLastIds && string.Equals(FindLastId(row), _rows[row].Extra!.LastMessageId, StringComparison.Ordinal))
         {
             r.LastPinned = false;
             _rows[row].Extra!.LastMessageId = null;
@@ -82,7 +93,7 @@ public sealed partial class LeadScoringEngine
     /// </summary>
     private void PinLastIdIfUntold(int row, string? id)
     {
-        if (_plan is not null && !string.Equals(FindLastId(row), id, StringComparison.Ordinal))
+        if (_plan is not null && !_keepLastIds && !string.Equals(FindLastId(row), id, StringComparison.Ordinal))
         {
             Pin(row, id);
         }

@@ -94,7 +94,9 @@ public sealed class EngineStatistics
 /// </para>
 /// <para>
 /// Every counted message is kept in a <see cref="MessageHistory"/> (in memory by default; the command-line tool
-/// keeps file offsets). A late message, an earlier copy of a counted message, a link that merges two leads, or an
+/// keeps file offsets; the hosting package keeps each message's place in the store's message log). It is read back
+/// to replay a lead (the cases below), to confirm a copy, to break a tie of timestamps and to score the past; never
+/// by the in-order step. A late message, an earlier copy of a counted message, a link that merges two leads, or an
 /// account change before a member's latest message makes the engine replay only the leads concerned from their
 /// history, through the same in-order step: scoring a sorted file and scoring it shuffled run the same code.
 /// A copy of any counted message (same lead, same <c>messageId</c>) is found with one hash probe and not counted
@@ -125,6 +127,7 @@ public sealed partial class LeadScoringEngine
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Options = options ?? LeadScoringEngineOptions.Default;
         _history = history ?? new InMemoryMessageHistory(Options.ExpectedMessages);
+        _keepLastIds = _history.ReadsAreCostly;
         _index = new HistoryIndex(Options.ExpectedMessages);
         _horizon = Options.ReorderHorizon is { } h ? Math.Max(0, h.Ticks) : long.MaxValue;
         _accounts = new AccountBook(model, Invalidate, AppliedAfter);

@@ -10,9 +10,12 @@ namespace LeadScoring.Engine;
 /// read back with <see cref="Get"/> only when a lead is replayed, a duplicate is confirmed or the past is scored.
 /// </summary>
 /// <remarks>
-/// Implementations: <see cref="InMemoryMessageHistory"/> (the default: the messages themselves), the command-line
-/// tool's file history (offsets into the file being scored), and the hosting package's message log. A history
-/// belongs to one engine; it need not be thread-safe.
+/// Implementations: <see cref="InMemoryMessageHistory"/> (the default: the messages themselves, bounded by the
+/// reorder horizon, <see cref="LeadScoringEngineOptions.ReorderHorizon"/>), the command-line tool's file history
+/// (offsets into the file being scored), and the hosting package's message log (<c>MessageLogHistory</c>: where each
+/// message is in the store's log, a batch and an index; 0 bytes per message, the message read back from a cache of
+/// recent batches or from the store only when the engine needs it; <c>docs/hosting.md</c>). A history belongs to one
+/// engine; it need not be thread-safe. <see cref="Get"/> is synchronous: a history backed by a store reads synchronously.
 /// </remarks>
 public abstract class MessageHistory
 {
@@ -21,6 +24,15 @@ public abstract class MessageHistory
 
     /// <summary>Reads back the message kept under <paramref name="handle"/>.</summary>
     public abstract LeadMessage Get(long handle);
+
+    /// <summary>
+    /// Whether <see cref="Get"/> is costly enough that the engine should not call it for bookkeeping (a read from a
+    /// store). When true, the engine keeps the id of each lead's latest message itself (about 100 bytes a lead on flat
+    /// rows) instead of reading it back from the history whenever a lead's full state is loaded (an evaluation, an
+    /// export): the history is then read only to replay a lead, confirm a copy or score the past. Default false (the
+    /// in-memory history, and the command-line tool's, whose reads are cheap or rare enough).
+    /// </summary>
+    public virtual bool ReadsAreCostly => false;
 
     /// <summary>
     /// Tells the history that the engine no longer needs the message under <paramref name="handle"/> (a copy replaced

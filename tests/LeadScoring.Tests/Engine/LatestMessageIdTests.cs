@@ -26,11 +26,34 @@ public sealed class LatestMessageIdTests
     private static LeadMessage Identify(string id, string user, string anonymous, string timestamp) =>
         Parse($$$"""{"type":"identify","messageId":"{{{id}}}","userId":"{{{user}}}","anonymousId":"{{{anonymous}}}","timestamp":"{{{timestamp}}}","traits":{"country":"US"}}""");
 
-    private static LeadScoringEngine NewEngine(bool deferReplays)
+    private static LeadScoringEngine NewEngine(bool deferReplays, MessageHistory? history = null)
     {
-        var engine = new LeadScoringEngine(FlatStreams.Model, new LeadScoringEngineOptions { ReorderHorizon = null, DeferReplays = deferReplays });
+        var engine = new LeadScoringEngine(FlatStreams.Model, new LeadScoringEngineOptions { ReorderHorizon = null, DeferReplays = deferReplays }, history);
         engine.UsesFlatRows.Should().BeTrue();
         return engine;
+    }
+
+    /// <summary>Replays at once or deferred, with a history whose reads are cheap or costly.</summary>
+    public static TheoryData<bool, bool> ReplayModesAndHistories => new() { { false, false }, { true, false }, { false, true }, { true, true } };
+
+    /// <summary>The in-memory history, counting its reads, and saying its reads are costly or not (as a store-backed one would).</summary>
+    private sealed class CountingHistory(bool costly) : MessageHistory
+    {
+        private readonly InMemoryMessageHistory _inner = new();
+
+        public int Reads { get; private set; }
+
+        public override bool ReadsAreCostly => costly;
+
+        public override long Add(LeadMessage message) => _inner.Add(message);
+
+        public override LeadMessage Get(long handle)
+        {
+            Reads++;
+            return _inner.Get(handle);
+        }
+
+        public override void Release(long handle) => _inner.Release(handle);
     }
 
     /// <summary>
@@ -49,11 +72,10 @@ public sealed class LatestMessageIdTests
     private static readonly DateTimeOffset AsOf = new(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Ties_at_the_latest_instant_are_broken_by_id_after_a_copy_moves_the_latest_message_back(bool deferReplays)
+    [MemberData(nameof(ReplayModesAndHistories))]
+    public void Ties_at_the_latest_instant_are_broken_by_id_after_a_copy_moves_the_latest_message_back(bool deferReplays, bool costlyHistory)
     {
-        var engine = NewEngine(deferReplays);
+        var engine = NewEngine(deferReplays, new CountingHistory(costlyHistory));
         engine.Apply(Track("m-b", "u1")).Should().Be(ApplyOutcome.Applied);
         engine.Apply(Track("m-a", "u1")).Should().Be(ApplyOutcome.Reordered, "m-a < m-b at the same instant");
         engine.Apply(Track("m-c", "u1")).Should().Be(ApplyOutcome.Applied, "m-c > m-b");
@@ -70,11 +92,10 @@ public sealed class LatestMessageIdTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Ties_are_broken_by_id_after_two_leads_with_history_merge(bool deferReplays)
+    [MemberData(nameof(ReplayModesAndHistories))]
+    public void Ties_are_broken_by_id_after_two_leads_with_history_merge(bool deferReplays, bool costlyHistory)
     {
-        var engine = NewEngine(deferReplays);
+        var engine = NewEngine(deferReplays, new CountingHistory(costlyHistory));
         engine.Apply(Track("k-1", "u1")).Should().Be(ApplyOutcome.Applied);
         engine.Apply(AnonymousTrack("k-9", "anon-1")).Should().Be(ApplyOutcome.Applied);
         engine.Apply(Identify("k-0", "u1", "anon-1", "2026-03-01T09:00:00Z"));
@@ -85,6 +106,42 @@ public sealed class LatestMessageIdTests
         var lead = engine.Evaluate("anon-1", AsOf, explain: true)!;
         lead.LatestMessageId.Should().Be("k-91");
         lead.Contributions.Single(c => c.Rule == "E09_email_click").Awards.Should().Be(4);
+    }
+
+    /// <summary>
+    /// A history whose reads are costly (a store's message log) is not read for the latest id: each flat row keeps it.
+    /// In-order messages with ties, evaluations and exports of every lead then read nothing, with the same results.
+    /// </summary>
+    [Fact]
+    public void With_a_costly_history_in_order_ties_evaluations_and_exports_read_nothing_back()
+    {
+        var cheap = new CountingHistory(costly: false);
+        var costly = new CountingHistory(costly: true);
+        var engines = new[] { NewEngine(false, cheap), NewEngine(false, costly) };
+        foreach (var engine in engines)
+        {
+            for (int lead = 0; lead < 20; lead++)
+            {
+                foreach (var id in new[] { "a", "c", "e" })
+                {
+                    engine.Apply(Track($"{id}-{lead}", $"u{lead}")).Should().Be(ApplyOutcome.Applied);
+                }
+            }
+
+            // Ties at each lead's latest instant, on leads other than the last one touched.
+            for (int lead = 0; lead < 20; lead++)
+            {
+                engine.Apply(Track($"b-{lead}", $"u{lead}")).Should().Be(ApplyOutcome.Reordered, "b < e at the same instant");
+                engine.Apply(Track($"f-{lead}", $"u{(lead + 7) % 20}")).Should().Be(ApplyOutcome.Applied, "f > e");
+            }
+        }
+
+        int readsBefore = costly.Reads, cheapBefore = cheap.Reads;
+        var results = engines.Select(e => e.LeadIds().Select(id => (e.Evaluate(id, AsOf)!.LatestMessageId, e.ExportLeadState(id)!.State.ToArray())).ToList()).ToList();
+        results[1].Select(r => r.LatestMessageId).Should().Equal(results[0].Select(r => r.LatestMessageId));
+        results[1].Select(r => Convert.ToHexString(r.Item2)).Should().Equal(results[0].Select(r => Convert.ToHexString(r.Item2)));
+        costly.Reads.Should().Be(readsBefore, "the rows keep their latest ids");
+        cheap.Reads.Should().BeGreaterThan(cheapBefore, "without it the latest id is read back from the history");
     }
 
     [Fact]
