@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LeadScoring.Engine;
 using LeadScoring.Messages;
+using LeadScoring.Stores;
 
 namespace LeadScoring.Hosting;
 
@@ -20,6 +21,11 @@ public sealed class InMemoryLeadStore : ILeadStore
     private readonly List<LeadNotification> _outbox = [];
     private string? _modelVersion;
     private DateTimeOffset? _stageClock;
+
+    // Current outcomes (ILeadOutcomeStore): each lead's latest history entry, and two ordered indexes of them.
+    private readonly Dictionary<string, ScoreHistoryEntry> _outcomes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedSet<(double Value, string LeadId)>> _byScore = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedSet<(double Value, string LeadId)>> _byStage = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     ValueTask ILeadStore.InitializeAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
@@ -148,6 +154,8 @@ public sealed class InMemoryLeadStore : ILeadStore
                 HistoryOf(entry.LeadId).Add(entry);
             }
 
+            UpdateOutcomes(batch);
+
             _deadLetters.AddRange(batch.DeadLetters);
             foreach (var (source, checkpoint) in batch.Checkpoints)
             {
@@ -189,6 +197,111 @@ public sealed class InMemoryLeadStore : ILeadStore
 
             HistoryEntriesRead += entries.Count;
             return ValueTask.FromResult<IReadOnlyList<ScoreHistoryEntry>>(entries.OrderBy(h => h.At).ToList());
+        }
+    }
+
+    /// <inheritdoc />
+    ValueTask<IReadOnlyList<string>> ILeadOutcomeStore.TopAsync(string score, int count, CancellationToken cancellationToken)
+    {
+        string key = LeadOutcomes.ScoreQuery(score, count);
+        lock (_gate)
+        {
+            return ValueTask.FromResult(First(_byScore.GetValueOrDefault(key), count));
+        }
+    }
+
+    /// <inheritdoc />
+    ValueTask<IReadOnlyList<string>> ILeadOutcomeStore.InStageAsync(string stage, int count, CancellationToken cancellationToken)
+    {
+        string key = LeadOutcomes.StageQuery(stage, count);
+        lock (_gate)
+        {
+            return ValueTask.FromResult(First(_byStage.GetValueOrDefault(key), count));
+        }
+    }
+
+    private static IReadOnlyList<string> First(SortedSet<(double Value, string LeadId)>? order, int count) =>
+        order is null ? [] : order.Take(count).Select(o => o.LeadId).ToList();
+
+    /// <summary>Keeps each touched lead's outcome its latest history entry (called under the lock, once the history is written).</summary>
+    private void UpdateOutcomes(LeadStoreBatch batch)
+    {
+        var recomputed = new List<ScoreHistoryEntry>();
+        foreach (string leadId in LeadOutcomes.Recomputed(batch))
+        {
+            SetOutcome(leadId, null);
+            if (_history.TryGetValue(leadId, out var entries) && entries.Count > 0)
+            {
+                var latest = entries[0];
+                foreach (var e in entries)
+                {
+                    latest = e.At >= latest.At ? e : latest;
+                }
+
+                recomputed.Add(latest);
+            }
+        }
+
+        foreach (var entry in LeadOutcomes.Merge(recomputed, LeadOutcomes.Latest(batch.History)))
+        {
+            if (!_outcomes.TryGetValue(entry.LeadId, out var stored) || entry.At >= stored.At)
+            {
+                SetOutcome(entry.LeadId, entry);
+            }
+        }
+    }
+
+    private void SetOutcome(string leadId, ScoreHistoryEntry? entry)
+    {
+        if (_outcomes.Remove(leadId, out var old))
+        {
+            foreach (var (name, value) in LeadOutcomes.Scores(old))
+            {
+                _byScore[name].Remove((value, leadId));
+            }
+
+            if (LeadOutcomes.StageKey(old.Stage) is { } oldStage)
+            {
+                _byStage[oldStage].Remove((LeadOutcomes.FirstScore(old) ?? double.NaN, leadId));
+            }
+        }
+
+        if (entry is null)
+        {
+            return;
+        }
+
+        _outcomes[leadId] = entry;
+        foreach (var (name, value) in LeadOutcomes.Scores(entry))
+        {
+            OrderOf(_byScore, name).Add((value, leadId));
+        }
+
+        if (LeadOutcomes.StageKey(entry.Stage) is { } stage)
+        {
+            OrderOf(_byStage, stage).Add((LeadOutcomes.FirstScore(entry) ?? double.NaN, leadId));
+        }
+    }
+
+    private static SortedSet<(double Value, string LeadId)> OrderOf(Dictionary<string, SortedSet<(double Value, string LeadId)>> orders, string key)
+    {
+        if (!orders.TryGetValue(key, out var order))
+        {
+            orders[key] = order = new SortedSet<(double Value, string LeadId)>(HighestFirst.Instance);
+        }
+
+        return order;
+    }
+
+    /// <summary>Highest value first (NaN last, -0 equal to 0, as <see cref="double.CompareTo(double)"/>), then lead id (ordinal).</summary>
+    private sealed class HighestFirst : IComparer<(double Value, string LeadId)>
+    {
+        public static readonly HighestFirst Instance = new();
+
+        public int Compare((double Value, string LeadId) x, (double Value, string LeadId) y)
+        {
+            int c = y.Value.CompareTo(x.Value);
+            return c != 0 ? c : string.CompareOrdinal(x.LeadId, y.LeadId);
         }
     }
 

@@ -28,51 +28,97 @@ internal sealed partial class ScoringPipeline
         }
     }
 
+    /// <summary>
+    /// The store's <paramref name="count"/> leads with the highest <paramref name="score"/> as of their latest change
+    /// (<see cref="ILeadOutcomeStore.TopAsync"/>, an index read), each evaluated now, in the store's order.
+    /// </summary>
     public async ValueTask<IReadOnlyList<LeadResult>> TopAsync(string score, int count, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(score);
-        var all = await EvaluateAllAsync(cancellationToken).ConfigureAwait(false);
-        int index = _model!.ScoreNames.IndexOf(score);
-        if (index < 0)
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (!_model!.ScoreNames.Contains(score))
         {
             throw new ArgumentException($"The model has no score '{score}'.", nameof(score));
         }
 
-        return all.OrderByDescending(r => r.ValueAt(index)).ThenBy(r => r.LeadId, StringComparer.Ordinal).Take(count).ToList();
+        return await ReadOrderAsync((n, ct) => _store.TopAsync(score, n, ct), count, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The store's leads in <paramref name="stage"/> as of their latest change, by their first score there, highest first
+    /// (<see cref="ILeadOutcomeStore.InStageAsync"/>, an index read), each evaluated now, in the store's order.
+    /// </summary>
     public async ValueTask<IReadOnlyList<LeadResult>> InStageAsync(string stage, int count, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stage);
-        var all = await EvaluateAllAsync(cancellationToken).ConfigureAwait(false);
-        return all.Where(r => string.Equals(r.Stage, stage, StringComparison.OrdinalIgnoreCase))
-            .OrderByDescending(r => r.ScoreNames.Length > 0 ? r.ValueAt(0) : 0).ThenBy(r => r.LeadId, StringComparer.Ordinal)
-            .Take(count).ToList();
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return await ReadOrderAsync((n, ct) => _store.InStageAsync(stage, n, ct), count, cancellationToken).ConfigureAwait(false);
     }
 
-    public ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken = default) =>
-        _store.GetHistoryAsync(leadId, cancellationToken);
+    /// <summary>Leads evaluated by <see cref="TopAsync"/> and <see cref="InStageAsync"/> so far (tests: they evaluate only the leads they return).</summary>
+    internal long ListEvaluations;
 
-    private async Task<List<LeadResult>> EvaluateAllAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The first <paramref name="count"/> leads of a stored order, evaluated now. An id the engines do not know (yet), or
+    /// a second id of a lead listed already (merged by a batch not committed yet), is skipped; when that leaves the list
+    /// short, more of the order is read.
+    /// </summary>
+    private async Task<IReadOnlyList<LeadResult>> ReadOrderAsync(
+        Func<int, CancellationToken, ValueTask<IReadOnlyList<string>>> order, int count, CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
-        var results = new List<LeadResult>();
-        await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var results = new List<LeadResult>(Math.Min(count, 1024));
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        int asked = count;
+        while (count > 0)
         {
-            foreach (var p in _partitions)
+            var ids = await order(asked, cancellationToken).ConfigureAwait(false);
+            results.Clear();
+            listed.Clear();
+            var now = _time.GetUtcNow();
+            await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                lock (p.Gate)
+                foreach (string id in ids)
                 {
-                    results.AddRange(p.Engine.EvaluateAll(now));
+                    if (results.Count == count)
+                    {
+                        break;
+                    }
+
+                    if (!_route.TryGetValue(id, out int p))
+                    {
+                        continue;
+                    }
+
+                    LeadResult? result;
+                    lock (_partitions[p].Gate)
+                    {
+                        result = _partitions[p].Engine.Evaluate(id, now);
+                    }
+
+                    Interlocked.Increment(ref ListEvaluations);
+                    if (result is not null && listed.Add(result.LeadId))
+                    {
+                        results.Add(result);
+                    }
                 }
             }
-        }
-        finally
-        {
-            _structure.Release();
+            finally
+            {
+                _structure.Release();
+            }
+
+            if (results.Count == count || ids.Count < asked || asked == int.MaxValue)
+            {
+                break;
+            }
+
+            asked = (int)Math.Min(int.MaxValue, 2L * asked);
         }
 
         return results;
     }
+
+    public ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken = default) =>
+        _store.GetHistoryAsync(leadId, cancellationToken);
 }

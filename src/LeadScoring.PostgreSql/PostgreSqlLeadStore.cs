@@ -3,6 +3,7 @@ using System.Text;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
 using LeadScoring.Messages;
+using LeadScoring.Stores;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -306,6 +307,8 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
             }
         }
 
+        // The current outcomes, from the history rows just written (ILeadOutcomeStore).
+        await WriteOutcomesAsync(connection, batch, cancellationToken).ConfigureAwait(false);
         Step("history");
         if (batch.DeadLetters.Count > 0)
         {
@@ -384,6 +387,109 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         }
 
         return entries;
+    }
+
+    /// <summary>
+    /// Brings the outcomes of a batch's leads in step with the history just written: the renamed and cut leads' rows
+    /// are deleted and their latest remaining entry read back; then each lead's outcome is upserted in one statement
+    /// (replacing a stored one only when at or after it) and the scores of those written replaced.
+    /// </summary>
+    private static async Task WriteOutcomesAsync(NpgsqlConnection connection, LeadStoreBatch batch, CancellationToken cancellationToken)
+    {
+        var recomputed = new List<ScoreHistoryEntry>();
+        string[] again = [.. LeadOutcomes.Recomputed(batch).Select(PgText.Encode)];
+        if (again.Length > 0)
+        {
+            await ExecuteAsync(connection, "DELETE FROM lead_outcome WHERE lead_id = ANY($1);", cancellationToken, (object)again).ConfigureAwait(false);
+            await ExecuteAsync(connection, "DELETE FROM lead_outcome_score WHERE lead_id = ANY($1);", cancellationToken, (object)again).ConfigureAwait(false);
+            await using var read = new NpgsqlCommand("""
+                SELECT DISTINCT ON (lead_id) lead_id, at, score_names, score_values, grade, stage, model_version, message_id
+                FROM score_history WHERE lead_id = ANY($1) ORDER BY lead_id, at DESC, id DESC;
+                """, connection);
+            read.Parameters.Add(new NpgsqlParameter { Value = again });
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                recomputed.Add(ReadHistory(reader));
+            }
+        }
+
+        var outcomes = LeadOutcomes.Merge(recomputed, LeadOutcomes.Latest(batch.History));
+        if (outcomes.Count == 0)
+        {
+            return;
+        }
+
+        var written = new HashSet<string>(StringComparer.Ordinal);
+        await using (var upsert = new NpgsqlCommand("""
+            INSERT INTO lead_outcome (lead_id, at, stage, stage_key, grade, model_version, first_score)
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::double precision[])
+            ON CONFLICT (lead_id) DO UPDATE SET
+                at = excluded.at, stage = excluded.stage, stage_key = excluded.stage_key, grade = excluded.grade,
+                model_version = excluded.model_version, first_score = excluded.first_score
+            WHERE excluded.at >= lead_outcome.at
+            RETURNING lead_id;
+            """, connection))
+        {
+            object?[] columns =
+            [
+                outcomes.Select(o => PgText.Encode(o.LeadId)).ToArray(),
+                outcomes.Select(o => o.At.UtcTicks).ToArray(),
+                outcomes.Select(o => Encode(o.Stage)).ToArray(),
+                outcomes.Select(o => Encode(LeadOutcomes.StageKey(o.Stage))).ToArray(),
+                outcomes.Select(o => Encode(o.Grade)).ToArray(),
+                outcomes.Select(o => PgText.Encode(o.ModelVersion)).ToArray(),
+                outcomes.Select(LeadOutcomes.FirstScore).ToArray(),
+            ];
+            foreach (var column in columns)
+            {
+                upsert.Parameters.Add(new NpgsqlParameter { Value = column });
+            }
+
+            await using var reader = await upsert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                written.Add(reader.GetString(0));
+            }
+        }
+
+        if (written.Count == 0)
+        {
+            return;
+        }
+
+        var scores = outcomes.Where(o => written.Contains(PgText.Encode(o.LeadId)))
+            .SelectMany(o => LeadOutcomes.Scores(o).Select(s => (Lead: PgText.Encode(o.LeadId), Name: PgText.Encode(s.Key), Value: LeadOutcomes.Sortable(s.Value))))
+            .ToList();
+        await ExecuteAsync(connection, "DELETE FROM lead_outcome_score WHERE lead_id = ANY($1);", cancellationToken, (object)written.ToArray()).ConfigureAwait(false);
+        if (scores.Count > 0)
+        {
+            await ExecuteAsync(connection, """
+                INSERT INTO lead_outcome_score (lead_id, score_name, value) SELECT * FROM unnest($1::text[], $2::text[], $3::double precision[]);
+                """, cancellationToken,
+                scores.Select(s => s.Lead).ToArray(), scores.Select(s => s.Name).ToArray(), scores.Select(s => s.Value).ToArray()).ConfigureAwait(false);
+        }
+    }
+
+    private static string? Encode(string? text) => text is null ? null : PgText.Encode(text);
+
+    /// <summary>The ids of the leads with the highest <paramref name="score"/> in their current outcome: an index read of <c>lead_outcome_score</c>.</summary>
+    public ValueTask<IReadOnlyList<string>> TopAsync(string score, int count, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT lead_id FROM lead_outcome_score WHERE score_name = $1 ORDER BY value DESC NULLS LAST, lead_id LIMIT $2;", LeadOutcomes.ScoreQuery(score, count), count, cancellationToken);
+
+    /// <summary>The ids of the leads whose current outcome is in <paramref name="stage"/>, by its first score: an index read of <c>lead_outcome</c>.</summary>
+    public ValueTask<IReadOnlyList<string>> InStageAsync(string stage, int count, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT lead_id FROM lead_outcome WHERE stage_key = $1 ORDER BY first_score DESC NULLS LAST, lead_id LIMIT $2;", LeadOutcomes.StageQuery(stage, count), count, cancellationToken);
+
+    private async ValueTask<IReadOnlyList<string>> IdsAsync(string sql, string key, int count, CancellationToken cancellationToken)
+    {
+        var ids = new List<string>();
+        await foreach (var id in QueryAsync(sql, r => Text(r, 0)!, cancellationToken, PgText.Encode(key), (long)count).ConfigureAwait(false))
+        {
+            ids.Add(id);
+        }
+
+        return ids;
     }
 
     /// <summary>The <paramref name="max"/> dead letters committed last, the last one first.</summary>

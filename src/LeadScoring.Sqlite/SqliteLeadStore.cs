@@ -5,6 +5,7 @@ using System.Text;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
 using LeadScoring.Messages;
+using LeadScoring.Stores;
 using Microsoft.Data.Sqlite;
 
 namespace LeadScoring.Sqlite;
@@ -229,6 +230,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 c.InsertHistory.ExecuteNonQuery();
             }
 
+            // The current outcomes, from the history rows just written (ILeadOutcomeStore).
+            c.Outcomes.Apply(batch);
             Step("history");
             p = c.InsertDeadLetter.Parameters;
             foreach (var letter in batch.DeadLetters)
@@ -315,6 +318,38 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             return entries;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>The ids of the leads with the highest <paramref name="score"/> in their current outcome: an index read of <c>lead_outcome_score</c>.</summary>
+    public ValueTask<IReadOnlyList<string>> TopAsync(string score, int count, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT lead_id FROM lead_outcome_score WHERE score_name = $key ORDER BY value DESC, lead_id LIMIT $count;", LeadOutcomes.ScoreQuery(score, count), count, cancellationToken);
+
+    /// <summary>The ids of the leads whose current outcome is in <paramref name="stage"/>, by its first score: an index read of <c>lead_outcome</c>.</summary>
+    public ValueTask<IReadOnlyList<string>> InStageAsync(string stage, int count, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT lead_id FROM lead_outcome WHERE stage_key = $key ORDER BY first_score DESC, lead_id LIMIT $count;", LeadOutcomes.StageQuery(stage, count), count, cancellationToken);
+
+    private async ValueTask<IReadOnlyList<string>> IdsAsync(string sql, string key, int count, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Open().CreateCommand();
+            command.CommandText = sql;
+            command.Parameters.AddWithValue("$key", key);
+            command.Parameters.AddWithValue("$count", (long)count);
+            using var reader = command.ExecuteReader();
+            var ids = new List<string>();
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return ids;
         }
         finally
         {
@@ -655,7 +690,11 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 INSERT INTO outbox (key, kind, lead_id, payload) VALUES ($key, $kind, $lead_id, $payload)
                 ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, lead_id = excluded.lead_id, payload = excluded.payload;
                 """, "$key", "$kind", "$lead_id", "$payload");
+            Outcomes = new OutcomeWriter(connection);
         }
+
+        /// <summary>The current outcomes' commands (written from the batch's history rows).</summary>
+        public OutcomeWriter Outcomes { get; }
 
         public SqliteCommand UpsertOutbox { get; } = null!;
 
@@ -690,6 +729,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             {
                 command.Transaction = transaction;
             }
+
+            Outcomes.Enlist(transaction);
         }
 
         public void Dispose()
@@ -698,20 +739,12 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             {
                 command.Dispose();
             }
+
+            Outcomes.Dispose();
         }
 
-        private static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] parameters)
-        {
-            var command = connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (string name in parameters)
-            {
-                command.Parameters.Add(new SqliteParameter { ParameterName = name, Value = DBNull.Value });
-            }
-
-            command.Prepare();
-            return command;
-        }
+        private static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] parameters) =>
+            OutcomeWriter.Prepare(connection, null, sql, parameters);
     }
 
     /// <summary>The text columns of a batch, made before its transaction. A message in several places is written once.</summary>

@@ -36,7 +36,7 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         return store;
     }
 
-    private sealed record State(List<string> Leads, List<string> Messages, List<string> Accounts, int History, int DeadLetters, string? Checkpoint, string? ModelVersion, DateTimeOffset? StageClock);
+    private sealed record State(List<string> Leads, List<string> Messages, List<string> Accounts, int History, int DeadLetters, string? Checkpoint, string? ModelVersion, DateTimeOffset? StageClock, string Outcomes);
 
     private static async Task<State> ReadAsync(ILeadStore store) => new(
         await StoreKit.LeadsAsync(store),
@@ -46,7 +46,8 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         (await store.GetDeadLettersAsync(100, CancellationToken.None)).Count,
         await store.GetCheckpointAsync("events", CancellationToken.None),
         await store.GetModelVersionAsync(CancellationToken.None),
-        await store.GetStageClockAsync(CancellationToken.None));
+        await store.GetStageClockAsync(CancellationToken.None),
+        string.Join(",", await store.TopAsync("fit", 10, CancellationToken.None)) + "|" + string.Join(",", await store.InStageAsync("mql", 10, CancellationToken.None)));
 
     private static LeadStoreBatch FullBatch(LeadScoringEngine engine, List<LeadMessage> messages) => new()
     {
@@ -300,6 +301,47 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
 
         await store.CommitAsync(new LeadStoreBatch { ReplaceAllLeads = true }, CancellationToken.None);
         (await StoreKit.LeadsAsync(store)).Should().BeEmpty();
+    }
+
+    [StoreFact]
+    public async Task Outcomes_AreEachLeadsLatestHistoryEntry_InScoreAndStageOrder_ThroughRenamesCutsAndARescoring_AndSurviveReopening()
+    {
+        var scenario = new LeadScoring.Tests.Shared.Hosting.OutcomeScenario(seed: 13);
+        await using (var store = await OpenAsync())
+        {
+            for (int i = 0; i < scenario.Batches.Count; i++)
+            {
+                await store.CommitAsync(scenario.Batches[i], CancellationToken.None);
+                await scenario.ShouldMatchAsync(store, i + 1);
+            }
+        }
+
+        await using var reopened = await OpenAsync();
+        await scenario.ShouldMatchAsync(reopened, scenario.Batches.Count);
+    }
+
+    [StoreFact]
+    public async Task Outcomes_OfTheCommitsExample_AreTheLatestEntries_AndBadQueriesAreRefused()
+    {
+        var (first, second) = Batches();
+        await using var store = await OpenAsync();
+        await store.CommitAsync(first, CancellationToken.None);
+        (await store.TopAsync("fit", 5, CancellationToken.None)).Should().Equal("u1");
+        await store.CommitAsync(new LeadStoreBatch { History = [StoreKit.History("u2", StoreKit.T0.AddHours(3), 30, stage: "lead")] }, CancellationToken.None);
+        await store.CommitAsync(second, CancellationToken.None);
+
+        // u1: fit 20 at T0+1h (its latest), u2: fit 30 in "lead".
+        (await store.TopAsync("fit", 5, CancellationToken.None)).Should().Equal("u2", "u1");
+        (await store.TopAsync("fit", 1, CancellationToken.None)).Should().Equal("u2");
+        (await store.TopAsync("FIT", 5, CancellationToken.None)).Should().BeEmpty("score names are exact");
+        (await store.InStageAsync("MQL", 5, CancellationToken.None)).Should().Equal("u1");
+        (await store.InStageAsync("lead", 5, CancellationToken.None)).Should().Equal("u2");
+        (await store.InStageAsync("sql", 5, CancellationToken.None)).Should().BeEmpty();
+
+        var negative = async () => await store.TopAsync("fit", -1, CancellationToken.None);
+        (await negative.Should().ThrowAsync<ArgumentOutOfRangeException>()).WithMessage("*count*");
+        var noStage = async () => await store.InStageAsync(null!, 5, CancellationToken.None);
+        (await noStage.Should().ThrowAsync<ArgumentNullException>()).WithMessage("*stage*");
     }
 
     [StoreFact]
