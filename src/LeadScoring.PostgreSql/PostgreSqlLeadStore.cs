@@ -391,8 +391,9 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
 
     /// <summary>
     /// Brings the outcomes of a batch's leads in step with the history just written: the renamed and cut leads' rows
-    /// are deleted and their latest remaining entry read back; then each lead's outcome is upserted in one statement
-    /// (replacing a stored one only when at or after it) and the scores of those written replaced.
+    /// are deleted and their latest remaining entry read back; then, in three statements, the score rows of names an
+    /// outcome no longer has are deleted, each lead's outcome is upserted (replacing a stored one only when at or after
+    /// it) and the changed scores of those written upserted.
     /// </summary>
     private static async Task WriteOutcomesAsync(NpgsqlConnection connection, LeadStoreBatch batch, CancellationToken cancellationToken)
     {
@@ -420,26 +421,37 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
             return;
         }
 
+        string[] leads = [.. outcomes.Select(o => PgText.Encode(o.LeadId))];
+        long[] instants = [.. outcomes.Select(o => o.At.UtcTicks)];
+        string[] names = [.. outcomes.Select(o => string.Join('\u001f', LeadOutcomes.Scores(o).Select(s => PgText.Encode(s.Key))))];
+
+        // Score rows of names the lead's new outcome does not have (another model): deleted first.
+        await ExecuteAsync(connection, """
+            DELETE FROM lead_outcome_score s USING unnest($1::text[], $2::bigint[], $3::text[]) AS n(lead_id, at, names), lead_outcome o
+            WHERE o.lead_id = n.lead_id AND s.lead_id = n.lead_id AND n.at >= o.at AND o.score_names IS DISTINCT FROM n.names;
+            """, cancellationToken, leads, instants, names).ConfigureAwait(false);
+
         var written = new HashSet<string>(StringComparer.Ordinal);
         await using (var upsert = new NpgsqlCommand("""
-            INSERT INTO lead_outcome (lead_id, at, stage, stage_key, grade, model_version, first_score)
-            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::double precision[])
+            INSERT INTO lead_outcome (lead_id, at, stage, stage_key, grade, model_version, first_score, score_names)
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::double precision[], $8::text[])
             ON CONFLICT (lead_id) DO UPDATE SET
                 at = excluded.at, stage = excluded.stage, stage_key = excluded.stage_key, grade = excluded.grade,
-                model_version = excluded.model_version, first_score = excluded.first_score
+                model_version = excluded.model_version, first_score = excluded.first_score, score_names = excluded.score_names
             WHERE excluded.at >= lead_outcome.at
             RETURNING lead_id;
             """, connection))
         {
             object?[] columns =
             [
-                outcomes.Select(o => PgText.Encode(o.LeadId)).ToArray(),
-                outcomes.Select(o => o.At.UtcTicks).ToArray(),
+                leads,
+                instants,
                 outcomes.Select(o => Encode(o.Stage)).ToArray(),
                 outcomes.Select(o => Encode(LeadOutcomes.StageKey(o.Stage))).ToArray(),
                 outcomes.Select(o => Encode(o.Grade)).ToArray(),
                 outcomes.Select(o => PgText.Encode(o.ModelVersion)).ToArray(),
                 outcomes.Select(LeadOutcomes.FirstScore).ToArray(),
+                names,
             ];
             foreach (var column in columns)
             {
@@ -461,11 +473,13 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         var scores = outcomes.Where(o => written.Contains(PgText.Encode(o.LeadId)))
             .SelectMany(o => LeadOutcomes.Scores(o).Select(s => (Lead: PgText.Encode(o.LeadId), Name: PgText.Encode(s.Key), Value: LeadOutcomes.Sortable(s.Value))))
             .ToList();
-        await ExecuteAsync(connection, "DELETE FROM lead_outcome_score WHERE lead_id = ANY($1);", cancellationToken, (object)written.ToArray()).ConfigureAwait(false);
         if (scores.Count > 0)
         {
+            // Changed values only: an unchanged row is left alone (no new row version, no index entry).
             await ExecuteAsync(connection, """
-                INSERT INTO lead_outcome_score (lead_id, score_name, value) SELECT * FROM unnest($1::text[], $2::text[], $3::double precision[]);
+                INSERT INTO lead_outcome_score (lead_id, score_name, value) SELECT * FROM unnest($1::text[], $2::text[], $3::double precision[])
+                ON CONFLICT (lead_id, score_name) DO UPDATE SET value = excluded.value
+                WHERE lead_outcome_score.value IS DISTINCT FROM excluded.value;
                 """, cancellationToken,
                 scores.Select(s => s.Lead).ToArray(), scores.Select(s => s.Name).ToArray(), scores.Select(s => s.Value).ToArray()).ConfigureAwait(false);
         }

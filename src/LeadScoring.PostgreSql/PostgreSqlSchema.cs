@@ -100,7 +100,8 @@ internal static class PostgreSqlSchema
                 stage_key     text             NULL,      -- the stage upper-cased: matched ignoring case
                 grade         text             NULL,
                 model_version text             NOT NULL,
-                first_score   double precision NULL       -- the entry's first score (0 when none); NULL: NaN, ordered last
+                first_score   double precision NULL,      -- the entry's first score (0 when none); NULL: NaN, ordered last
+                score_names   text             NOT NULL   -- the entry's score names, joined by U+001F (its rows in lead_outcome_score)
             );
             CREATE INDEX ix_lead_outcome_stage ON lead_outcome (stage_key, first_score DESC NULLS LAST, lead_id);
 
@@ -116,9 +117,10 @@ internal static class PostgreSqlSchema
             CREATE TEMPORARY TABLE latest_history ON COMMIT DROP AS
                 SELECT DISTINCT ON (lead_id) lead_id, at, score_names, score_values, grade, stage, model_version
                 FROM score_history ORDER BY lead_id, at DESC, id DESC;
-            INSERT INTO lead_outcome (lead_id, at, stage, stage_key, grade, model_version, first_score)
+            INSERT INTO lead_outcome (lead_id, at, stage, stage_key, grade, model_version, first_score, score_names)
                 SELECT lead_id, at, stage, upper(stage), grade, model_version,
-                       CASE WHEN cardinality(score_values) = 0 THEN 0 ELSE NULLIF(score_values[1], 'NaN') END
+                       CASE WHEN cardinality(score_values) = 0 THEN 0 ELSE NULLIF(score_values[1], 'NaN') END,
+                       array_to_string(score_names, chr(31))
                 FROM latest_history;
             INSERT INTO lead_outcome_score (lead_id, score_name, value)
                 SELECT DISTINCT ON (l.lead_id, s.name) l.lead_id, s.name, NULLIF(s.value, 'NaN')

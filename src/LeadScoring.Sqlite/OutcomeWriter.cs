@@ -1,4 +1,9 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using LeadScoring.Hosting;
+using LeadScoring.PostgreSql;
 using LeadScoring.Stores;
 using Microsoft.Data.Sqlite;
 
@@ -10,10 +15,12 @@ namespace LeadScoring.Sqlite;
 /// </summary>
 internal sealed class OutcomeWriter : IDisposable
 {
+    private readonly SqliteCommand _deleteStaleScores;
     private readonly SqliteCommand _upsert;
+    private readonly SqliteCommand _upsertScores;
     private readonly SqliteCommand _delete;
     private readonly SqliteCommand _deleteScores;
-    private readonly SqliteCommand _insertScore;
+    private readonly ArrayBufferWriter<byte> _json = new(64 * 1024);
     private readonly SqliteCommand _latest;
     private readonly SqliteTransaction? _transaction;
 
@@ -22,26 +29,45 @@ internal sealed class OutcomeWriter : IDisposable
     public OutcomeWriter(SqliteConnection connection, SqliteTransaction? transaction = null)
     {
         _transaction = transaction;
+        // The outcomes of a commit go in as one JSON array ($rows), each row {l: lead, t: ticks, s: stage, k: stage key,
+        // g: grade, v: model version, f: first score, m: score names joined, x: [[name, value], ...]}: three statements
+        // per commit, whatever its size (a statement per row cost more than the rest of the commit).
+        const string Rows = "json_each($rows)";
+        // Score rows of names the lead's new outcome does not have (another model): deleted first.
+        _deleteStaleScores = Prepare(connection, $"""
+            DELETE FROM lead_outcome_score WHERE lead_id IN (
+                SELECT o.lead_id FROM {Rows} j JOIN lead_outcome o ON o.lead_id = json_extract(j.value, '$.l')
+                WHERE json_extract(j.value, '$.t') >= o.at AND o.score_names IS NOT json_extract(j.value, '$.m'));
+            """, "$rows");
         // A stored outcome is replaced only by an entry at or after it: the latest entry is the last of the greatest instant.
-        _upsert = Prepare(connection, """
-            INSERT INTO lead_outcome (lead_id, at, stage, stage_key, grade, model_version, first_score)
-            VALUES ($lead_id, $at, $stage, $stage_key, $grade, $model_version, $first_score)
+        _upsert = Prepare(connection, $"""
+            INSERT INTO lead_outcome (lead_id, at, stage, stage_key, grade, model_version, first_score, score_names)
+            SELECT json_extract(value, '$.l'), json_extract(value, '$.t'), json_extract(value, '$.s'), json_extract(value, '$.k'),
+                   json_extract(value, '$.g'), json_extract(value, '$.v'), json_extract(value, '$.f'), json_extract(value, '$.m')
+            FROM {Rows} WHERE true
             ON CONFLICT (lead_id) DO UPDATE SET
                 at = excluded.at, stage = excluded.stage, stage_key = excluded.stage_key, grade = excluded.grade,
-                model_version = excluded.model_version, first_score = excluded.first_score
+                model_version = excluded.model_version, first_score = excluded.first_score, score_names = excluded.score_names
             WHERE excluded.at >= lead_outcome.at;
-            """, "$lead_id", "$at", "$stage", "$stage_key", "$grade", "$model_version", "$first_score");
+            """, "$rows");
+        // The scores of the outcomes written (those now at the row's instant), changed values only.
+        _upsertScores = Prepare(connection, $"""
+            INSERT INTO lead_outcome_score (lead_id, score_name, value)
+            SELECT o.lead_id, json_extract(n.value, '$[0]'), json_extract(n.value, '$[1]')
+            FROM {Rows} j JOIN lead_outcome o ON o.lead_id = json_extract(j.value, '$.l') AND o.at = json_extract(j.value, '$.t'),
+                 json_each(j.value, '$.x') n
+            WHERE true
+            ON CONFLICT (lead_id, score_name) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value;
+            """, "$rows");
         _delete = Prepare(connection, "DELETE FROM lead_outcome WHERE lead_id = $lead_id;", "$lead_id");
         _deleteScores = Prepare(connection, "DELETE FROM lead_outcome_score WHERE lead_id = $lead_id;", "$lead_id");
-        _insertScore = Prepare(connection, "INSERT INTO lead_outcome_score (lead_id, score_name, value) VALUES ($lead_id, $score_name, $value);",
-            "$lead_id", "$score_name", "$value");
         _latest = Prepare(connection, """
             SELECT lead_id, at, scores, grade, stage, model_version, message_id FROM score_history
             WHERE lead_id = $lead_id ORDER BY at DESC, id DESC LIMIT 1;
             """, "$lead_id");
     }
 
-    private IEnumerable<SqliteCommand> All => [_upsert, _delete, _deleteScores, _insertScore, _latest];
+    private IEnumerable<SqliteCommand> All => [_deleteStaleScores, _upsert, _upsertScores, _delete, _deleteScores, _latest];
 
     public void Enlist(SqliteTransaction? transaction)
     {
@@ -57,9 +83,9 @@ internal sealed class OutcomeWriter : IDisposable
         var recomputed = new List<ScoreHistoryEntry>();
         foreach (string leadId in LeadOutcomes.Recomputed(batch))
         {
-            _delete.Parameters[0].Value = leadId;
+            _delete.Parameters[0].Value = PgText.Encode(leadId);
             _delete.ExecuteNonQuery();
-            _deleteScores.Parameters[0].Value = leadId;
+            _deleteScores.Parameters[0].Value = PgText.Encode(leadId);
             _deleteScores.ExecuteNonQuery();
             _latest.Parameters[0].Value = leadId;
             using var reader = _latest.ExecuteReader();
@@ -71,37 +97,74 @@ internal sealed class OutcomeWriter : IDisposable
             }
         }
 
-        foreach (var entry in LeadOutcomes.Merge(recomputed, LeadOutcomes.Latest(batch.History)))
+        Write(LeadOutcomes.Merge(recomputed, LeadOutcomes.Latest(batch.History)));
+    }
+
+    /// <summary>Writes each of <paramref name="outcomes"/> (one per lead) as its lead's outcome unless the stored one is later.</summary>
+    public void Write(IReadOnlyList<ScoreHistoryEntry> outcomes)
+    {
+        if (outcomes.Count == 0)
         {
-            Write(entry);
+            return;
+        }
+
+        _json.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartArray();
+            foreach (var entry in outcomes)
+            {
+                writer.WriteStartObject();
+                // Texts with U+0000 escaped (PgText): SQLite's JSON functions would cut them there.
+                writer.WriteString("l", PgText.Encode(entry.LeadId));
+                writer.WriteNumber("t", entry.At.UtcTicks);
+                writer.WriteString("s", Encode(entry.Stage));
+                writer.WriteString("k", Encode(LeadOutcomes.StageKey(entry.Stage)));
+                writer.WriteString("g", Encode(entry.Grade));
+                writer.WriteString("v", PgText.Encode(entry.ModelVersion));
+                writer.WritePropertyName("f");
+                Number(writer, LeadOutcomes.FirstScore(entry));
+                writer.WriteString("m", string.Join('\u001f', LeadOutcomes.Scores(entry).Select(s => PgText.Encode(s.Key))));
+                writer.WriteStartArray("x");
+                foreach (var (name, value) in LeadOutcomes.Scores(entry))
+                {
+                    writer.WriteStartArray();
+                    writer.WriteStringValue(PgText.Encode(name));
+                    Number(writer, LeadOutcomes.Sortable(value));
+                    writer.WriteEndArray();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        string rows = Encoding.UTF8.GetString(_json.WrittenSpan);
+        foreach (var command in (ReadOnlySpan<SqliteCommand>)[_deleteStaleScores, _upsert, _upsertScores])
+        {
+            command.Parameters[0].Value = rows;
+            command.ExecuteNonQuery();
         }
     }
 
-    /// <summary>Writes <paramref name="entry"/> as its lead's outcome unless the stored one is later.</summary>
-    public void Write(ScoreHistoryEntry entry)
-    {
-        var p = _upsert.Parameters;
-        p[0].Value = entry.LeadId;
-        p[1].Value = entry.At.UtcTicks;
-        p[2].Value = Value(entry.Stage);
-        p[3].Value = Value(LeadOutcomes.StageKey(entry.Stage));
-        p[4].Value = Value(entry.Grade);
-        p[5].Value = entry.ModelVersion;
-        p[6].Value = (object?)LeadOutcomes.FirstScore(entry) ?? DBNull.Value;
-        if (_upsert.ExecuteNonQuery() == 0)
-        {
-            return;   // the stored outcome is later
-        }
+    private static string? Encode(string? text) => text is null ? null : PgText.Encode(text);
 
-        _deleteScores.Parameters[0].Value = entry.LeadId;
-        _deleteScores.ExecuteNonQuery();
-        p = _insertScore.Parameters;
-        p[0].Value = entry.LeadId;
-        foreach (var (name, value) in LeadOutcomes.Scores(entry))
+    /// <summary>A score in JSON: null for NaN; ±9e999, which SQLite reads as ±infinity, for the infinities.</summary>
+    private static void Number(Utf8JsonWriter writer, double? value)
+    {
+        if (value is not { } v)
         {
-            p[1].Value = name;
-            p[2].Value = (object?)LeadOutcomes.Sortable(value) ?? DBNull.Value;
-            _insertScore.ExecuteNonQuery();
+            writer.WriteNullValue();
+        }
+        else if (double.IsFinite(v))
+        {
+            writer.WriteNumberValue(v);
+        }
+        else
+        {
+            writer.WriteRawValue(v > 0 ? "9e999" : "-9e999", skipInputValidation: true);
         }
     }
 
@@ -112,8 +175,6 @@ internal sealed class OutcomeWriter : IDisposable
             command.Dispose();
         }
     }
-
-    private static object Value(string? text) => (object?)text ?? DBNull.Value;
 
     private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 

@@ -340,13 +340,13 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         {
             using var command = Open().CreateCommand();
             command.CommandText = sql;
-            command.Parameters.AddWithValue("$key", key);
+            command.Parameters.AddWithValue("$key", LeadScoring.PostgreSql.PgText.Encode(key));  // the outcome rows escape U+0000 (OutcomeWriter)
             command.Parameters.AddWithValue("$count", (long)count);
             using var reader = command.ExecuteReader();
             var ids = new List<string>();
             while (reader.Read())
             {
-                ids.Add(reader.GetString(0));
+                ids.Add(LeadScoring.PostgreSql.PgText.Decode(reader.GetString(0)));
             }
 
             return ids;

@@ -99,7 +99,8 @@ internal static class SqliteSchema
             stage_key     TEXT    NULL,      -- the stage upper-cased (invariant): matched ignoring case
             grade         TEXT    NULL,
             model_version TEXT    NOT NULL,
-            first_score   REAL    NULL       -- the entry's first score (0 when none); NULL: NaN, ordered last
+            first_score   REAL    NULL,      -- the entry's first score (0 when none); NULL: NaN, ordered last
+            score_names   TEXT    NOT NULL   -- the entry's score names, joined by U+001F (its rows in lead_outcome_score)
         );
         CREATE INDEX ix_lead_outcome_stage ON lead_outcome (stage_key, first_score DESC, lead_id);
 
@@ -124,12 +125,20 @@ internal static class SqliteSchema
             WHERE id = (SELECT id FROM score_history l WHERE l.lead_id = h.lead_id ORDER BY at DESC, id DESC LIMIT 1);
             """;
         using var reader = read.ExecuteReader();
+        var latest = new List<LeadScoring.Hosting.ScoreHistoryEntry>();
         while (reader.Read())
         {
-            outcome.Write(new LeadScoring.Hosting.ScoreHistoryEntry(
+            latest.Add(new LeadScoring.Hosting.ScoreHistoryEntry(
                 reader.GetString(0), new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), StoreJson.ReadScores(reader.GetString(2)),
                 reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5), null));
+            if (latest.Count == 10_000)
+            {
+                outcome.Write(latest);
+                latest.Clear();
+            }
         }
+
+        outcome.Write(latest);
     }
 
     /// <summary>

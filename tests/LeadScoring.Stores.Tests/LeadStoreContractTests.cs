@@ -170,6 +170,8 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         (await StoreKit.LeadsAsync(store)).Should().Equal(batch.Leads.Select(StoreKit.Describe).Order(StringComparer.Ordinal));
         (await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None))).Select(m => m.MessageId).Should().Equal("m\0-1", "m\u0001-2");
         (await store.GetHistoryAsync(lead, CancellationToken.None)).Should().BeEquivalentTo(batch.History);
+        (await store.TopAsync("fit", 10, CancellationToken.None)).Should().Equal(lead);
+        (await store.InStageAsync("MQL\u0001", 10, CancellationToken.None)).Should().Equal(lead);
         (await store.GetDeadLettersAsync(1, CancellationToken.None)).Should().Equal(batch.DeadLetters);
         (await store.GetCheckpointAsync("src\0", CancellationToken.None)).Should().Be("7\u0001\0");
         (await store.LoadPendingNotificationsAsync(CancellationToken.None)).Should().Equal(batch.Notifications);

@@ -16,7 +16,7 @@ public sealed class OutcomeScenario
     private static readonly string[] Stages = ["lead", "mql", "sql"];
     private static readonly string[] V1 = ["fit", "engagement", "total"];
     private static readonly string[] V2 = ["fit", "total", "intent"];
-    private static readonly double[] Values = [0, -0.0, 5, 5, 10, 15, 20, double.NaN, 7.5];
+    private static readonly double[] Values = [0, -0.0, 5, 5, 10, 15, 20, double.NaN, 7.5, double.PositiveInfinity, double.NegativeInfinity];
 
     private readonly List<Dictionary<string, List<string>>> _expected = [];
 
