@@ -101,7 +101,7 @@ internal static class SqliteSchema
             model_version TEXT    NOT NULL,
             first_score   REAL    NULL,      -- the entry's first score (0 when none); NULL: NaN, ordered last
             score_names   TEXT    NOT NULL   -- the entry's score names, joined by U+001F (its rows in lead_outcome_score)
-        );
+        ) WITHOUT ROWID;  -- one B-tree by lead id, not a rowid table and an index: a commit rewrites rows all over it
         CREATE INDEX ix_lead_outcome_stage ON lead_outcome (stage_key, first_score DESC, lead_id);
 
         CREATE TABLE lead_outcome_score (
