@@ -107,7 +107,8 @@ internal sealed partial class ScoringPipeline
             yield break;
         }
 
-        var spans = new Dictionary<string, (long First, long Last)>(StringComparer.Ordinal);
+        var spans = _spans;
+        spans.Clear();
         int start = 0;
         for (int i = 0; i < batch.Count; i++)
         {

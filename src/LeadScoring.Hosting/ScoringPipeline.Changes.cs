@@ -17,6 +17,13 @@ internal sealed partial class ScoringPipeline
     /// </summary>
     private sealed record Outcome(ScoreHistoryEntry Entry, HashSet<StageMove> Moves, long First);
 
+    /// <summary>
+    /// The instants of a batch's messages by id (<see cref="HistoryChanges"/>) and the spans that cut batches at the
+    /// horizon (<see cref="SplitAtHorizon"/>): one map each, emptied and reused by every batch, so a batch does not grow
+    /// new ones (the loop applies and collects one batch at a time).
+    /// </summary>
+    private readonly Dictionary<string, (long First, long Last)> _instants = new(StringComparer.Ordinal), _spans = new(StringComparer.Ordinal);
+
     /// <summary>A changed lead's reported id and every id linked to it (its state is exported at the next state checkpoint).</summary>
     private sealed record LeadKey(string LeadId, ImmutableArray<string> Ids);
 
@@ -30,7 +37,7 @@ internal sealed partial class ScoringPipeline
     {
         var snapshots = new List<string>();
         var removed = new List<string>();
-        var history = new HistoryChanges(counted ?? []);
+        var history = new HistoryChanges(counted ?? [], _instants);
         var notifications = new List<LeadNotification>();
         var taken = new LeadChanges[_partitions.Length];
         for (int i = 0; i < _partitions.Length; i++)
@@ -165,10 +172,14 @@ internal sealed partial class ScoringPipeline
     /// <summary>What a batch writes to the score history, and the instants of its messages by lead id.</summary>
     private sealed class HistoryChanges
     {
-        private readonly Dictionary<string, (long First, long Last)> _instants = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (long First, long Last)> _instants;
 
-        public HistoryChanges(IReadOnlyList<LeadMessage> counted)
+        /// <param name="counted">The batch's counted messages.</param>
+        /// <param name="instants">The pipeline's map of instants by id, reused from batch to batch (emptied here).</param>
+        public HistoryChanges(IReadOnlyList<LeadMessage> counted, Dictionary<string, (long First, long Last)> instants)
         {
+            _instants = instants;
+            _instants.Clear();
             foreach (var m in counted)
             {
                 if (m.Type == MessageType.Group)

@@ -28,6 +28,6 @@ public static class SqliteLeadScoringBuilderExtensions
         var options = new SqliteLeadStoreOptions();
         configure(options);
         options = options.Validated();
-        return builder.UseStore(_ => new SqliteLeadStore(options));
+        return builder.UseStore(sp => new SqliteLeadStore(options, sp.GetService<TimeProvider>()));
     }
 }

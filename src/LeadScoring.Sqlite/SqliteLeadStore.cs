@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
 using LeadScoring.Messages;
@@ -36,16 +39,20 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     private readonly SqliteLeadStoreOptions _options;
     private readonly string _connectionString;
     private readonly bool _privateDatabase;
+    private readonly TimeProvider _time;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private SqliteConnection? _connection;
     private CommitCommands? _commands;
     private bool _disposed;
 
     /// <summary>Creates a store; <see cref="InitializeAsync"/> opens it.</summary>
+    /// <param name="options">The database and timeouts.</param>
+    /// <param name="timeProvider">The clock of the times the store records (rows' <c>updated_at</c>, migrations); default the system clock.</param>
     /// <exception cref="ArgumentException">The connection string is missing or the timeout negative.</exception>
-    public SqliteLeadStore(SqliteLeadStoreOptions options)
+    public SqliteLeadStore(SqliteLeadStoreOptions options, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _time = timeProvider ?? TimeProvider.System;
         _options = options.Validated();
         var builder = new SqliteConnectionStringBuilder(_options.ConnectionString)
         {
@@ -77,7 +84,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             {
                 await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                 Configure(connection);
-                SqliteSchema.Migrate(connection);
+                SqliteSchema.Migrate(connection, _time.GetUtcNow().UtcTicks);
                 _commands = new CommitCommands(connection);
             }
             catch
@@ -171,7 +178,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             Step("removed-leads");
-            long now = DateTime.UtcNow.Ticks;
+            long now = _time.GetUtcNow().UtcTicks;
             var p = c.UpsertLead.Parameters;
             for (int i = 0; i < batch.Leads.Count; i++)
             {
@@ -180,7 +187,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 p[1].Value = json.LeadIds[i];
                 p[2].Value = Bytes(lead.State);
                 p[3].Value = lead.BaseState is { IsEmpty: false } baseState ? Bytes(baseState) : DBNull.Value;  // empty: no base, as LeadSnapshot.Create reads it
-                p[4].Value = json.Journals[i];
+                p[4].Value = "";   // journals are read back from the message log (see LoadLeadsAsync), not stored per lead
                 p[5].Value = now;
                 c.UpsertLead.ExecuteNonQuery();
             }
@@ -747,33 +754,37 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             OutcomeWriter.Prepare(connection, null, sql, parameters);
     }
 
-    /// <summary>The text columns of a batch, made before its transaction. A message in several places is written once.</summary>
+    /// <summary>The text columns of a batch, made before its transaction.</summary>
     private sealed class BatchJson
     {
-        private readonly Dictionary<LeadMessage, string> _messages = [];  // by reference: messages do not override Equals
-
         public BatchJson(LeadStoreBatch batch)
         {
             var json = new StoreJson();
             LeadIds = new string[batch.Leads.Count];
-            Journals = new string[batch.Leads.Count];
             for (int i = 0; i < batch.Leads.Count; i++)
             {
                 var lead = batch.Leads[i];
                 LeadIds[i] = json.Ids(lead.Ids);
-                // Journals are read back from the message log (see LoadLeadsAsync), not rewritten every batch.
-                Journals[i] = "";
             }
 
             if (batch.Messages.Count > 0)
             {
-                var log = new StringBuilder(batch.Messages.Count * 160);
-                foreach (var message in batch.Messages)
+                // Every message as a JSON line into one UTF-8 buffer, then one string for the row: no string per message.
+                var buffer = new ArrayBufferWriter<byte>(batch.Messages.Count * 320);
+                using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+                for (int i = 0; i < batch.Messages.Count; i++)
                 {
-                    log.Append(Message(message)).Append('\n');
+                    if (i > 0)
+                    {
+                        buffer.Write("\n"u8);
+                    }
+
+                    writer.Reset(buffer);
+                    batch.Messages[i].WriteJson(writer);
+                    writer.Flush();
                 }
 
-                MessageLog = log.ToString(0, log.Length - 1);
+                MessageLog = Encoding.UTF8.GetString(buffer.WrittenSpan);
             }
 
             Scores = [.. batch.History.Select(h => json.Scores(h.Scores))];
@@ -781,23 +792,11 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
         public string[] LeadIds { get; }
 
-        public string[] Journals { get; }
-
         /// <summary>The batch's counted messages as JSON Lines (one row of <c>message_log</c>), or null when it has none.</summary>
         public string? MessageLog { get; }
 
         public string[] Scores { get; }
 
-        private string Message(LeadMessage message)
-        {
-            if (!_messages.TryGetValue(message, out string? text))
-            {
-                text = message.ToJson();
-                _messages.Add(message, text);
-            }
-
-            return text;
-        }
 
     }
 }

@@ -183,7 +183,7 @@ internal static class SqliteSchema
 
     /// <summary>Brings the database to <see cref="LatestVersion"/>; a no-op when it is there already.</summary>
     /// <exception cref="InvalidOperationException">The database was written by a newer version of this package.</exception>
-    internal static void Migrate(SqliteConnection connection)
+    internal static void Migrate(SqliteConnection connection, long nowTicks)
     {
         // IMMEDIATE: takes the write lock first, so that two processes starting at once migrate one after the other.
         using var transaction = connection.BeginTransaction(deferred: false);
@@ -217,7 +217,7 @@ internal static class SqliteSchema
             record.CommandText = "INSERT INTO schema_version (version, description, applied_at) VALUES ($version, $description, $at);";
             record.Parameters.AddWithValue("$version", migration.Version);
             record.Parameters.AddWithValue("$description", migration.Description);
-            record.Parameters.AddWithValue("$at", DateTime.UtcNow.Ticks);
+            record.Parameters.AddWithValue("$at", nowTicks);
             record.ExecuteNonQuery();
         }
 

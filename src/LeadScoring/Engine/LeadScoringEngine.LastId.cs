@@ -62,9 +62,7 @@ public sealed partial class LeadScoringEngine
             return;
         }
 
-        string? id = LastIdOf(row);
-        (_rows[row].Extra ??= new RowExtra()).LastMessageId = id;
-        _hot[row].LastPinned = true;
+        Pin(row, LastIdOf(row));
     }
 
     /// <summary>After a replay the history tells the latest id again: the pin goes.</summary>
@@ -86,9 +84,14 @@ public sealed partial class LeadScoringEngine
     {
         if (_plan is not null && !string.Equals(FindLastId(row), id, StringComparison.Ordinal))
         {
-            (_rows[row].Extra ??= new RowExtra()).LastMessageId = id;
-            _hot[row].LastPinned = true;
+            Pin(row, id);
         }
+    }
+
+    private void Pin(int row, string? id)
+    {
+        (_rows[row].Extra ??= new RowExtra()).LastMessageId = id;
+        _hot[row].LastPinned = true;
     }
 
     /// <summary><see cref="DeriveLastId"/>, or null when the history holds no message at the row's latest timestamp.</summary>

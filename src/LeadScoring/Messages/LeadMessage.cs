@@ -137,6 +137,18 @@ public sealed class LeadMessage
     /// <summary>The message as Segment JSON; <see cref="MessageParser"/> reads it back to an equal message.</summary>
     public string ToJson() => MessageJsonWriter.Write(this);
 
+    /// <summary>
+    /// Writes the message as one Segment JSON object, what <see cref="ToJson"/> returns, to <paramref name="writer"/>:
+    /// for a store that writes many messages into one buffer without a string per message. Give the writer
+    /// <see cref="System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping"/> for the same bytes as
+    /// <see cref="ToJson"/>.
+    /// </summary>
+    public void WriteJson(System.Text.Json.Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        MessageJsonWriter.Write(writer, this);
+    }
+
     /// <inheritdoc />
     public override string ToString() =>
         $"{Type} {MessageId} {LeadId} {Timestamp.ToString("O", CultureInfo.InvariantCulture)}{(Event is null ? "" : " " + Event)}";

@@ -1,3 +1,4 @@
+using System.Buffers;
 using LeadScoring.Engine;
 using LeadScoring.Messages;
 using LeadScoring.Output;
@@ -144,6 +145,31 @@ public class LeadSnapshotTests(ITestOutputHelper output)
             back.Fingerprint.Should().Be(m.Fingerprint);
             back.TimestampTicks.Should().Be(m.TimestampTicks);
             back.MessageId.Should().Be(m.MessageId);
+        }
+    }
+
+    [Fact]
+    public void WriteJson_writes_one_buffer_of_json_lines_that_read_back_as_the_messages()
+    {
+        // What a store does with a batch: every message into one UTF-8 buffer, one line each, no string per message.
+        var messages = SampleMessages().Take(2000).ToList();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using var writer = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        foreach (var m in messages)
+        {
+            writer.Reset(buffer);
+            m.WriteJson(writer);
+            writer.Flush();
+            buffer.Write("\n"u8);
+        }
+
+        var lines = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Should().Equal(messages.Select(m => m.ToJson()), "WriteJson writes what ToJson returns");
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var back = MessageParser.Parse(lines[i]).Message!;
+            back.Fingerprint.Should().Be(messages[i].Fingerprint);
+            back.TimestampTicks.Should().Be(messages[i].TimestampTicks);
         }
     }
 }
