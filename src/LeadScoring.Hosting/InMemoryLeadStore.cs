@@ -22,7 +22,7 @@ public sealed class InMemoryLeadStore : ILeadStore
     private string? _modelVersion;
     private DateTimeOffset? _stageClock;
 
-    // Current outcomes (ILeadOutcomeStore): each lead's latest history entry, and two ordered indexes of them.
+    // Current outcomes (ILeadOutcomeStore) as the batches give them, and two ordered indexes of them.
     private readonly Dictionary<string, ScoreHistoryEntry> _outcomes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedSet<(double Value, string LeadId)>> _byScore = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedSet<(double Value, string LeadId)>> _byStage = new(StringComparer.Ordinal);
@@ -154,7 +154,7 @@ public sealed class InMemoryLeadStore : ILeadStore
                 HistoryOf(entry.LeadId).Add(entry);
             }
 
-            UpdateOutcomes(batch);
+            ApplyOutcomes(batch);
 
             _deadLetters.AddRange(batch.DeadLetters);
             foreach (var (source, checkpoint) in batch.Checkpoints)
@@ -201,7 +201,7 @@ public sealed class InMemoryLeadStore : ILeadStore
     }
 
     /// <inheritdoc />
-    ValueTask<IReadOnlyList<string>> ILeadOutcomeStore.TopAsync(string score, int count, CancellationToken cancellationToken)
+    ValueTask<IReadOnlyList<(string LeadId, double Value)>> ILeadOutcomeStore.TopAsync(string score, int count, CancellationToken cancellationToken)
     {
         string key = LeadOutcomes.ScoreQuery(score, count);
         lock (_gate)
@@ -211,7 +211,7 @@ public sealed class InMemoryLeadStore : ILeadStore
     }
 
     /// <inheritdoc />
-    ValueTask<IReadOnlyList<string>> ILeadOutcomeStore.InStageAsync(string stage, int count, CancellationToken cancellationToken)
+    ValueTask<IReadOnlyList<(string LeadId, double Value)>> ILeadOutcomeStore.InStageAsync(string stage, int count, CancellationToken cancellationToken)
     {
         string key = LeadOutcomes.StageQuery(stage, count);
         lock (_gate)
@@ -220,34 +220,27 @@ public sealed class InMemoryLeadStore : ILeadStore
         }
     }
 
-    private static IReadOnlyList<string> First(SortedSet<(double Value, string LeadId)>? order, int count) =>
-        order is null ? [] : order.Take(count).Select(o => o.LeadId).ToList();
+    private static IReadOnlyList<(string LeadId, double Value)> First(SortedSet<(double Value, string LeadId)>? order, int count) =>
+        order is null ? [] : order.Take(count).Select(o => (o.LeadId, o.Value)).ToList();
 
-    /// <summary>Keeps each touched lead's outcome its latest history entry (called under the lock, once the history is written).</summary>
-    private void UpdateOutcomes(LeadStoreBatch batch)
+    /// <summary>Writes the batch's current outcomes (called under the lock): all deleted first with a re-scoring, then the removed ones, then those given.</summary>
+    private void ApplyOutcomes(LeadStoreBatch batch)
     {
-        var recomputed = new List<ScoreHistoryEntry>();
-        foreach (string leadId in LeadOutcomes.Recomputed(batch))
+        if (batch.ReplaceAllLeads)
         {
-            SetOutcome(leadId, null);
-            if (_history.TryGetValue(leadId, out var entries) && entries.Count > 0)
-            {
-                var latest = entries[0];
-                foreach (var e in entries)
-                {
-                    latest = e.At >= latest.At ? e : latest;
-                }
-
-                recomputed.Add(latest);
-            }
+            _outcomes.Clear();
+            _byScore.Clear();
+            _byStage.Clear();
         }
 
-        foreach (var entry in LeadOutcomes.Merge(recomputed, LeadOutcomes.Latest(batch.History)))
+        foreach (string leadId in batch.RemovedOutcomes)
         {
-            if (!_outcomes.TryGetValue(entry.LeadId, out var stored) || entry.At >= stored.At)
-            {
-                SetOutcome(entry.LeadId, entry);
-            }
+            SetOutcome(leadId, null);
+        }
+
+        foreach (var entry in batch.Outcomes)
+        {
+            SetOutcome(entry.LeadId, entry);
         }
     }
 
@@ -287,22 +280,10 @@ public sealed class InMemoryLeadStore : ILeadStore
     {
         if (!orders.TryGetValue(key, out var order))
         {
-            orders[key] = order = new SortedSet<(double Value, string LeadId)>(HighestFirst.Instance);
+            orders[key] = order = new SortedSet<(double Value, string LeadId)>(LeadOutcomes.HighestFirst.Instance);
         }
 
         return order;
-    }
-
-    /// <summary>Highest value first (NaN last, -0 equal to 0, as <see cref="double.CompareTo(double)"/>), then lead id (ordinal).</summary>
-    private sealed class HighestFirst : IComparer<(double Value, string LeadId)>
-    {
-        public static readonly HighestFirst Instance = new();
-
-        public int Compare((double Value, string LeadId) x, (double Value, string LeadId) y)
-        {
-            int c = y.Value.CompareTo(x.Value);
-            return c != 0 ? c : string.CompareOrdinal(x.LeadId, y.LeadId);
-        }
     }
 
     private List<ScoreHistoryEntry> HistoryOf(string leadId)

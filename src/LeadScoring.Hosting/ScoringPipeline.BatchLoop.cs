@@ -199,6 +199,7 @@ internal sealed partial class ScoringPipeline
             var (changed, removed, history, notifications) = CollectChanges(rescore: false, counted);
             Track(changed, removed, counted.Count);
             var (states, removedStates) = CheckpointDue() ? TakeStateCheckpoint() : (null, null);
+            var outcomes = states is not null ? TakeOutcomes() : null;
             var store = new LeadStoreBatch
             {
                 Leads = states ?? [],
@@ -208,6 +209,8 @@ internal sealed partial class ScoringPipeline
                 History = history.Entries,
                 HistoryRenamed = history.Renamed,
                 HistoryReplacedFrom = history.ReplacedFrom,
+                Outcomes = outcomes?.Outcomes ?? [],
+                RemovedOutcomes = outcomes?.Removed ?? [],
                 DeadLetters = deadLetters,
                 Checkpoints = checkpoints,
                 Notifications = notifications,
@@ -215,7 +218,7 @@ internal sealed partial class ScoringPipeline
             };
 
             // The commit runs while the next batch is applied; commits (and deliveries) keep their order.
-            _committing = CommitAsync(_committing, store, counted.Count, deadLetters, started, cancellationToken);
+            _committing = CommitAsync(_committing, store, outcomes, counted.Count, deadLetters, started, cancellationToken);
         }
         finally
         {
@@ -267,10 +270,12 @@ internal sealed partial class ScoringPipeline
     /// </summary>
     private Task _committing = Task.CompletedTask;
 
-    private async Task CommitAsync(Task previous, LeadStoreBatch batch, int counted, List<DeadLetter> deadLetters, long started, CancellationToken cancellationToken)
+    private async Task CommitAsync(
+        Task previous, LeadStoreBatch batch, OutcomeWrite? outcomes, int counted, List<DeadLetter> deadLetters, long started, CancellationToken cancellationToken)
     {
         await previous.ConfigureAwait(false);
         await _store.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+        OutcomesCommitted(outcomes);
         Interlocked.Add(ref Committed, counted);
         Interlocked.Increment(ref Batches);
         _status.Committed(counted, deadLetters.Count);

@@ -29,8 +29,9 @@ internal sealed partial class ScoringPipeline
     }
 
     /// <summary>
-    /// The store's <paramref name="count"/> leads with the highest <paramref name="score"/> as of their latest change
-    /// (<see cref="ILeadOutcomeStore.TopAsync"/>, an index read), each evaluated now, in the store's order.
+    /// The <paramref name="count"/> leads with the highest <paramref name="score"/> as of their latest change: the store's
+    /// order (<see cref="ILeadOutcomeStore.TopAsync"/>, an index read) merged with the outcome overlay, each listed lead
+    /// evaluated now.
     /// </summary>
     public async ValueTask<IReadOnlyList<LeadResult>> TopAsync(string score, int count, CancellationToken cancellationToken = default)
     {
@@ -41,79 +42,127 @@ internal sealed partial class ScoringPipeline
             throw new ArgumentException($"The model has no score '{score}'.", nameof(score));
         }
 
-        return await ReadOrderAsync((n, ct) => _store.TopAsync(score, n, ct), count, cancellationToken).ConfigureAwait(false);
+        return await ReadOrderAsync((n, ct) => _store.TopAsync(score, n, ct), e => Stores.LeadOutcomes.ScoreValue(e, score), count, cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>
-    /// The store's leads in <paramref name="stage"/> as of their latest change, by their first score there, highest first
-    /// (<see cref="ILeadOutcomeStore.InStageAsync"/>, an index read), each evaluated now, in the store's order.
+    /// The leads in <paramref name="stage"/> as of their latest change, by their first score there, highest first: the
+    /// store's order (<see cref="ILeadOutcomeStore.InStageAsync"/>, an index read) merged with the outcome overlay, each
+    /// listed lead evaluated now.
     /// </summary>
     public async ValueTask<IReadOnlyList<LeadResult>> InStageAsync(string stage, int count, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stage);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        return await ReadOrderAsync((n, ct) => _store.InStageAsync(stage, n, ct), count, cancellationToken).ConfigureAwait(false);
+        string key = Stores.LeadOutcomes.StageKey(stage)!;
+        return await ReadOrderAsync((n, ct) => _store.InStageAsync(stage, n, ct), e => Stores.LeadOutcomes.StageValue(e, key), count, cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>Leads evaluated by <see cref="TopAsync"/> and <see cref="InStageAsync"/> so far (tests: they evaluate only the leads they return).</summary>
     internal long ListEvaluations;
 
+    /// <summary>Store orders read by <see cref="TopAsync"/> and <see cref="InStageAsync"/> so far (tests: paging and re-reads).</summary>
+    internal long OrderReads;
+
     /// <summary>
-    /// The first <paramref name="count"/> leads of a stored order, evaluated now. An id the engines do not know (yet), or
-    /// a second id of a lead listed already (merged by a batch not committed yet), is skipped; when that leaves the list
-    /// short, more of the order is read.
+    /// The first <paramref name="count"/> leads of an order, evaluated now. The store's order is read (at least
+    /// <paramref name="count"/> ids more than the overlay can hide, paging on while too few are left), the leads of the
+    /// outcome overlay dropped from it and merged back with their outcomes now (<paramref name="valueOf"/>: the value an
+    /// outcome is listed by, null when it is not listed), in the same order (highest first, NaN last, ties by lead id).
+    /// When an outcome write was committed while the store was read, it is read again.
     /// </summary>
     private async Task<IReadOnlyList<LeadResult>> ReadOrderAsync(
-        Func<int, CancellationToken, ValueTask<IReadOnlyList<string>>> order, int count, CancellationToken cancellationToken)
+        Func<int, CancellationToken, ValueTask<IReadOnlyList<(string LeadId, double Value)>>> order, Func<ScoreHistoryEntry, double?> valueOf,
+        int count, CancellationToken cancellationToken)
     {
-        var results = new List<LeadResult>(Math.Min(count, 1024));
-        var listed = new HashSet<string>(StringComparer.Ordinal);
-        int asked = count;
-        while (count > 0)
+        if (count == 0)
         {
-            var ids = await order(asked, cancellationToken).ConfigureAwait(false);
-            results.Clear();
-            listed.Clear();
+            return [];
+        }
+
+        long asked = count + Math.Min(Volatile.Read(ref _overlayHint), 4L * count + 64);
+        while (true)
+        {
+            long writesDone = OutcomeWritesDone();
+            int n = (int)Math.Min(int.MaxValue, asked);
+            var stored = await order(n, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref OrderReads);
             var now = _time.GetUtcNow();
             await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                foreach (string id in ids)
+                if (OutcomeOverlay(writesDone) is not { } overlay)
                 {
-                    if (results.Count == count)
-                    {
-                        break;
-                    }
+                    continue;   // the outcome tables moved on while they were read
+                }
 
-                    if (!_route.TryGetValue(id, out int p))
+                Volatile.Write(ref _overlayHint, overlay.Count);
+                var listed = new List<(double Value, string LeadId)>(Math.Min(stored.Count + overlay.Count, 4096));
+                foreach (var (id, value) in stored)
+                {
+                    if (!overlay.Contains(id))
                     {
-                        continue;
-                    }
-
-                    LeadResult? result;
-                    lock (_partitions[p].Gate)
-                    {
-                        result = _partitions[p].Engine.Evaluate(id, now);
-                    }
-
-                    Interlocked.Increment(ref ListEvaluations);
-                    if (result is not null && listed.Add(result.LeadId))
-                    {
-                        results.Add(result);
+                        listed.Add((value, id));
                     }
                 }
+
+                if (listed.Count < count && stored.Count == n && n < int.MaxValue)
+                {
+                    asked = 2 * asked;   // the overlay hid too many: read more of the store's order
+                    continue;
+                }
+
+                foreach (string id in overlay)
+                {
+                    if (CurrentOutcome(id) is { } entry && valueOf(entry) is { } value)
+                    {
+                        listed.Add((value, id));
+                    }
+                }
+
+                listed.Sort(Stores.LeadOutcomes.HighestFirst.Instance);
+                return Evaluate(listed, count, now);
             }
             finally
             {
                 _structure.Release();
             }
+        }
+    }
 
-            if (results.Count == count || ids.Count < asked || asked == int.MaxValue)
+    /// <summary>The overlay's size at the last read: how many more ids the next read asks the store for.</summary>
+    private long _overlayHint;
+
+    /// <summary>The first <paramref name="count"/> leads of <paramref name="listed"/> evaluated now (each once). The caller holds <see cref="_structure"/>.</summary>
+    private List<LeadResult> Evaluate(List<(double Value, string LeadId)> listed, int count, DateTimeOffset now)
+    {
+        var results = new List<LeadResult>(Math.Min(count, listed.Count));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (_, id) in listed)
+        {
+            if (results.Count == count)
             {
                 break;
             }
 
-            asked = (int)Math.Min(int.MaxValue, 2L * asked);
+            if (!_route.TryGetValue(id, out int p))
+            {
+                continue;
+            }
+
+            LeadResult? result;
+            lock (_partitions[p].Gate)
+            {
+                result = _partitions[p].Engine.Evaluate(id, now);
+            }
+
+            Interlocked.Increment(ref ListEvaluations);
+            if (result is not null && seen.Add(result.LeadId))
+            {
+                results.Add(result);
+            }
         }
 
         return results;

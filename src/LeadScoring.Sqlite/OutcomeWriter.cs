@@ -19,9 +19,8 @@ internal sealed class OutcomeWriter : IDisposable
     private readonly SqliteCommand _upsert;
     private readonly SqliteCommand _upsertScores;
     private readonly SqliteCommand _delete;
-    private readonly SqliteCommand _deleteScores;
+    private readonly SqliteCommand _deleteAll;
     private readonly ArrayBufferWriter<byte> _json = new(64 * 1024);
-    private readonly SqliteCommand _latest;
     private readonly SqliteTransaction? _transaction;
 
     /// <param name="connection">The store's connection.</param>
@@ -37,9 +36,8 @@ internal sealed class OutcomeWriter : IDisposable
         _deleteStaleScores = Prepare(connection, $"""
             DELETE FROM lead_outcome_score WHERE lead_id IN (
                 SELECT o.lead_id FROM {Rows} j JOIN lead_outcome o ON o.lead_id = json_extract(j.value, '$.l')
-                WHERE json_extract(j.value, '$.t') >= o.at AND o.score_names IS NOT json_extract(j.value, '$.m'));
+                WHERE o.score_names IS NOT json_extract(j.value, '$.m'));
             """, "$rows");
-        // A stored outcome is replaced only by an entry at or after it: the latest entry is the last of the greatest instant.
         _upsert = Prepare(connection, $"""
             INSERT INTO lead_outcome (lead_id, at, stage, stage_key, grade, model_version, first_score, score_names)
             SELECT json_extract(value, '$.l'), json_extract(value, '$.t'), json_extract(value, '$.s'), json_extract(value, '$.k'),
@@ -47,27 +45,25 @@ internal sealed class OutcomeWriter : IDisposable
             FROM {Rows} WHERE true
             ON CONFLICT (lead_id) DO UPDATE SET
                 at = excluded.at, stage = excluded.stage, stage_key = excluded.stage_key, grade = excluded.grade,
-                model_version = excluded.model_version, first_score = excluded.first_score, score_names = excluded.score_names
-            WHERE excluded.at >= lead_outcome.at;
+                model_version = excluded.model_version, first_score = excluded.first_score, score_names = excluded.score_names;
             """, "$rows");
-        // The scores of the outcomes written (those now at the row's instant), changed values only.
+        // The scores of the outcomes written, changed values only (an unchanged row is left alone).
         _upsertScores = Prepare(connection, $"""
             INSERT INTO lead_outcome_score (lead_id, score_name, value)
-            SELECT o.lead_id, json_extract(n.value, '$[0]'), json_extract(n.value, '$[1]')
-            FROM {Rows} j JOIN lead_outcome o ON o.lead_id = json_extract(j.value, '$.l') AND o.at = json_extract(j.value, '$.t'),
-                 json_each(j.value, '$.x') n
+            SELECT json_extract(j.value, '$.l'), json_extract(n.value, '$[0]'), json_extract(n.value, '$[1]')
+            FROM {Rows} j, json_each(j.value, '$.x') n
             WHERE true
             ON CONFLICT (lead_id, score_name) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value;
             """, "$rows");
-        _delete = Prepare(connection, "DELETE FROM lead_outcome WHERE lead_id = $lead_id;", "$lead_id");
-        _deleteScores = Prepare(connection, "DELETE FROM lead_outcome_score WHERE lead_id = $lead_id;", "$lead_id");
-        _latest = Prepare(connection, """
-            SELECT lead_id, at, scores, grade, stage, model_version, message_id FROM score_history
-            WHERE lead_id = $lead_id ORDER BY at DESC, id DESC LIMIT 1;
-            """, "$lead_id");
+        // Removed outcomes, as one JSON array of lead ids.
+        _delete = Prepare(connection, $"""
+            DELETE FROM lead_outcome WHERE lead_id IN (SELECT value FROM {Rows});
+            DELETE FROM lead_outcome_score WHERE lead_id IN (SELECT value FROM {Rows});
+            """, "$rows");
+        _deleteAll = Prepare(connection, "DELETE FROM lead_outcome; DELETE FROM lead_outcome_score;");
     }
 
-    private IEnumerable<SqliteCommand> All => [_deleteStaleScores, _upsert, _upsertScores, _delete, _deleteScores, _latest];
+    private IEnumerable<SqliteCommand> All => [_deleteStaleScores, _upsert, _upsertScores, _delete, _deleteAll];
 
     public void Enlist(SqliteTransaction? transaction)
     {
@@ -77,30 +73,36 @@ internal sealed class OutcomeWriter : IDisposable
         }
     }
 
-    /// <summary>Brings the outcomes of a batch's leads in step with the history it just wrote (renames and cuts applied, entries appended).</summary>
+    /// <summary>Writes a batch's current outcomes: every stored one deleted first with a re-scoring, then the removed ones, then those given.</summary>
     public void Apply(LeadStoreBatch batch)
     {
-        var recomputed = new List<ScoreHistoryEntry>();
-        foreach (string leadId in LeadOutcomes.Recomputed(batch))
+        if (batch.ReplaceAllLeads)
         {
-            _delete.Parameters[0].Value = PgText.Encode(leadId);
-            _delete.ExecuteNonQuery();
-            _deleteScores.Parameters[0].Value = PgText.Encode(leadId);
-            _deleteScores.ExecuteNonQuery();
-            _latest.Parameters[0].Value = leadId;
-            using var reader = _latest.ExecuteReader();
-            if (reader.Read())
-            {
-                recomputed.Add(new ScoreHistoryEntry(
-                    reader.GetString(0), new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), StoreJson.ReadScores(reader.GetString(2)),
-                    Text(reader, 3), Text(reader, 4), reader.GetString(5), Text(reader, 6)));
-            }
+            _deleteAll.ExecuteNonQuery();
         }
 
-        Write(LeadOutcomes.Merge(recomputed, LeadOutcomes.Latest(batch.History)));
+        if (batch.RemovedOutcomes.Count > 0)
+        {
+            _json.ResetWrittenCount();
+            using (var writer = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            {
+                writer.WriteStartArray();
+                foreach (string leadId in batch.RemovedOutcomes)
+                {
+                    writer.WriteStringValue(PgText.Encode(leadId));
+                }
+
+                writer.WriteEndArray();
+            }
+
+            _delete.Parameters[0].Value = Encoding.UTF8.GetString(_json.WrittenSpan);
+            _delete.ExecuteNonQuery();
+        }
+
+        Write(batch.Outcomes);
     }
 
-    /// <summary>Writes each of <paramref name="outcomes"/> (one per lead) as its lead's outcome unless the stored one is later.</summary>
+    /// <summary>Writes each of <paramref name="outcomes"/> (one per lead) as its lead's outcome.</summary>
     public void Write(IReadOnlyList<ScoreHistoryEntry> outcomes)
     {
         if (outcomes.Count == 0)
@@ -175,8 +177,6 @@ internal sealed class OutcomeWriter : IDisposable
             command.Dispose();
         }
     }
-
-    private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     private SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] parameters) =>
         Prepare(connection, _transaction, sql, parameters);

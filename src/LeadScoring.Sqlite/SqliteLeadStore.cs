@@ -332,15 +332,15 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>The ids of the leads with the highest <paramref name="score"/> in their current outcome: an index read of <c>lead_outcome_score</c>.</summary>
-    public ValueTask<IReadOnlyList<string>> TopAsync(string score, int count, CancellationToken cancellationToken) =>
-        IdsAsync("SELECT lead_id FROM lead_outcome_score WHERE score_name = $key ORDER BY value DESC, lead_id LIMIT $count;", LeadOutcomes.ScoreQuery(score, count), count, cancellationToken);
+    /// <summary>The leads with the highest <paramref name="score"/> in their current outcome, with it: an index read of <c>lead_outcome_score</c>.</summary>
+    public ValueTask<IReadOnlyList<(string LeadId, double Value)>> TopAsync(string score, int count, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT lead_id, value FROM lead_outcome_score WHERE score_name = $key ORDER BY value DESC, lead_id LIMIT $count;", LeadOutcomes.ScoreQuery(score, count), count, cancellationToken);
 
-    /// <summary>The ids of the leads whose current outcome is in <paramref name="stage"/>, by its first score: an index read of <c>lead_outcome</c>.</summary>
-    public ValueTask<IReadOnlyList<string>> InStageAsync(string stage, int count, CancellationToken cancellationToken) =>
-        IdsAsync("SELECT lead_id FROM lead_outcome WHERE stage_key = $key ORDER BY first_score DESC, lead_id LIMIT $count;", LeadOutcomes.StageQuery(stage, count), count, cancellationToken);
+    /// <summary>The leads whose current outcome is in <paramref name="stage"/>, by its first score, with it: an index read of <c>lead_outcome</c>.</summary>
+    public ValueTask<IReadOnlyList<(string LeadId, double Value)>> InStageAsync(string stage, int count, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT lead_id, first_score FROM lead_outcome WHERE stage_key = $key ORDER BY first_score DESC, lead_id LIMIT $count;", LeadOutcomes.StageQuery(stage, count), count, cancellationToken);
 
-    private async ValueTask<IReadOnlyList<string>> IdsAsync(string sql, string key, int count, CancellationToken cancellationToken)
+    private async ValueTask<IReadOnlyList<(string LeadId, double Value)>> IdsAsync(string sql, string key, int count, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -350,10 +350,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             command.Parameters.AddWithValue("$key", LeadScoring.PostgreSql.PgText.Encode(key));  // the outcome rows escape U+0000 (OutcomeWriter)
             command.Parameters.AddWithValue("$count", (long)count);
             using var reader = command.ExecuteReader();
-            var ids = new List<string>();
+            var ids = new List<(string LeadId, double Value)>();
             while (reader.Read())
             {
-                ids.Add(LeadScoring.PostgreSql.PgText.Decode(reader.GetString(0)));
+                ids.Add((LeadScoring.PostgreSql.PgText.Decode(reader.GetString(0)), reader.IsDBNull(1) ? double.NaN : reader.GetDouble(1)));
             }
 
             return ids;

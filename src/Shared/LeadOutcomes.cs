@@ -3,88 +3,44 @@ using LeadScoring.Hosting;
 namespace LeadScoring.Stores;
 
 /// <summary>
-/// What every store does to keep its indexed current outcomes (<see cref="ILeadOutcomeStore"/>) in step with a commit's
-/// score history rows: a lead's outcome is its latest history entry, the last of its greatest <see cref="ScoreHistoryEntry.At"/>
-/// in the order appended. Linked into each store's assembly (src/Shared), so every store applies the same rule.
+/// The rules of the indexed current outcomes (<see cref="ILeadOutcomeStore"/>) every store and the pipeline's overlay
+/// keep: the stage key, how scores are ordered (NaN last), the order's comparer. Linked into each store's assembly
+/// (src/Shared), so all of them apply the same rule.
 /// </summary>
 internal static class LeadOutcomes
 {
     /// <summary>
-    /// The leads whose outcome is worked out again from their stored history once <see cref="LeadStoreBatch.HistoryRenamed"/>
-    /// and <see cref="LeadStoreBatch.HistoryReplacedFrom"/> are applied (a renamed lead's old and new id, a lead cut from an
-    /// instant or deleted whole), each once, in the batch's order.
+    /// The order of every outcome list: highest value first (NaN last, -0 equal to 0, as <see cref="double.CompareTo(double)"/>),
+    /// then lead id (ordinal); what the stores' indexes give (<c>value DESC NULLS LAST, lead_id</c>).
     /// </summary>
-    public static List<string> Recomputed(LeadStoreBatch batch)
+    public sealed class HighestFirst : IComparer<(double Value, string LeadId)>
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var leads = new List<string>();
-        foreach (var (from, to) in batch.HistoryRenamed)
+        public static readonly HighestFirst Instance = new();
+
+        public int Compare((double Value, string LeadId) x, (double Value, string LeadId) y)
         {
-            if (seen.Add(from))
-            {
-                leads.Add(from);
-            }
-
-            if (seen.Add(to))
-            {
-                leads.Add(to);
-            }
+            int c = y.Value.CompareTo(x.Value);
+            return c != 0 ? c : string.CompareOrdinal(x.LeadId, y.LeadId);
         }
-
-        foreach (var leadId in batch.HistoryReplacedFrom.Keys)
-        {
-            if (seen.Add(leadId))
-            {
-                leads.Add(leadId);
-            }
-        }
-
-        return leads;
     }
 
-    /// <summary>Each lead's latest entry among <paramref name="appended"/> (the last of its greatest instant), in the order the leads first appear.</summary>
-    public static List<ScoreHistoryEntry> Latest(IReadOnlyList<ScoreHistoryEntry> appended)
+    /// <summary>The value <paramref name="entry"/> is listed by for <paramref name="score"/> (NaN ordered last), or null when it has no such score.</summary>
+    public static double? ScoreValue(ScoreHistoryEntry entry, string score)
     {
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        var latest = new List<ScoreHistoryEntry>();
-        foreach (var entry in appended)
+        foreach (var (name, value) in entry.Scores)
         {
-            if (!index.TryGetValue(entry.LeadId, out int at))
+            if (name == score)
             {
-                index.Add(entry.LeadId, latest.Count);
-                latest.Add(entry);
-            }
-            else if (entry.At >= latest[at].At)
-            {
-                latest[at] = entry;
+                return value;   // the first value of a name, as Scores keeps it
             }
         }
 
-        return latest;
+        return null;
     }
 
-    /// <summary>
-    /// The outcomes a commit writes: the recomputed leads' latest remaining entries (their rows were deleted), and each
-    /// lead's latest appended entry, which replaces a stored outcome only when it is at or after it (a store writes it
-    /// with that condition); a lead in both gets the later of the two.
-    /// </summary>
-    public static List<ScoreHistoryEntry> Merge(IReadOnlyList<ScoreHistoryEntry> recomputed, IReadOnlyList<ScoreHistoryEntry> appended)
-    {
-        if (recomputed.Count == 0)
-        {
-            return [.. appended];
-        }
-
-        var remaining = recomputed.ToDictionary(e => e.LeadId, StringComparer.Ordinal);
-        var merged = new List<ScoreHistoryEntry>(recomputed.Count + appended.Count);
-        foreach (var entry in appended)
-        {
-            merged.Add(remaining.Remove(entry.LeadId, out var kept) && kept.At > entry.At ? kept : entry);
-        }
-
-        merged.AddRange(recomputed.Where(e => remaining.ContainsKey(e.LeadId)));
-        return merged;
-    }
+    /// <summary>The value <paramref name="entry"/> is listed by in its stage (its first score, 0 when none; NaN last), or null when it is not in <paramref name="stageKey"/>.</summary>
+    public static double? StageValue(ScoreHistoryEntry entry, string stageKey) =>
+        StageKey(entry.Stage) == stageKey ? FirstScore(entry) ?? double.NaN : null;
 
     /// <summary>The key a stage is matched by, ignoring case as the pipeline does (<see cref="StringComparison.OrdinalIgnoreCase"/>).</summary>
     public static string? StageKey(string? stage) => stage?.ToUpperInvariant();

@@ -1,3 +1,4 @@
+using LeadScoring.Tests.Shared.Hosting;
 using LeadScoring.Tests.Shared;
 using LeadScoring.Hosting;
 
@@ -121,18 +122,18 @@ public sealed class SchemaTests : IDisposable
 
         await using (var store = await StoreKit.OpenAsync(path))
         {
-            (await store.TopAsync("fit", 10, CancellationToken.None)).Should().Equal("u1", "u2", "u3");
-            (await store.TopAsync("total", 10, CancellationToken.None)).Should().Equal("u2", "u1", "u3");  // NaN last
-            (await store.InStageAsync("mql", 10, CancellationToken.None)).Should().Equal("u2", "u3");
-            (await store.InStageAsync("LEAD", 10, CancellationToken.None)).Should().Equal("u1");
+            (await store.TopAsync("fit", 10, CancellationToken.None)).Ids().Should().Equal("u1", "u2", "u3");
+            (await store.TopAsync("total", 10, CancellationToken.None)).Ids().Should().Equal("u2", "u1", "u3");  // NaN last
+            (await store.InStageAsync("mql", 10, CancellationToken.None)).Ids().Should().Equal("u2", "u3");
+            (await store.InStageAsync("LEAD", 10, CancellationToken.None)).Ids().Should().Equal("u1");
         }
 
         using var after = StoreKit.Raw(path);
         StoreKit.Scalar(after, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4,5");
         string Plan(string sql) => string.Join(" | ", Rows(after, "EXPLAIN QUERY PLAN " + sql));
-        Plan("SELECT lead_id FROM lead_outcome_score WHERE score_name = 'fit' ORDER BY value DESC, lead_id LIMIT 50;")
+        Plan("SELECT lead_id, value FROM lead_outcome_score WHERE score_name = 'fit' ORDER BY value DESC, lead_id LIMIT 50;")
             .Should().Contain("ix_lead_outcome_score").And.NotContain("TEMP B-TREE", "the index gives the order");
-        Plan("SELECT lead_id FROM lead_outcome WHERE stage_key = 'MQL' ORDER BY first_score DESC, lead_id LIMIT 50;")
+        Plan("SELECT lead_id, first_score FROM lead_outcome WHERE stage_key = 'MQL' ORDER BY first_score DESC, lead_id LIMIT 50;")
             .Should().Contain("ix_lead_outcome_stage").And.NotContain("TEMP B-TREE");
     }
 

@@ -8,7 +8,11 @@ namespace LeadScoring.Tests.Shared.Hosting;
 /// deleted whole, appended, re-scored under a new model), takes each lead's latest entry (the last of its greatest
 /// instant), and sorts with LINQ (highest first, NaN last, ties by lead id ordinal). Seeded random batches; every batch
 /// renames a lead, cuts one (whole, one time in three) and appends entries, some at the same instant as the lead's
-/// latest or before it; one batch in the middle is a re-scoring with other score names.
+/// latest or before it; one batch in the middle is a re-scoring with other score names. As the pipeline does, only
+/// every third batch (a state checkpoint), the re-scoring and the last one carry outcomes
+/// (<see cref="LeadStoreBatch.Outcomes"/>: the latest entry of each lead touched since the previous one;
+/// <see cref="LeadStoreBatch.RemovedOutcomes"/>: those left with none): the store's orders are expected to be those of
+/// the last of those, whatever history the batches in between wrote.
 /// </summary>
 public sealed class OutcomeScenario
 {
@@ -18,7 +22,7 @@ public sealed class OutcomeScenario
     private static readonly string[] V2 = ["fit", "total", "intent"];
     private static readonly double[] Values = [0, -0.0, 5, 5, 10, 15, 20, double.NaN, 7.5, double.PositiveInfinity, double.NegativeInfinity];
 
-    private readonly List<Dictionary<string, List<string>>> _expected = [];
+    private readonly List<Dictionary<string, List<(string LeadId, double Value)>>> _expected = [];
 
     public OutcomeScenario(int seed, int commits = 20)
     {
@@ -30,6 +34,8 @@ public sealed class OutcomeScenario
         string[] names = V1;
         string version = "v1";
         var batches = new List<LeadStoreBatch>();
+        var touched = new HashSet<string>(StringComparer.Ordinal);
+        var expected = Expect(history);
         for (int b = 0; b < commits; b++)
         {
             var known = history.Where(h => h.Value.Count > 0).Select(h => h.Key).Order(StringComparer.Ordinal).ToList();
@@ -41,6 +47,13 @@ public sealed class OutcomeScenario
                 version = "v2";
                 var rescored = known.Select(l => Entry(random, l, Latest(history[l])!.At, names, version)).ToList();
                 batch = new LeadStoreBatch { History = rescored, ReplaceAllLeads = true, ModelVersion = version };
+                Apply(history, batch);
+                batch = new LeadStoreBatch
+                {
+                    History = rescored, ReplaceAllLeads = true, ModelVersion = version,
+                    Outcomes = [.. history.Values.Select(Latest).OfType<ScoreHistoryEntry>()],
+                };
+                touched.Clear();
             }
             else
             {
@@ -85,11 +98,27 @@ public sealed class OutcomeScenario
                 }
 
                 batch = new LeadStoreBatch { HistoryRenamed = renamed, HistoryReplacedFrom = cut, History = appended };
+                Apply(history, batch);
+                touched.UnionWith(renamed.Keys.Concat(renamed.Values).Concat(cut.Keys).Concat(appended.Select(e => e.LeadId)));
+                if (b % 3 == 2 || b == commits - 1)
+                {
+                    var latest = touched.Select(l => history.TryGetValue(l, out var h) ? Latest(h) : null).OfType<ScoreHistoryEntry>().ToList();
+                    batch = new LeadStoreBatch
+                    {
+                        HistoryRenamed = renamed, HistoryReplacedFrom = cut, History = appended, StateCheckpoint = true,
+                        Outcomes = latest, RemovedOutcomes = [.. touched.Except(latest.Select(e => e.LeadId))],
+                    };
+                    touched.Clear();
+                }
             }
 
-            Apply(history, batch);
             batches.Add(batch);
-            _expected.Add(Expect(history));
+            if (batch.StateCheckpoint || batch.ReplaceAllLeads)
+            {
+                expected = Expect(history);
+            }
+
+            _expected.Add(expected);
         }
 
         Batches = batches;
@@ -108,7 +137,8 @@ public sealed class OutcomeScenario
             var actual = parts[0] == "top"
                 ? await store.TopAsync(parts[1], count, CancellationToken.None)
                 : await store.InStageAsync(parts[1], count, CancellationToken.None);
-            actual.Should().Equal(expected, "{0} after batch {1}", query, committed);
+            actual.Select(a => a.LeadId).Should().Equal(expected.Select(e => e.LeadId), "{0} after batch {1}", query, committed);
+            actual.Select(a => a.Value).Should().Equal(expected.Select(e => e.Value), "{0} after batch {1}", query, committed);
         }
     }
 
@@ -155,27 +185,35 @@ public sealed class OutcomeScenario
     private static ScoreHistoryEntry? Latest(List<ScoreHistoryEntry> entries) =>
         entries.Count == 0 ? null : entries.Select((e, i) => (e, i)).OrderBy(x => x.e.At).ThenBy(x => x.i).Last().e;
 
-    private static Dictionary<string, List<string>> Expect(Dictionary<string, List<ScoreHistoryEntry>> history)
+    private static Dictionary<string, List<(string LeadId, double Value)>> Expect(Dictionary<string, List<ScoreHistoryEntry>> history)
     {
         var latest = history.Values.Select(Latest).OfType<ScoreHistoryEntry>().ToList();
-        var expected = new Dictionary<string, List<string>>();
+        var expected = new Dictionary<string, List<(string LeadId, double Value)>>();
         foreach (int count in new[] { 0, 3, int.MaxValue })
         {
             foreach (string name in V1.Union(V2).Append("none"))
             {
                 expected[$"top {name} {count}"] = latest.Where(e => e.Scores.Any(s => s.Key == name))
-                    .OrderByDescending(e => e.Scores.First(s => s.Key == name).Value).ThenBy(e => e.LeadId, StringComparer.Ordinal)
-                    .Take(count).Select(e => e.LeadId).ToList();
+                    .Select(e => (e.LeadId, Value: e.Scores.First(s => s.Key == name).Value))
+                    .OrderByDescending(e => e.Value).ThenBy(e => e.LeadId, StringComparer.Ordinal)
+                    .Take(count).ToList();
             }
 
             foreach (string stage in new[] { "lead", "MQL", "Sql", "none" })
             {
                 expected[$"stage {stage} {count}"] = latest.Where(e => string.Equals(e.Stage, stage, StringComparison.OrdinalIgnoreCase))
-                    .OrderByDescending(e => e.Scores.Count > 0 ? e.Scores[0].Value : 0).ThenBy(e => e.LeadId, StringComparer.Ordinal)
-                    .Take(count).Select(e => e.LeadId).ToList();
+                    .Select(e => (e.LeadId, Value: e.Scores.Count > 0 ? e.Scores[0].Value : 0))
+                    .OrderByDescending(e => e.Value).ThenBy(e => e.LeadId, StringComparer.Ordinal)
+                    .Take(count).ToList();
             }
         }
 
         return expected;
     }
+}
+
+/// <summary>The lead ids of a store's outcome order.</summary>
+public static class OutcomeOrders
+{
+    public static IReadOnlyList<string> Ids(this IReadOnlyList<(string LeadId, double Value)> order) => [.. order.Select(o => o.LeadId)];
 }
