@@ -122,6 +122,8 @@ internal sealed partial class ScoringPipeline
                     // history that has it again does not tell it again. The set of moves is shared while it is unchanged.
                     _outcomes[id] = new Outcome(entry, KnownMoves(previous, result), first);
                     _outcomeChanges.Add(id);
+                    // A re-scoring's entry is at the latest message: a later one (a stage-clock tick's) stays the latest.
+                    KeepLaterOutcome(id, rescore && previous is not null && previous.Entry.At > entry.At ? previous.Entry : null);
                 }
             }
         }

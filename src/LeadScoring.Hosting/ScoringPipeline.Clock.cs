@@ -270,6 +270,7 @@ internal sealed partial class ScoringPipeline
                         {
                             _outcomes[id] = new Outcome(entry, [.. result.StageHistory, .. previous?.Moves ?? []], previous?.First ?? long.MinValue);
                             moved.Add(id);
+                            KeepLaterOutcome(id, null);
                         }
                     }
                 }

@@ -98,7 +98,28 @@ internal sealed partial class ScoringPipeline
 
     /// <summary>A lead's outcome now, as the outcome tables would hold it: null when no lead is reported under <paramref name="id"/>.</summary>
     private ScoreHistoryEntry? CurrentOutcome(string id) =>
-        _outcomes.TryGetValue(id, out var outcome) && outcome.Entry.LeadId == id ? outcome.Entry : null;
+        !_outcomes.TryGetValue(id, out var outcome) || outcome.Entry.LeadId != id ? null
+        : _laterOutcomes.TryGetValue(id, out var later) ? later : outcome.Entry;
+
+    /// <summary>
+    /// Leads whose latest history entry is not their outcome in <see cref="_outcomes"/>: after a re-scoring, a lead whose
+    /// latest entry was a stage-clock tick's, later than its latest message, keeps that entry (the re-scoring's is
+    /// earlier), until its next change. Under <see cref="_structure"/>.
+    /// </summary>
+    private readonly Dictionary<string, ScoreHistoryEntry> _laterOutcomes = new(StringComparer.Ordinal);
+
+    /// <summary>Notes that <paramref name="id"/>'s latest history entry is <paramref name="later"/> (null: its outcome in <see cref="_outcomes"/>).</summary>
+    private void KeepLaterOutcome(string id, ScoreHistoryEntry? later)
+    {
+        if (later is not null && later.LeadId == id)
+        {
+            _laterOutcomes[id] = later;
+        }
+        else if (_laterOutcomes.Count > 0)
+        {
+            _laterOutcomes.Remove(id);
+        }
+    }
 
     /// <summary>
     /// The overlay: every lead whose row in the outcome tables may differ from its outcome now; null when an outcome write
