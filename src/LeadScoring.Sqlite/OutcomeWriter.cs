@@ -28,33 +28,28 @@ internal sealed class OutcomeWriter : IDisposable
     public OutcomeWriter(SqliteConnection connection, SqliteTransaction? transaction = null)
     {
         _transaction = transaction;
-        // The outcomes of a commit go in as one JSON array ($rows), each row {l: lead, t: ticks, s: stage, k: stage key,
-        // g: grade, v: model version, f: first score, m: score names joined, x: [[name, value], ...]}: three statements
-        // per commit, whatever its size (a statement per row cost more than the rest of the commit).
+        // Score rows of names the lead's new outcome does not have (another model): deleted first, in one statement over
+        // one JSON array ($rows) of {l: lead, m: score names joined}.
         const string Rows = "json_each($rows)";
-        // Score rows of names the lead's new outcome does not have (another model): deleted first.
         _deleteStaleScores = Prepare(connection, $"""
             DELETE FROM lead_outcome_score WHERE lead_id IN (
                 SELECT o.lead_id FROM {Rows} j JOIN lead_outcome o ON o.lead_id = json_extract(j.value, '$.l')
                 WHERE o.score_names IS NOT json_extract(j.value, '$.m'));
             """, "$rows");
-        _upsert = Prepare(connection, $"""
+        // Then one prepared statement per outcome and per score: binding parameters costs less than SQLite's JSON
+        // functions reading each field of each row (a checkpoint of 100,000 outcomes: ~6 s of CPU over JSON).
+        _upsert = Prepare(connection, """
             INSERT INTO lead_outcome (lead_id, at, stage, stage_key, grade, model_version, first_score, score_names)
-            SELECT json_extract(value, '$.l'), json_extract(value, '$.t'), json_extract(value, '$.s'), json_extract(value, '$.k'),
-                   json_extract(value, '$.g'), json_extract(value, '$.v'), json_extract(value, '$.f'), json_extract(value, '$.m')
-            FROM {Rows} WHERE true
+            VALUES ($l, $t, $s, $k, $g, $v, $f, $m)
             ON CONFLICT (lead_id) DO UPDATE SET
                 at = excluded.at, stage = excluded.stage, stage_key = excluded.stage_key, grade = excluded.grade,
                 model_version = excluded.model_version, first_score = excluded.first_score, score_names = excluded.score_names;
-            """, "$rows");
-        // The scores of the outcomes written, changed values only (an unchanged row is left alone).
-        _upsertScores = Prepare(connection, $"""
-            INSERT INTO lead_outcome_score (lead_id, score_name, value)
-            SELECT json_extract(j.value, '$.l'), json_extract(n.value, '$[0]'), json_extract(n.value, '$[1]')
-            FROM {Rows} j, json_each(j.value, '$.x') n
-            WHERE true
+            """, "$l", "$t", "$s", "$k", "$g", "$v", "$f", "$m");
+        // Changed values only: an unchanged row is left alone.
+        _upsertScores = Prepare(connection, """
+            INSERT INTO lead_outcome_score (lead_id, score_name, value) VALUES ($l, $n, $x)
             ON CONFLICT (lead_id, score_name) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value;
-            """, "$rows");
+            """, "$l", "$n", "$x");
         // Removed outcomes, as one JSON array of lead ids.
         _delete = Prepare(connection, $"""
             DELETE FROM lead_outcome WHERE lead_id IN (SELECT value FROM {Rows});
@@ -116,59 +111,51 @@ internal sealed class OutcomeWriter : IDisposable
             writer.WriteStartArray();
             foreach (var entry in outcomes)
             {
-                writer.WriteStartObject();
                 // Texts with U+0000 escaped (PgText): SQLite's JSON functions would cut them there.
+                writer.WriteStartObject();
                 writer.WriteString("l", PgText.Encode(entry.LeadId));
-                writer.WriteNumber("t", entry.At.UtcTicks);
-                writer.WriteString("s", Encode(entry.Stage));
-                writer.WriteString("k", Encode(LeadOutcomes.StageKey(entry.Stage)));
-                writer.WriteString("g", Encode(entry.Grade));
-                writer.WriteString("v", PgText.Encode(entry.ModelVersion));
-                writer.WritePropertyName("f");
-                Number(writer, LeadOutcomes.FirstScore(entry));
-                writer.WriteString("m", string.Join('\u001f', LeadOutcomes.Scores(entry).Select(s => PgText.Encode(s.Key))));
-                writer.WriteStartArray("x");
-                foreach (var (name, value) in LeadOutcomes.Scores(entry))
-                {
-                    writer.WriteStartArray();
-                    writer.WriteStringValue(PgText.Encode(name));
-                    Number(writer, LeadOutcomes.Sortable(value));
-                    writer.WriteEndArray();
-                }
-
-                writer.WriteEndArray();
+                writer.WriteString("m", Names(entry));
                 writer.WriteEndObject();
             }
 
             writer.WriteEndArray();
         }
 
-        string rows = Encoding.UTF8.GetString(_json.WrittenSpan);
-        foreach (var command in (ReadOnlySpan<SqliteCommand>)[_deleteStaleScores, _upsert, _upsertScores])
+        _deleteStaleScores.Parameters[0].Value = Encoding.UTF8.GetString(_json.WrittenSpan);
+        _deleteStaleScores.ExecuteNonQuery();
+
+        var row = _upsert.Parameters;
+        var score = _upsertScores.Parameters;
+        // In lead id order: the rows of both primary keys then go in one after the other (a quarter less CPU than in
+        // the pipeline's order for 100,000 outcomes).
+        foreach (var entry in outcomes.OrderBy(o => o.LeadId, StringComparer.Ordinal))
         {
-            command.Parameters[0].Value = rows;
-            command.ExecuteNonQuery();
+            string lead = PgText.Encode(entry.LeadId);
+            row[0].Value = lead;
+            row[1].Value = entry.At.UtcTicks;
+            row[2].Value = Value(Encode(entry.Stage));
+            row[3].Value = Value(Encode(LeadOutcomes.StageKey(entry.Stage)));
+            row[4].Value = Value(Encode(entry.Grade));
+            row[5].Value = PgText.Encode(entry.ModelVersion);
+            row[6].Value = Value(LeadOutcomes.FirstScore(entry));
+            row[7].Value = Names(entry);
+            _upsert.ExecuteNonQuery();
+            score[0].Value = lead;
+            foreach (var (name, value) in LeadOutcomes.Scores(entry))
+            {
+                score[1].Value = PgText.Encode(name);
+                score[2].Value = Value(LeadOutcomes.Sortable(value));
+                _upsertScores.ExecuteNonQuery();
+            }
         }
     }
+
+    /// <summary>An outcome's score names, joined by U+001F (<c>lead_outcome.score_names</c>).</summary>
+    private static string Names(ScoreHistoryEntry entry) => string.Join('\u001f', LeadOutcomes.Scores(entry).Select(s => PgText.Encode(s.Key)));
+
+    private static object Value(object? value) => value ?? DBNull.Value;
 
     private static string? Encode(string? text) => text is null ? null : PgText.Encode(text);
-
-    /// <summary>A score in JSON: null for NaN; ±9e999, which SQLite reads as ±infinity, for the infinities.</summary>
-    private static void Number(Utf8JsonWriter writer, double? value)
-    {
-        if (value is not { } v)
-        {
-            writer.WriteNullValue();
-        }
-        else if (double.IsFinite(v))
-        {
-            writer.WriteNumberValue(v);
-        }
-        else
-        {
-            writer.WriteRawValue(v > 0 ? "9e999" : "-9e999", skipInputValidation: true);
-        }
-    }
 
     public void Dispose()
     {
