@@ -64,23 +64,49 @@ public static class LeadEndpoints
 
         var (stage, score, top) = list;
         var cancellationToken = context.RequestAborted;
-        IReadOnlyList<LeadResult> candidates;
+        // Every object of a list is explained at one instant, the request time.
+        var asOf = time.GetUtcNow();
         try
         {
-            candidates = score is not null
-                ? await reader.TopAsync(score, int.MaxValue, cancellationToken).ConfigureAwait(false)
-                : await reader.InStageAsync(stage!, int.MaxValue, cancellationToken).ConfigureAwait(false);
+            if (stage is not null && score is not null)
+            {
+                // No index orders a stage by another score: every lead with that score, evaluated at the request time,
+                // then those in the stage ordered by it there.
+                var candidates = await reader.TopAsync(score, int.MaxValue, cancellationToken).ConfigureAwait(false);
+                var inStage = await ExplainedAsync(reader, candidates, stage, asOf, cancellationToken).ConfigureAwait(false);
+                return JsonArray(inStage.OrderByDescending(l => l[score]).ThenBy(l => l.LeadId, StringComparer.Ordinal).Take(top).Select(LeadResultJson.ToJson));
+            }
+
+            // The reader's order (its index: each lead's scores and stage as of its latest change), `top` of them, each
+            // explained at the request time. A lead listed in the stage that is no longer in it now (decay moved it
+            // since, and the stage clock has not ticked yet) is left out, and more of the order read.
+            int asked = top;
+            while (true)
+            {
+                var listed = score is not null
+                    ? await reader.TopAsync(score, asked, cancellationToken).ConfigureAwait(false)
+                    : await reader.InStageAsync(stage!, asked, cancellationToken).ConfigureAwait(false);
+                var leads = await ExplainedAsync(reader, listed, stage, asOf, cancellationToken).ConfigureAwait(false);
+                if (leads.Count >= top || listed.Count < asked || asked > int.MaxValue / 2)
+                {
+                    return JsonArray(leads.Take(top).Select(LeadResultJson.ToJson));
+                }
+
+                asked *= 2;
+            }
         }
         catch (ArgumentException ex) when (ex is not ArgumentOutOfRangeException)
         {
             return Error(StatusCodes.Status400BadRequest, FirstLine(ex.Message));
         }
+    }
 
-        // The reader lists leads without their explanation, each at its own "now": evaluate every candidate again,
-        // explained, at one instant, then filter and order at that instant.
-        var asOf = time.GetUtcNow();
-        var leads = new List<LeadResult>(candidates.Count);
-        foreach (var candidate in candidates)
+    /// <summary>Each of <paramref name="listed"/>, in order, evaluated and explained at <paramref name="asOf"/>; those not in <paramref name="stage"/> then (when given) left out.</summary>
+    private static async Task<List<LeadResult>> ExplainedAsync(
+        ILeadScoreReader reader, IReadOnlyList<LeadResult> listed, string? stage, DateTimeOffset asOf, CancellationToken cancellationToken)
+    {
+        var leads = new List<LeadResult>(listed.Count);
+        foreach (var candidate in listed)
         {
             try
             {
@@ -96,11 +122,7 @@ public static class LeadEndpoints
             }
         }
 
-        var ordered = leads
-            .OrderByDescending(l => score is null ? (l.ScoreNames.Length > 0 ? l.ValueAt(0) : 0) : l[score])
-            .ThenBy(l => l.LeadId, StringComparer.Ordinal)
-            .Take(top);
-        return JsonArray(ordered.Select(LeadResultJson.ToJson));
+        return leads;
     }
 
     /// <summary>Parses <c>asOf</c> as the CLI's <c>--as-of</c>; a space stands for the <c>+</c> of an offset left unencoded in the URL.</summary>

@@ -97,10 +97,18 @@ public interface ILeadScoreReader
     /// <summary>The lead known by any of its ids, explained, as of <paramref name="asOf"/> (default: now); null when unknown.</summary>
     ValueTask<LeadResult?> GetLeadAsync(string leadId, DateTimeOffset? asOf = null, CancellationToken cancellationToken = default);
 
-    /// <summary>The <paramref name="count"/> leads with the highest <paramref name="score"/> now, highest first.</summary>
+    /// <summary>
+    /// The <paramref name="count"/> leads with the highest <paramref name="score"/> as of each lead's latest change (its
+    /// latest score history entry: a message or a stage-clock tick, not decayed to now), highest first, ties by lead id;
+    /// read from the store's index (<see cref="ILeadOutcomeStore"/>), then each listed lead evaluated now.
+    /// </summary>
     ValueTask<IReadOnlyList<LeadResult>> TopAsync(string score, int count, CancellationToken cancellationToken = default);
 
-    /// <summary>Up to <paramref name="count"/> leads in <paramref name="stage"/> now, by their first score, highest first.</summary>
+    /// <summary>
+    /// Up to <paramref name="count"/> leads in <paramref name="stage"/> (ignoring case) as of each lead's latest change, by
+    /// their first score there, highest first, ties by lead id; read from the store's index (<see cref="ILeadOutcomeStore"/>),
+    /// then each listed lead evaluated now.
+    /// </summary>
     ValueTask<IReadOnlyList<LeadResult>> InStageAsync(string stage, int count, CancellationToken cancellationToken = default);
 
     /// <summary>A lead's score history, oldest first.</summary>

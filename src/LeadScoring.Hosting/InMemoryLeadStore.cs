@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LeadScoring.Engine;
 using LeadScoring.Messages;
+using LeadScoring.Stores;
 
 namespace LeadScoring.Hosting;
 
@@ -20,6 +21,11 @@ public sealed class InMemoryLeadStore : ILeadStore
     private readonly List<LeadNotification> _outbox = [];
     private string? _modelVersion;
     private DateTimeOffset? _stageClock;
+
+    // Current outcomes (ILeadOutcomeStore) as the batches give them, and two ordered indexes of them.
+    private readonly Dictionary<string, ScoreHistoryEntry> _outcomes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedSet<(double Value, string LeadId)>> _byScore = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedSet<(double Value, string LeadId)>> _byStage = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     ValueTask ILeadStore.InitializeAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
@@ -162,6 +168,8 @@ public sealed class InMemoryLeadStore : ILeadStore
                 HistoryOf(entry.LeadId).Add(entry);
             }
 
+            ApplyOutcomes(batch);
+
             _deadLetters.AddRange(batch.DeadLetters);
             foreach (var (source, checkpoint) in batch.Checkpoints)
             {
@@ -204,6 +212,92 @@ public sealed class InMemoryLeadStore : ILeadStore
             HistoryEntriesRead += entries.Count;
             return ValueTask.FromResult<IReadOnlyList<ScoreHistoryEntry>>(entries.OrderBy(h => h.At).ToList());
         }
+    }
+
+    /// <inheritdoc />
+    ValueTask<IReadOnlyList<(string LeadId, double Value)>> ILeadOutcomeStore.TopAsync(string score, int count, CancellationToken cancellationToken)
+    {
+        string key = LeadOutcomes.ScoreQuery(score, count);
+        lock (_gate)
+        {
+            return ValueTask.FromResult(First(_byScore.GetValueOrDefault(key), count));
+        }
+    }
+
+    /// <inheritdoc />
+    ValueTask<IReadOnlyList<(string LeadId, double Value)>> ILeadOutcomeStore.InStageAsync(string stage, int count, CancellationToken cancellationToken)
+    {
+        string key = LeadOutcomes.StageQuery(stage, count);
+        lock (_gate)
+        {
+            return ValueTask.FromResult(First(_byStage.GetValueOrDefault(key), count));
+        }
+    }
+
+    private static IReadOnlyList<(string LeadId, double Value)> First(SortedSet<(double Value, string LeadId)>? order, int count) =>
+        order is null ? [] : order.Take(count).Select(o => (o.LeadId, o.Value)).ToList();
+
+    /// <summary>Writes the batch's current outcomes (called under the lock): all deleted first with a re-scoring, then the removed ones, then those given.</summary>
+    private void ApplyOutcomes(LeadStoreBatch batch)
+    {
+        if (batch.ReplaceAllLeads)
+        {
+            _outcomes.Clear();
+            _byScore.Clear();
+            _byStage.Clear();
+        }
+
+        foreach (string leadId in batch.RemovedOutcomes)
+        {
+            SetOutcome(leadId, null);
+        }
+
+        foreach (var entry in batch.Outcomes)
+        {
+            SetOutcome(entry.LeadId, entry);
+        }
+    }
+
+    private void SetOutcome(string leadId, ScoreHistoryEntry? entry)
+    {
+        if (_outcomes.Remove(leadId, out var old))
+        {
+            foreach (var (name, value) in LeadOutcomes.Scores(old))
+            {
+                _byScore[name].Remove((value, leadId));
+            }
+
+            if (LeadOutcomes.StageKey(old.Stage) is { } oldStage)
+            {
+                _byStage[oldStage].Remove((LeadOutcomes.FirstScore(old) ?? double.NaN, leadId));
+            }
+        }
+
+        if (entry is null)
+        {
+            return;
+        }
+
+        _outcomes[leadId] = entry;
+        foreach (var (name, value) in LeadOutcomes.Scores(entry))
+        {
+            OrderOf(_byScore, name).Add((value, leadId));
+        }
+
+        if (LeadOutcomes.StageKey(entry.Stage) is { } stage)
+        {
+            OrderOf(_byStage, stage).Add((LeadOutcomes.FirstScore(entry) ?? double.NaN, leadId));
+        }
+    }
+
+    private static SortedSet<(double Value, string LeadId)> OrderOf(Dictionary<string, SortedSet<(double Value, string LeadId)>> orders, string key)
+    {
+        if (!orders.TryGetValue(key, out var order))
+        {
+            orders[key] = order = new SortedSet<(double Value, string LeadId)>(LeadOutcomes.HighestFirst.Instance);
+        }
+
+        return order;
     }
 
     private List<ScoreHistoryEntry> HistoryOf(string leadId)

@@ -223,6 +223,7 @@ internal sealed partial class ScoringPipeline
             var (changed, removed, history, notifications) = CollectChanges(rescore: false, counted);
             Track(changed, removed, counted.Count);
             var (states, removedStates) = CheckpointDue() ? TakeStateCheckpoint() : (null, null);
+            var outcomes = states is not null ? TakeOutcomes() : null;
             var store = new LeadStoreBatch
             {
                 Leads = states ?? [],
@@ -232,6 +233,8 @@ internal sealed partial class ScoringPipeline
                 History = history.Entries,
                 HistoryRenamed = history.Renamed,
                 HistoryReplacedFrom = history.ReplacedFrom,
+                Outcomes = outcomes?.Outcomes ?? [],
+                RemovedOutcomes = outcomes?.Removed ?? [],
                 DeadLetters = deadLetters,
                 Checkpoints = checkpoints,
                 Notifications = notifications,
@@ -239,7 +242,7 @@ internal sealed partial class ScoringPipeline
             };
 
             // The commit runs while the next batch is applied; commits (and deliveries) keep their order.
-            _committing = CommitAsync(_committing, store, logBatch, deadLetters, started, cancellationToken);
+            _committing = CommitAsync(_committing, store, logBatch, outcomes, deadLetters, started, cancellationToken);
         }
         finally
         {
@@ -295,7 +298,8 @@ internal sealed partial class ScoringPipeline
     /// </summary>
     private Task _committing = Task.CompletedTask;
 
-    private async Task CommitAsync(Task previous, LeadStoreBatch batch, LogBatch? logBatch, List<DeadLetter> deadLetters, long started, CancellationToken cancellationToken)
+    private async Task CommitAsync(
+        Task previous, LeadStoreBatch batch, LogBatch? logBatch, OutcomeWrite? outcomes, List<DeadLetter> deadLetters, long started, CancellationToken cancellationToken)
     {
         // Off the loop's thread even when the previous commit is done: a store that commits synchronously (SQLite) must
         // not hold up the apply of the next batch.
@@ -309,6 +313,7 @@ internal sealed partial class ScoringPipeline
             _messageLog!.Committed(logBatch, batch.LogPosition);
         }
 
+        OutcomesCommitted(outcomes);
         Interlocked.Add(ref Committed, counted);
         Interlocked.Increment(ref Batches);
         _status.Committed(counted, deadLetters.Count);

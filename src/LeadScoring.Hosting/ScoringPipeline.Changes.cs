@@ -132,12 +132,18 @@ internal sealed partial class ScoringPipeline
 
                     foreach (var known in snapshot.Ids)
                     {
-                        _outcomes.Remove(known);
+                        if (_outcomes.Remove(known))
+                        {
+                            _outcomeChanges.Add(known);
+                        }
                     }
 
                     // Every move told stays known (a move the stage clock told after the latest message, too): a later
                     // history that has it again does not tell it again. The set of moves is shared while it is unchanged.
                     _outcomes[id] = new Outcome(entry, KnownMoves(previous, result), first);
+                    _outcomeChanges.Add(id);
+                    // A re-scoring's entry is at the latest message: a later one (a stage-clock tick's) stays the latest.
+                    KeepLaterOutcome(id, rescore && previous is not null && previous.Entry.At > entry.At ? previous.Entry : null);
                 }
             }
         }
@@ -145,6 +151,7 @@ internal sealed partial class ScoringPipeline
         foreach (var gone in removed.Where(r => stays is null || !stays.Contains(r)))
         {
             _outcomes.Remove(gone);
+            _outcomeChanges.Add(gone);
         }
 
         return (snapshots, removed, history, notifications);

@@ -95,16 +95,21 @@ internal sealed partial class ScoringPipeline
     private async Task CommitStateCheckpointAsync()
     {
         LeadStoreBatch batch;
+        OutcomeWrite outcomes;
         await _structure.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (_dirty.Count == 0 && _removedStates.Count == 0 && _messagesSinceCheckpoint == 0)
+            if (_dirty.Count == 0 && _removedStates.Count == 0 && _messagesSinceCheckpoint == 0 && _outcomeChanges.Count == 0)
             {
                 return;
             }
 
             var (states, removed) = TakeStateCheckpoint();
-            batch = new LeadStoreBatch { Leads = states, RemovedLeads = removed, StateCheckpoint = true };
+            outcomes = TakeOutcomes();
+            batch = new LeadStoreBatch
+            {
+                Leads = states, RemovedLeads = removed, StateCheckpoint = true, Outcomes = outcomes.Outcomes, RemovedOutcomes = outcomes.Removed,
+            };
         }
         finally
         {
@@ -112,6 +117,7 @@ internal sealed partial class ScoringPipeline
         }
 
         await _store.CommitAsync(batch, CancellationToken.None).ConfigureAwait(false);
+        OutcomesCommitted(outcomes);
     }
 
     /// <summary>
@@ -199,7 +205,9 @@ internal sealed partial class ScoringPipeline
 
         await ReplayAsync(replay, cancellationToken).ConfigureAwait(false);
 
-        // Every lead's outcome as last committed (a replayed lead's from its kept messages).
+        // Every lead's outcome as last committed (a replayed lead's from its kept messages). The replayed leads, and the
+        // ids the replay merged away, are the outcome overlay: the outcome tables hold them as of the state checkpoint.
+        _outcomeChanges.UnionWith(_removedStates);
         foreach (var p in _partitions)
         {
             foreach (var id in p.Engine.LeadIds())
@@ -209,14 +217,29 @@ internal sealed partial class ScoringPipeline
                     continue;
                 }
 
-                long since = _dirty.Contains(result.LeadId) || !first.TryGetValue(result.LeadId, out long known)
+                bool replayed = _dirty.Contains(result.LeadId);
+                long since = replayed || !first.TryGetValue(result.LeadId, out long known)
                     ? FirstOf(p.Engine.ExportLead(result.LeadId)!) : known;
-                _outcomes[result.LeadId] = new Outcome(Entry(result, null), [.. ToldByClock(p.Engine, result)], since);
+                var moves = ToldByClock(p.Engine, result);
+                _outcomes[result.LeadId] = new Outcome(replayed ? LatestEntry(p.Engine, result, moves) : Entry(result, null), [.. moves], since);
+                if (replayed)
+                {
+                    _outcomeChanges.Add(result.LeadId);
+                }
             }
         }
 
         _messageLog?.Trim();
     }
+
+    /// <summary>
+    /// A replayed lead's latest score history entry: that of its latest message, or, when the stage clock moved it
+    /// after that message (up to the last tick committed), the entry the clock wrote for its last move.
+    /// </summary>
+    private static ScoreHistoryEntry LatestEntry(LeadScoringEngine engine, LeadResult latest, IReadOnlyList<StageMove> moves) =>
+        moves.Count > 0 && moves[^1].At > latest.AsOf && engine.Evaluate(latest.LeadId, moves[^1].At) is { } moved
+            ? Entry(moved, null)
+            : Entry(latest, null);
 
     /// <summary>The ticks of a loaded lead's first message; <see cref="long.MinValue"/> when it has a base state (folded) or no journal.</summary>
     private static long FirstOf(LeadSnapshot snapshot) =>

@@ -169,19 +169,23 @@ internal sealed partial class ScoringPipeline
             long tick = NextClockTick(now)!.Value.UtcTicks;
             for (; tick <= now.UtcTicks; tick += period)
             {
-                var (history, tickNotifications) = await TickAsync(new DateTimeOffset(tick, TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
+                var (history, tickNotifications, outcomes) = await TickAsync(new DateTimeOffset(tick, TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
                 _clockTicks = tick;
                 if (history.Count == 0)
                 {
                     continue;
                 }
 
+                // The leads the clock moved get their outcome rows now: a restart replays no message for them.
                 await _store.CommitAsync(new LeadStoreBatch
                 {
                     History = history,
+                    Outcomes = outcomes.Outcomes,
+                    RemovedOutcomes = outcomes.Removed,
                     Notifications = tickNotifications,
                     StageClock = new DateTimeOffset(tick, TimeSpan.Zero),
                 }, cancellationToken).ConfigureAwait(false);
+                OutcomesCommitted(outcomes);
                 _storedClockTicks = tick;
                 notifications.AddRange(tickNotifications);
                 told += history.Count;
@@ -212,10 +216,12 @@ internal sealed partial class ScoringPipeline
     /// One tick: the leads due in each partition, evaluated at the tick; each move not told before becomes a score
     /// history entry (scored at the move's own tick) and a notification. Nothing is committed here.
     /// </summary>
-    private async Task<(List<ScoreHistoryEntry> History, List<LeadNotification> Notifications)> TickAsync(DateTimeOffset tick, CancellationToken cancellationToken)
+    private async Task<(List<ScoreHistoryEntry> History, List<LeadNotification> Notifications, OutcomeWrite Outcomes)> TickAsync(
+        DateTimeOffset tick, CancellationToken cancellationToken)
     {
         var history = new List<ScoreHistoryEntry>();
         var notifications = new List<LeadNotification>();
+        var moved = new List<string>();
         await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -263,17 +269,19 @@ internal sealed partial class ScoringPipeline
                         if (entry is not null && !ReferenceEquals(entry, previous?.Entry))
                         {
                             _outcomes[id] = new Outcome(entry, [.. result.StageHistory, .. previous?.Moves ?? []], previous?.First ?? long.MinValue);
+                            moved.Add(id);
+                            KeepLaterOutcome(id, null);
                         }
                     }
                 }
             }
+
+            return (history, notifications, TakeOutcomes(moved));
         }
         finally
         {
             _structure.Release();
         }
-
-        return (history, notifications);
     }
 
     /// <summary>

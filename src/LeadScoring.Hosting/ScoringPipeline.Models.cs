@@ -93,6 +93,7 @@ internal sealed partial class ScoringPipeline
                 {
                     Leads = snapshots,
                     ReplaceAllLeads = true,
+                    Outcomes = AllOutcomes(snapshots.Select(s => s.LeadId)),
                     StateCheckpoint = true,
                     History = history.Entries,
                     Notifications = notifications,

@@ -28,51 +28,146 @@ internal sealed partial class ScoringPipeline
         }
     }
 
+    /// <summary>
+    /// The <paramref name="count"/> leads with the highest <paramref name="score"/> as of their latest change: the store's
+    /// order (<see cref="ILeadOutcomeStore.TopAsync"/>, an index read) merged with the outcome overlay, each listed lead
+    /// evaluated now.
+    /// </summary>
     public async ValueTask<IReadOnlyList<LeadResult>> TopAsync(string score, int count, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(score);
-        var all = await EvaluateAllAsync(cancellationToken).ConfigureAwait(false);
-        int index = _model!.ScoreNames.IndexOf(score);
-        if (index < 0)
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (!_model!.ScoreNames.Contains(score))
         {
             throw new ArgumentException($"The model has no score '{score}'.", nameof(score));
         }
 
-        return all.OrderByDescending(r => r.ValueAt(index)).ThenBy(r => r.LeadId, StringComparer.Ordinal).Take(count).ToList();
+        return await ReadOrderAsync((n, ct) => _store.TopAsync(score, n, ct), e => Stores.LeadOutcomes.ScoreValue(e, score), count, cancellationToken)
+            .ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The leads in <paramref name="stage"/> as of their latest change, by their first score there, highest first: the
+    /// store's order (<see cref="ILeadOutcomeStore.InStageAsync"/>, an index read) merged with the outcome overlay, each
+    /// listed lead evaluated now.
+    /// </summary>
     public async ValueTask<IReadOnlyList<LeadResult>> InStageAsync(string stage, int count, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stage);
-        var all = await EvaluateAllAsync(cancellationToken).ConfigureAwait(false);
-        return all.Where(r => string.Equals(r.Stage, stage, StringComparison.OrdinalIgnoreCase))
-            .OrderByDescending(r => r.ScoreNames.Length > 0 ? r.ValueAt(0) : 0).ThenBy(r => r.LeadId, StringComparer.Ordinal)
-            .Take(count).ToList();
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        string key = Stores.LeadOutcomes.StageKey(stage)!;
+        return await ReadOrderAsync((n, ct) => _store.InStageAsync(stage, n, ct), e => Stores.LeadOutcomes.StageValue(e, key), count, cancellationToken)
+            .ConfigureAwait(false);
     }
 
-    public ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken = default) =>
-        _store.GetHistoryAsync(leadId, cancellationToken);
+    /// <summary>Leads evaluated by <see cref="TopAsync"/> and <see cref="InStageAsync"/> so far (tests: they evaluate only the leads they return).</summary>
+    internal long ListEvaluations;
 
-    private async Task<List<LeadResult>> EvaluateAllAsync(CancellationToken cancellationToken)
+    /// <summary>Store orders read by <see cref="TopAsync"/> and <see cref="InStageAsync"/> so far (tests: paging and re-reads).</summary>
+    internal long OrderReads;
+
+    /// <summary>
+    /// The first <paramref name="count"/> leads of an order, evaluated now. The store's order is read (at least
+    /// <paramref name="count"/> ids more than the overlay can hide, paging on while too few are left), the leads of the
+    /// outcome overlay dropped from it and merged back with their outcomes now (<paramref name="valueOf"/>: the value an
+    /// outcome is listed by, null when it is not listed), in the same order (highest first, NaN last, ties by lead id).
+    /// When an outcome write was committed while the store was read, it is read again.
+    /// </summary>
+    private async Task<IReadOnlyList<LeadResult>> ReadOrderAsync(
+        Func<int, CancellationToken, ValueTask<IReadOnlyList<(string LeadId, double Value)>>> order, Func<ScoreHistoryEntry, double?> valueOf,
+        int count, CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
-        var results = new List<LeadResult>();
-        await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        if (count == 0)
         {
-            foreach (var p in _partitions)
+            return [];
+        }
+
+        long asked = count + Math.Min(Volatile.Read(ref _overlayHint), 4L * count + 64);
+        while (true)
+        {
+            long writesDone = OutcomeWritesDone();
+            int n = (int)Math.Min(int.MaxValue, asked);
+            var stored = await order(n, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref OrderReads);
+            var now = _time.GetUtcNow();
+            await _structure.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                lock (p.Gate)
+                if (OutcomeOverlay(writesDone) is not { } overlay)
                 {
-                    results.AddRange(p.Engine.EvaluateAll(now));
+                    continue;   // the outcome tables moved on while they were read
                 }
+
+                Volatile.Write(ref _overlayHint, overlay.Count);
+                var listed = new List<(double Value, string LeadId)>(Math.Min(stored.Count + overlay.Count, 4096));
+                foreach (var (id, value) in stored)
+                {
+                    if (!overlay.Contains(id))
+                    {
+                        listed.Add((value, id));
+                    }
+                }
+
+                if (listed.Count < count && stored.Count == n && n < int.MaxValue)
+                {
+                    asked = 2 * asked;   // the overlay hid too many: read more of the store's order
+                    continue;
+                }
+
+                foreach (string id in overlay)
+                {
+                    if (CurrentOutcome(id) is { } entry && valueOf(entry) is { } value)
+                    {
+                        listed.Add((value, id));
+                    }
+                }
+
+                listed.Sort(Stores.LeadOutcomes.HighestFirst.Instance);
+                return Evaluate(listed, count, now);
+            }
+            finally
+            {
+                _structure.Release();
             }
         }
-        finally
+    }
+
+    /// <summary>The overlay's size at the last read: how many more ids the next read asks the store for.</summary>
+    private long _overlayHint;
+
+    /// <summary>The first <paramref name="count"/> leads of <paramref name="listed"/> evaluated now (each once). The caller holds <see cref="_structure"/>.</summary>
+    private List<LeadResult> Evaluate(List<(double Value, string LeadId)> listed, int count, DateTimeOffset now)
+    {
+        var results = new List<LeadResult>(Math.Min(count, listed.Count));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (_, id) in listed)
         {
-            _structure.Release();
+            if (results.Count == count)
+            {
+                break;
+            }
+
+            if (!_route.TryGetValue(id, out int p))
+            {
+                continue;
+            }
+
+            LeadResult? result;
+            lock (_partitions[p].Gate)
+            {
+                result = _partitions[p].Engine.Evaluate(id, now);
+            }
+
+            Interlocked.Increment(ref ListEvaluations);
+            if (result is not null && seen.Add(result.LeadId))
+            {
+                results.Add(result);
+            }
         }
 
         return results;
     }
+
+    public ValueTask<IReadOnlyList<ScoreHistoryEntry>> GetHistoryAsync(string leadId, CancellationToken cancellationToken = default) =>
+        _store.GetHistoryAsync(leadId, cancellationToken);
 }

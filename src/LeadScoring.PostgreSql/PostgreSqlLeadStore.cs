@@ -3,6 +3,7 @@ using System.Text;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
 using LeadScoring.Messages;
+using LeadScoring.Stores;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -306,6 +307,8 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
             }
         }
 
+        // The current outcomes the batch gives (ILeadOutcomeStore): at state checkpoints and stage-clock commits.
+        await WriteOutcomesAsync(connection, batch, cancellationToken).ConfigureAwait(false);
         Step("history");
         if (batch.DeadLetters.Count > 0)
         {
@@ -406,6 +409,92 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         }
 
         return entries;
+    }
+
+    /// <summary>
+    /// Writes a batch's current outcomes: every stored one deleted first with a re-scoring, then the removed ones; then,
+    /// in three statements, the score rows of names an outcome no longer has are deleted, each outcome is upserted and
+    /// its changed scores upserted.
+    /// </summary>
+    private static async Task WriteOutcomesAsync(NpgsqlConnection connection, LeadStoreBatch batch, CancellationToken cancellationToken)
+    {
+        if (batch.ReplaceAllLeads)
+        {
+            await ExecuteAsync(connection, "DELETE FROM lead_outcome; DELETE FROM lead_outcome_score;", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (batch.RemovedOutcomes.Count > 0)
+        {
+            string[] removed = [.. batch.RemovedOutcomes.Select(PgText.Encode)];
+            await ExecuteAsync(connection, "DELETE FROM lead_outcome WHERE lead_id = ANY($1);", cancellationToken, (object)removed).ConfigureAwait(false);
+            await ExecuteAsync(connection, "DELETE FROM lead_outcome_score WHERE lead_id = ANY($1);", cancellationToken, (object)removed).ConfigureAwait(false);
+        }
+
+        var outcomes = batch.Outcomes;
+        if (outcomes.Count == 0)
+        {
+            return;
+        }
+
+        string[] leads = [.. outcomes.Select(o => PgText.Encode(o.LeadId))];
+        string[] names = [.. outcomes.Select(o => string.Join('\u001f', LeadOutcomes.Scores(o).Select(s => PgText.Encode(s.Key))))];
+
+        // Score rows of names the lead's new outcome does not have (another model): deleted first.
+        await ExecuteAsync(connection, """
+            DELETE FROM lead_outcome_score s USING unnest($1::text[], $2::text[]) AS n(lead_id, names), lead_outcome o
+            WHERE o.lead_id = n.lead_id AND s.lead_id = n.lead_id AND o.score_names IS DISTINCT FROM n.names;
+            """, cancellationToken, leads, names).ConfigureAwait(false);
+
+        await ExecuteAsync(connection, """
+            INSERT INTO lead_outcome (lead_id, at, stage, stage_key, grade, model_version, first_score, score_names)
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::double precision[], $8::text[])
+            ON CONFLICT (lead_id) DO UPDATE SET
+                at = excluded.at, stage = excluded.stage, stage_key = excluded.stage_key, grade = excluded.grade,
+                model_version = excluded.model_version, first_score = excluded.first_score, score_names = excluded.score_names;
+            """, cancellationToken,
+            leads,
+            outcomes.Select(o => o.At.UtcTicks).ToArray(),
+            outcomes.Select(o => Encode(o.Stage)).ToArray(),
+            outcomes.Select(o => Encode(LeadOutcomes.StageKey(o.Stage))).ToArray(),
+            outcomes.Select(o => Encode(o.Grade)).ToArray(),
+            outcomes.Select(o => PgText.Encode(o.ModelVersion)).ToArray(),
+            outcomes.Select(LeadOutcomes.FirstScore).ToArray(),
+            names).ConfigureAwait(false);
+
+        var scores = outcomes
+            .SelectMany(o => LeadOutcomes.Scores(o).Select(s => (Lead: PgText.Encode(o.LeadId), Name: PgText.Encode(s.Key), Value: LeadOutcomes.Sortable(s.Value))))
+            .ToList();
+        if (scores.Count > 0)
+        {
+            // Changed values only: an unchanged row is left alone (no new row version, no index entry).
+            await ExecuteAsync(connection, """
+                INSERT INTO lead_outcome_score (lead_id, score_name, value) SELECT * FROM unnest($1::text[], $2::text[], $3::double precision[])
+                ON CONFLICT (lead_id, score_name) DO UPDATE SET value = excluded.value
+                WHERE lead_outcome_score.value IS DISTINCT FROM excluded.value;
+                """, cancellationToken,
+                scores.Select(s => s.Lead).ToArray(), scores.Select(s => s.Name).ToArray(), scores.Select(s => s.Value).ToArray()).ConfigureAwait(false);
+        }
+    }
+
+    private static string? Encode(string? text) => text is null ? null : PgText.Encode(text);
+
+    /// <summary>The leads with the highest <paramref name="score"/> in their current outcome, with it: an index read of <c>lead_outcome_score</c>.</summary>
+    public ValueTask<IReadOnlyList<(string LeadId, double Value)>> TopAsync(string score, int count, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT lead_id, value FROM lead_outcome_score WHERE score_name = $1 ORDER BY value DESC NULLS LAST, lead_id LIMIT $2;", LeadOutcomes.ScoreQuery(score, count), count, cancellationToken);
+
+    /// <summary>The leads whose current outcome is in <paramref name="stage"/>, by its first score, with it: an index read of <c>lead_outcome</c>.</summary>
+    public ValueTask<IReadOnlyList<(string LeadId, double Value)>> InStageAsync(string stage, int count, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT lead_id, first_score FROM lead_outcome WHERE stage_key = $1 ORDER BY first_score DESC NULLS LAST, lead_id LIMIT $2;", LeadOutcomes.StageQuery(stage, count), count, cancellationToken);
+
+    private async ValueTask<IReadOnlyList<(string LeadId, double Value)>> IdsAsync(string sql, string key, int count, CancellationToken cancellationToken)
+    {
+        var ids = new List<(string LeadId, double Value)>();
+        await foreach (var id in QueryAsync(sql, r => (Text(r, 0)!, r.IsDBNull(1) ? double.NaN : r.GetDouble(1)), cancellationToken, PgText.Encode(key), (long)count).ConfigureAwait(false))
+        {
+            ids.Add(id);
+        }
+
+        return ids;
     }
 
     /// <summary>The <paramref name="max"/> dead letters committed last, the last one first.</summary>

@@ -95,6 +95,41 @@ internal static class PostgreSqlSchema
         new(3, "the message log read one batch at a time (the engines' replay history): a BRIN index of messages by batch (batches are appended in order, so a block range summary finds one in a few pages, at almost no cost to inserts)", """
             CREATE INDEX ix_messages_batch ON messages USING brin (batch);
             """),
+        new(4, "current outcomes (each lead's latest score history entry), indexed by stage and by each score, filled from the history", """
+            CREATE TABLE lead_outcome (
+                lead_id       text COLLATE "C" NOT NULL PRIMARY KEY,  -- "C": ties go to the lower id, by code point
+                at            bigint           NOT NULL,  -- UTC ticks of the lead's latest score history entry
+                stage         text             NULL,
+                stage_key     text             NULL,      -- the stage upper-cased: matched ignoring case
+                grade         text             NULL,
+                model_version text             NOT NULL,
+                first_score   double precision NULL,      -- the entry's first score (0 when none); NULL: NaN, ordered last
+                score_names   text             NOT NULL   -- the entry's score names, joined by U+001F (its rows in lead_outcome_score)
+            );
+            CREATE INDEX ix_lead_outcome_stage ON lead_outcome (stage_key, first_score DESC NULLS LAST, lead_id);
+
+            CREATE TABLE lead_outcome_score (
+                lead_id    text COLLATE "C" NOT NULL,
+                score_name text             NOT NULL,
+                value      double precision NULL,  -- NULL: NaN, ordered last
+                PRIMARY KEY (lead_id, score_name)
+            );
+            CREATE INDEX ix_lead_outcome_score ON lead_outcome_score (score_name, value DESC NULLS LAST, lead_id);
+
+            -- Each lead's latest entry: the greatest at, then the greatest id (the last appended).
+            CREATE TEMPORARY TABLE latest_history ON COMMIT DROP AS
+                SELECT DISTINCT ON (lead_id) lead_id, at, score_names, score_values, grade, stage, model_version
+                FROM score_history ORDER BY lead_id, at DESC, id DESC;
+            INSERT INTO lead_outcome (lead_id, at, stage, stage_key, grade, model_version, first_score, score_names)
+                SELECT lead_id, at, stage, upper(stage), grade, model_version,
+                       CASE WHEN cardinality(score_values) = 0 THEN 0 ELSE NULLIF(score_values[1], 'NaN') END,
+                       array_to_string(score_names, chr(31))
+                FROM latest_history;
+            INSERT INTO lead_outcome_score (lead_id, score_name, value)
+                SELECT DISTINCT ON (l.lead_id, s.name) l.lead_id, s.name, NULLIF(s.value, 'NaN')
+                FROM latest_history l CROSS JOIN LATERAL unnest(l.score_names, l.score_values) WITH ORDINALITY AS s(name, value, n)
+                ORDER BY l.lead_id, s.name, s.n;
+            """),
     ];
 
     /// <summary>The schema version this code creates.</summary>

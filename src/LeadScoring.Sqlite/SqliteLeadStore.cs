@@ -8,6 +8,7 @@ using System.Text.Json;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
 using LeadScoring.Messages;
+using LeadScoring.Stores;
 using Microsoft.Data.Sqlite;
 
 namespace LeadScoring.Sqlite;
@@ -284,6 +285,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 c.InsertHistory.ExecuteNonQuery();
             }
 
+            // The current outcomes, from the history rows just written (ILeadOutcomeStore).
+            c.Outcomes.Apply(batch);
             Step("history");
             p = c.InsertDeadLetter.Parameters;
             foreach (var letter in batch.DeadLetters)
@@ -371,6 +374,38 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             return entries;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>The leads with the highest <paramref name="score"/> in their current outcome, with it: an index read of <c>lead_outcome_score</c>.</summary>
+    public ValueTask<IReadOnlyList<(string LeadId, double Value)>> TopAsync(string score, int count, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT lead_id, value FROM lead_outcome_score WHERE score_name = $key ORDER BY value DESC, lead_id LIMIT $count;", LeadOutcomes.ScoreQuery(score, count), count, cancellationToken);
+
+    /// <summary>The leads whose current outcome is in <paramref name="stage"/>, by its first score, with it: an index read of <c>lead_outcome</c>.</summary>
+    public ValueTask<IReadOnlyList<(string LeadId, double Value)>> InStageAsync(string stage, int count, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT lead_id, first_score FROM lead_outcome WHERE stage_key = $key ORDER BY first_score DESC, lead_id LIMIT $count;", LeadOutcomes.StageQuery(stage, count), count, cancellationToken);
+
+    private async ValueTask<IReadOnlyList<(string LeadId, double Value)>> IdsAsync(string sql, string key, int count, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Open().CreateCommand();
+            command.CommandText = sql;
+            command.Parameters.AddWithValue("$key", LeadScoring.PostgreSql.PgText.Encode(key));  // the outcome rows escape U+0000 (OutcomeWriter)
+            command.Parameters.AddWithValue("$count", (long)count);
+            using var reader = command.ExecuteReader();
+            var ids = new List<(string LeadId, double Value)>();
+            while (reader.Read())
+            {
+                ids.Add((LeadScoring.PostgreSql.PgText.Decode(reader.GetString(0)), reader.IsDBNull(1) ? double.NaN : reader.GetDouble(1)));
+            }
+
+            return ids;
         }
         finally
         {
@@ -717,7 +752,11 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 INSERT INTO outbox (key, kind, lead_id, payload) VALUES ($key, $kind, $lead_id, $payload)
                 ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, lead_id = excluded.lead_id, payload = excluded.payload;
                 """, "$key", "$kind", "$lead_id", "$payload");
+            Outcomes = new OutcomeWriter(connection);
         }
+
+        /// <summary>The current outcomes' commands (written from the batch's history rows).</summary>
+        public OutcomeWriter Outcomes { get; }
 
         public SqliteCommand UpsertOutbox { get; } = null!;
 
@@ -752,6 +791,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             {
                 command.Transaction = transaction;
             }
+
+            Outcomes.Enlist(transaction);
         }
 
         public void Dispose()
@@ -760,20 +801,12 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             {
                 command.Dispose();
             }
+
+            Outcomes.Dispose();
         }
 
-        private static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] parameters)
-        {
-            var command = connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (string name in parameters)
-            {
-                command.Parameters.Add(new SqliteParameter { ParameterName = name, Value = DBNull.Value });
-            }
-
-            command.Prepare();
-            return command;
-        }
+        private static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] parameters) =>
+            OutcomeWriter.Prepare(connection, null, sql, parameters);
     }
 
     /// <summary>The text columns of a batch, made before its transaction.</summary>

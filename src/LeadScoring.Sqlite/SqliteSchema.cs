@@ -87,7 +87,59 @@ internal static class SqliteSchema
             INSERT OR IGNORE INTO meta (key, value) SELECT 'state_position', CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM message_log;
             DROP TABLE account_messages;
             """)),
+        new(5, "current outcomes (each lead's latest score history entry), indexed by stage and by each score, filled from the history", LeadOutcomeTables),
     ];
+
+    /// <summary>The tables of migration 5 (issue 13): <c>GET /leads?stage=mql&amp;top=50</c> reads them instead of evaluating every lead.</summary>
+    internal const string LeadOutcomeSql = """
+        CREATE TABLE lead_outcome (
+            lead_id       TEXT    NOT NULL PRIMARY KEY,
+            at            INTEGER NOT NULL,  -- UTC ticks of the lead's latest score history entry
+            stage         TEXT    NULL,
+            stage_key     TEXT    NULL,      -- the stage upper-cased (invariant): matched ignoring case
+            grade         TEXT    NULL,
+            model_version TEXT    NOT NULL,
+            first_score   REAL    NULL,      -- the entry's first score (0 when none); NULL: NaN, ordered last
+            score_names   TEXT    NOT NULL   -- the entry's score names, joined by U+001F (its rows in lead_outcome_score)
+        ) WITHOUT ROWID;  -- one B-tree by lead id, not a rowid table and an index: a commit rewrites rows all over it
+        CREATE INDEX ix_lead_outcome_stage ON lead_outcome (stage_key, first_score DESC, lead_id);
+
+        CREATE TABLE lead_outcome_score (
+            lead_id    TEXT NOT NULL,
+            score_name TEXT NOT NULL,
+            value      REAL NULL,  -- NULL: NaN, ordered last
+            PRIMARY KEY (lead_id, score_name)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_lead_outcome_score ON lead_outcome_score (score_name, value DESC, lead_id);
+        """;
+
+    /// <summary>Migration 5: the outcome tables, then each lead's latest history entry (greatest <c>at</c>, then <c>id</c>) written to them.</summary>
+    private static void LeadOutcomeTables(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        Execute(connection, transaction, LeadOutcomeSql);
+        using var outcome = new OutcomeWriter(connection, transaction);
+        using var read = connection.CreateCommand();
+        read.Transaction = transaction;
+        read.CommandText = """
+            SELECT lead_id, at, scores, grade, stage, model_version FROM score_history h
+            WHERE id = (SELECT id FROM score_history l WHERE l.lead_id = h.lead_id ORDER BY at DESC, id DESC LIMIT 1);
+            """;
+        using var reader = read.ExecuteReader();
+        var latest = new List<LeadScoring.Hosting.ScoreHistoryEntry>();
+        while (reader.Read())
+        {
+            latest.Add(new LeadScoring.Hosting.ScoreHistoryEntry(
+                reader.GetString(0), new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), StoreJson.ReadScores(reader.GetString(2)),
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5), null));
+            if (latest.Count == 10_000)
+            {
+                outcome.Write(latest);
+                latest.Clear();
+            }
+        }
+
+        outcome.Write(latest);
+    }
 
     /// <summary>
     /// Migration 3 (issue 13): a row and an index entry per message cost more than the rest of a commit; the log is

@@ -56,6 +56,22 @@ internal static class HostKit
         return host.Build();
     }
 
+    /// <summary>Waits until the pipeline is drained (nothing queued, nothing applying or committing) three polls in a row.</summary>
+    public static async Task WaitForDrainedAsync(IServiceProvider services, TimeSpan? timeout = null)
+    {
+        var status = services.GetRequiredService<LeadScoringStatus>();
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        for (int drained = 0; drained < 3; drained = status.IsDrained ? drained + 1 : 0)
+        {
+            if (DateTime.UtcNow > until)
+            {
+                throw new TimeoutException($"not drained: {status.QueuedMessages} queued, {status.CommittedMessages} committed");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Waits until the pipeline has committed <paramref name="count"/> counted messages and the queue is idle.</summary>
     public static async Task WaitForCommittedAsync(IServiceProvider services, long count, TimeSpan? timeout = null)
     {

@@ -150,6 +150,11 @@ public sealed class StateCheckpointTests
             var loggedIds = logged.SelectMany(m => new[] { m.UserId, m.AnonymousId }).OfType<string>().Distinct().ToList();
             (await HostKit.ActualAsync(second.Services, loggedIds)).Distinct().Order(StringComparer.Ordinal)
                 .Should().Equal(HostKit.Expected(logged).Order(StringComparer.Ordinal));
+
+            // The outcome tables are as of the state checkpoint; the replay's leads are the overlay: the lists are those
+            // of the committed history (written with every batch, the replayed ones included).
+            var reader = second.Services.GetRequiredService<ILeadScoreReader>();
+            await (await OutcomeExpectation.FromHistoryAsync(reader, loggedIds)).ShouldMatchAsync(reader, pipeline, "after the restart");
             var writer = second.Services.GetRequiredService<ILeadMessageWriter>();
             foreach (var m in messages)
             {
@@ -165,6 +170,9 @@ public sealed class StateCheckpointTests
         {
             await third.StartAsync();
             third.Services.GetRequiredService<ScoringPipeline>().ReplayedOnStart.Should().Be(0, "the drain committed a state checkpoint");
+            var thirdReader = third.Services.GetRequiredService<ILeadScoreReader>();
+            await (await OutcomeExpectation.FromHistoryAsync(thirdReader, ids)).ShouldMatchAsync(
+                thirdReader, third.Services.GetRequiredService<ScoringPipeline>(), "after the drain");
             var expected = HostKit.Expected(messages);
             (await HostKit.ActualAsync(third.Services, ids)).Distinct().Order(StringComparer.Ordinal)
                 .Should().Equal(expected.Order(StringComparer.Ordinal));

@@ -1,3 +1,4 @@
+using LeadScoring.Tests.Shared.Hosting;
 using LeadScoring.Tests.Shared;
 using LeadScoring.Hosting;
 
@@ -29,9 +30,9 @@ public sealed class SchemaTests : IDisposable
                 }
             }
 
-            tables.Should().Equal("checkpoints", "dead_letters", "leads", "message_log", "meta", "outbox", "schema_version", "score_history");
-            StoreKit.Scalar(raw, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4");
-            StoreKit.Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%';").Should().Be(1L);
+            tables.Should().Equal("checkpoints", "dead_letters", "lead_outcome", "lead_outcome_score", "leads", "message_log", "meta", "outbox", "schema_version", "score_history");
+            StoreKit.Scalar(raw, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4,5");
+            StoreKit.Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%';").Should().Be(3L);
         }
 
         File.Exists(path + "-wal").Should().BeFalse("closing the last connection merges the log into the file");
@@ -63,23 +64,7 @@ public sealed class SchemaTests : IDisposable
         var messages = StoreKit.SampleMessages();
         using (var raw = StoreKit.Raw(path))
         {
-            using var transaction = raw.BeginTransaction();
-            using (var create = raw.CreateCommand())
-            {
-                create.Transaction = transaction;
-                create.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL);";
-                create.ExecuteNonQuery();
-            }
-
-            foreach (var migration in SqliteSchema.Migrations.Where(m => m.Version <= 2))
-            {
-                migration.Apply(raw, transaction);
-                using var record = raw.CreateCommand();
-                record.Transaction = transaction;
-                record.CommandText = $"INSERT INTO schema_version VALUES ({migration.Version}, 'test', 0);";
-                record.ExecuteNonQuery();
-            }
-
+            using var transaction = OlderDatabase(raw, 2);
             foreach (var m in messages)
             {
                 using var insert = raw.CreateCommand();
@@ -106,8 +91,87 @@ public sealed class SchemaTests : IDisposable
         }
 
         using var after = StoreKit.Raw(path);
-        StoreKit.Scalar(after, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4");
+        StoreKit.Scalar(after, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4,5");
         StoreKit.Scalar(after, "SELECT count(*) FROM sqlite_master WHERE name = 'messages';").Should().Be(0L);
+    }
+
+    [Fact]
+    public async Task Migration5_FillsTheOutcomes_FromEachLeadsLatestHistoryEntry_AndTheQueriesUseTheIndexes()
+    {
+        // A database as version 4 left it, with score history.
+        string path = _folder.File();
+        using (var raw = StoreKit.Raw(path))
+        {
+            using var transaction = OlderDatabase(raw, 4);
+
+            // u1: its latest entry is at hour 3 (written before the older one); u2: two at hour 2, the later row wins; u3: NaN.
+            foreach (var (lead, hour, fit, stage) in new[] { ("u1", 3, 30.0, "lead"), ("u1", 1, 10.0, "mql"), ("u2", 2, 20.0, "mql"), ("u2", 2, 25.0, "Mql"), ("u3", 1, double.NaN, "mql") })
+            {
+                using var insert = raw.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = "INSERT INTO score_history (lead_id, at, scores, grade, stage, model_version, message_id) VALUES ($l, $t, $s, NULL, $g, 'v1', NULL);";
+                insert.Parameters.AddWithValue("$l", lead);
+                insert.Parameters.AddWithValue("$t", StoreKit.T0.AddHours(hour).UtcTicks);
+                insert.Parameters.AddWithValue("$s", new StoreJson().Scores([new("fit", fit), new("total", -fit)]));
+                insert.Parameters.AddWithValue("$g", stage);
+                insert.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+
+        await using (var store = await StoreKit.OpenAsync(path))
+        {
+            (await store.TopAsync("fit", 10, CancellationToken.None)).Ids().Should().Equal("u1", "u2", "u3");
+            (await store.TopAsync("total", 10, CancellationToken.None)).Ids().Should().Equal("u2", "u1", "u3");  // NaN last
+            (await store.InStageAsync("mql", 10, CancellationToken.None)).Ids().Should().Equal("u2", "u3");
+            (await store.InStageAsync("LEAD", 10, CancellationToken.None)).Ids().Should().Equal("u1");
+        }
+
+        using var after = StoreKit.Raw(path);
+        StoreKit.Scalar(after, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4,5");
+        string Plan(string sql) => string.Join(" | ", Rows(after, "EXPLAIN QUERY PLAN " + sql));
+        Plan("SELECT lead_id, value FROM lead_outcome_score WHERE score_name = 'fit' ORDER BY value DESC, lead_id LIMIT 50;")
+            .Should().Contain("ix_lead_outcome_score").And.NotContain("TEMP B-TREE", "the index gives the order");
+        Plan("SELECT lead_id, first_score FROM lead_outcome WHERE stage_key = 'MQL' ORDER BY first_score DESC, lead_id LIMIT 50;")
+            .Should().Contain("ix_lead_outcome_stage").And.NotContain("TEMP B-TREE");
+    }
+
+    /// <summary>Makes the database as schema <paramref name="version"/> left it; the caller fills it and commits the transaction returned.</summary>
+    private static Microsoft.Data.Sqlite.SqliteTransaction OlderDatabase(Microsoft.Data.Sqlite.SqliteConnection raw, int version)
+    {
+        var transaction = raw.BeginTransaction();
+        using (var create = raw.CreateCommand())
+        {
+            create.Transaction = transaction;
+            create.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL);";
+            create.ExecuteNonQuery();
+        }
+
+        foreach (var migration in SqliteSchema.Migrations.Where(m => m.Version <= version))
+        {
+            migration.Apply(raw, transaction);
+            using var record = raw.CreateCommand();
+            record.Transaction = transaction;
+            record.CommandText = $"INSERT INTO schema_version VALUES ({migration.Version}, 'test', 0);";
+            record.ExecuteNonQuery();
+        }
+
+        return transaction;
+    }
+
+    private static List<string> Rows(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(reader.GetString(reader.FieldCount - 1));
+        }
+
+        return rows;
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using LeadScoring.Tests.Shared.Hosting;
 using LeadScoring.Tests.Shared;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
@@ -36,7 +37,7 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         return store;
     }
 
-    private sealed record State(List<string> Leads, List<string> Messages, List<string> Accounts, int History, int DeadLetters, string? Checkpoint, string? ModelVersion, DateTimeOffset? StageClock);
+    private sealed record State(List<string> Leads, List<string> Messages, List<string> Accounts, int History, int DeadLetters, string? Checkpoint, string? ModelVersion, DateTimeOffset? StageClock, string Outcomes);
 
     private static async Task<State> ReadAsync(ILeadStore store) => new(
         await StoreKit.LeadsAsync(store),
@@ -46,7 +47,8 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         (await store.GetDeadLettersAsync(100, CancellationToken.None)).Count,
         await store.GetCheckpointAsync("events", CancellationToken.None),
         await store.GetModelVersionAsync(CancellationToken.None),
-        await store.GetStageClockAsync(CancellationToken.None));
+        await store.GetStageClockAsync(CancellationToken.None),
+        string.Join(",", (await store.TopAsync("fit", 10, CancellationToken.None)).Ids()) + "|" + string.Join(",", (await store.InStageAsync("mql", 10, CancellationToken.None)).Ids()));
 
     private static LeadStoreBatch FullBatch(LeadScoringEngine engine, List<LeadMessage> messages) => new()
     {
@@ -55,6 +57,11 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         History =
         [
             StoreKit.History("u1", StoreKit.T0.AddTicks(1), 40),
+            StoreKit.History("u2", StoreKit.T0.AddDays(1), 5, grade: null, stage: null, messageId: null),
+            new("u1", StoreKit.T0.AddDays(2), [new("fit", double.MaxValue), new("engagement", double.PositiveInfinity), new("intent", double.NaN), new("total", -123.456)], "A", "sql", "2026.11.1", "t-2"),
+        ],
+        Outcomes =
+        [
             StoreKit.History("u2", StoreKit.T0.AddDays(1), 5, grade: null, stage: null, messageId: null),
             new("u1", StoreKit.T0.AddDays(2), [new("fit", double.MaxValue), new("engagement", double.PositiveInfinity), new("intent", double.NaN), new("total", -123.456)], "A", "sql", "2026.11.1", "t-2"),
         ],
@@ -79,6 +86,7 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
                 Leads = [.. first.ExportLeads()],
                 Messages = messages.Take(4).ToList(),
                 History = [StoreKit.History("u1", StoreKit.T0, 10)],
+                Outcomes = [StoreKit.History("u1", StoreKit.T0, 10)],
                 DeadLetters = [new("events", "line 1", "bad", "x", StoreKit.T0)],
                 Checkpoints = new Dictionary<string, string> { ["events"] = "4" },
                 ModelVersion = "v1",
@@ -90,6 +98,7 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
                 RemovedLeads = ["anon-1"],
                 Messages = messages.Skip(4).ToList(),
                 History = [StoreKit.History("u1", StoreKit.T0.AddHours(1), 20)],
+                Outcomes = [StoreKit.History("u1", StoreKit.T0.AddHours(1), 20)],
                 DeadLetters = [new("events", "line 9", "bad", null, StoreKit.T0)],
                 Checkpoints = new Dictionary<string, string> { ["events"] = "16" },
                 ModelVersion = "v2",
@@ -134,6 +143,10 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         u1[0].Scores[2].Value.Should().Be(0.0);
         double.IsNegative(u1[0].Scores[2].Value).Should().BeTrue("-0 keeps its sign");
         (await store.GetHistoryAsync("u2", CancellationToken.None)).Should().BeEquivalentTo(batch.History.Where(h => h.LeadId == "u2"));
+        (await store.TopAsync("fit", 5, CancellationToken.None)).Should().Equal([("u1", double.MaxValue), ("u2", 5.0)]);
+        (await store.TopAsync("engagement", 5, CancellationToken.None)).Should().Equal([("u1", double.PositiveInfinity), ("u2", 0.1 + 0.2)]);
+        (await store.TopAsync("intent", 5, CancellationToken.None)).Ids().Should().Equal("u2", "u1");  // NaN last
+        (await store.InStageAsync("SQL", 5, CancellationToken.None)).Should().Equal([("u1", double.MaxValue)]);
         (await store.GetHistoryAsync("nobody", CancellationToken.None)).Should().BeEmpty();
 
         (await store.GetDeadLettersAsync(10, CancellationToken.None)).Should().Equal(batch.DeadLetters.Reverse());
@@ -158,6 +171,7 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
             Leads = [.. engine.ExportLeads()],
             Messages = messages,
             History = [StoreKit.History(lead, StoreKit.T0, 1, grade: "A\0", stage: "mql\u0001", messageId: "m\0-1")],
+            Outcomes = [StoreKit.History(lead, StoreKit.T0, 1, grade: "A\0", stage: "mql\u0001", messageId: "m\0-1")],
             DeadLetters = [new("src\0", "line\u00011", "bad\0", "raw\0\u0001\\u0000", StoreKit.T0)],
             Checkpoints = new Dictionary<string, string> { ["src\0"] = "7\u0001\0" },
             Notifications = [new LeadNotification("k\0", LeadNotificationKind.StageChanged, lead, "{\"a\":\"\\u0000\"}")],
@@ -169,6 +183,8 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
         (await StoreKit.LeadsAsync(store)).Should().Equal(batch.Leads.Select(StoreKit.Describe).Order(StringComparer.Ordinal));
         (await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None))).Select(m => m.MessageId).Should().Equal("m\0-1", "m\u0001-2");
         (await store.GetHistoryAsync(lead, CancellationToken.None)).Should().BeEquivalentTo(batch.History);
+        (await store.TopAsync("fit", 10, CancellationToken.None)).Ids().Should().Equal(lead);
+        (await store.InStageAsync("MQL\u0001", 10, CancellationToken.None)).Ids().Should().Equal(lead);
         (await store.GetDeadLettersAsync(1, CancellationToken.None)).Should().Equal(batch.DeadLetters);
         (await store.GetCheckpointAsync("src\0", CancellationToken.None)).Should().Be("7\u0001\0");
         (await store.LoadPendingNotificationsAsync(CancellationToken.None)).Should().Equal(batch.Notifications);
@@ -337,6 +353,61 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
 
         await store.CommitAsync(new LeadStoreBatch { ReplaceAllLeads = true }, CancellationToken.None);
         (await StoreKit.LeadsAsync(store)).Should().BeEmpty();
+    }
+
+    [StoreFact]
+    public async Task Outcomes_AreTheLatestEntriesGivenAtCheckpoints_InScoreAndStageOrder_ThroughRenamesCutsAndARescoring_AndSurviveReopening()
+    {
+        var scenario = new LeadScoring.Tests.Shared.Hosting.OutcomeScenario(seed: 13);
+        await using (var store = await OpenAsync())
+        {
+            for (int i = 0; i < scenario.Batches.Count; i++)
+            {
+                await store.CommitAsync(scenario.Batches[i], CancellationToken.None);
+                await scenario.ShouldMatchAsync(store, i + 1);
+            }
+        }
+
+        await using var reopened = await OpenAsync();
+        await scenario.ShouldMatchAsync(reopened, scenario.Batches.Count);
+    }
+
+    [StoreFact]
+    public async Task Outcomes_AreWrittenOnlyAsGiven_NotFromTheHistory_RemovedAndReplacedAsTheBatchSays_AndBadQueriesAreRefused()
+    {
+        var (first, second) = Batches();
+        await using var store = await OpenAsync();
+        await store.CommitAsync(first, CancellationToken.None);
+        (await store.TopAsync("fit", 5, CancellationToken.None)).Should().Equal([("u1", 10.0)]);
+
+        // History alone (a batch between state checkpoints) leaves the outcomes as they are.
+        await store.CommitAsync(new LeadStoreBatch { History = [StoreKit.History("u2", StoreKit.T0.AddHours(3), 30, stage: "lead")] }, CancellationToken.None);
+        (await store.TopAsync("fit", 5, CancellationToken.None)).Ids().Should().Equal("u1");
+
+        // An outcome replaces the stored one whatever its instant (a cut history's latest entry is older).
+        await store.CommitAsync(new LeadStoreBatch
+        {
+            Outcomes = [StoreKit.History("u2", StoreKit.T0.AddHours(3), 30, stage: "lead"), StoreKit.History("u1", StoreKit.T0.AddTicks(-1), 35)],
+        }, CancellationToken.None);
+        (await store.TopAsync("fit", 5, CancellationToken.None)).Should().Equal([("u1", 35.0), ("u2", 30.0)]);
+        (await store.TopAsync("fit", 1, CancellationToken.None)).Ids().Should().Equal("u1");
+        (await store.TopAsync("FIT", 5, CancellationToken.None)).Should().BeEmpty("score names are exact");
+        (await store.InStageAsync("MQL", 5, CancellationToken.None)).Ids().Should().Equal("u1");
+        (await store.InStageAsync("lead", 5, CancellationToken.None)).Should().Equal([("u2", 30.0)]);
+
+        await store.CommitAsync(new LeadStoreBatch { RemovedOutcomes = ["u1", "unknown"] }, CancellationToken.None);
+        (await store.TopAsync("fit", 5, CancellationToken.None)).Ids().Should().Equal("u2");
+        (await store.InStageAsync("mql", 5, CancellationToken.None)).Should().BeEmpty();
+
+        // A re-scoring replaces every outcome: u2, not given, goes.
+        await store.CommitAsync(second, CancellationToken.None);
+        (await store.TopAsync("fit", 5, CancellationToken.None)).Should().Equal([("u1", 20.0)]);
+        (await store.InStageAsync("lead", 5, CancellationToken.None)).Should().BeEmpty();
+
+        var negative = async () => await store.TopAsync("fit", -1, CancellationToken.None);
+        (await negative.Should().ThrowAsync<ArgumentOutOfRangeException>()).WithMessage("*count*");
+        var noStage = async () => await store.InStageAsync(null!, 5, CancellationToken.None);
+        (await noStage.Should().ThrowAsync<ArgumentNullException>()).WithMessage("*stage*");
     }
 
     [StoreFact]

@@ -8,7 +8,8 @@ namespace LeadScoring.Hosting;
 /// this order, in one transaction: lead states (<see cref="ReplaceAllLeads"/>, then <see cref="RemovedLeads"/>, then
 /// <see cref="Leads"/>, and the state position when <see cref="StateCheckpoint"/>, after the messages are appended),
 /// the message log (<see cref="Messages"/>, one new position), the score history (<see cref="HistoryRenamed"/>,
-/// <see cref="HistoryReplacedFrom"/>, <see cref="History"/>), <see cref="DeadLetters"/>, the positions
+/// <see cref="HistoryReplacedFrom"/>, <see cref="History"/>), the current outcomes (<see cref="RemovedOutcomes"/>, then
+/// <see cref="Outcomes"/>, after every stored outcome is deleted when <see cref="ReplaceAllLeads"/>), <see cref="DeadLetters"/>, the positions
 /// (<see cref="Checkpoints"/>, <see cref="ModelVersion"/>, <see cref="StageClock"/>) and the outbox
 /// (<see cref="Notifications"/>).
 /// </summary>
@@ -60,6 +61,17 @@ public sealed class LeadStoreBatch
     /// merged into another).
     /// </summary>
     public IReadOnlyDictionary<string, DateTimeOffset> HistoryReplacedFrom { get; init; } = new Dictionary<string, DateTimeOffset>();
+
+    /// <summary>
+    /// Current outcomes to write (<see cref="ILeadOutcomeStore"/>), each replacing its lead's (by
+    /// <see cref="ScoreHistoryEntry.LeadId"/>, one per lead), whatever its instant. The pipeline gives them at state
+    /// checkpoints (every lead whose outcome changed since the previous one) and with stage-clock commits (the leads the
+    /// clock moved), not with every batch: between those, it lists the changed leads itself.
+    /// </summary>
+    public IReadOnlyList<ScoreHistoryEntry> Outcomes { get; init; } = [];
+
+    /// <summary>Lead ids whose current outcome is deleted (merged away, now reported under another id), before <see cref="Outcomes"/> are written.</summary>
+    public IReadOnlyList<string> RemovedOutcomes { get; init; } = [];
 
     /// <summary>Rejected records to keep.</summary>
     public IReadOnlyList<DeadLetter> DeadLetters { get; init; } = [];
