@@ -92,6 +92,14 @@ internal static class PostgreSqlSchema
             DROP INDEX ix_messages_lead_id;
             DROP TABLE account_messages;
             """),
+        new(3, "leases: one row per pipeline scope, held by one host at a time (owner, epoch raised by every takeover, expiry in server time)", """
+            CREATE TABLE lease (
+                scope      text        NOT NULL PRIMARY KEY,
+                owner      text        NOT NULL,  -- the host holding it (PostgreSqlLeadStoreOptions.LeaseOwner)
+                epoch      bigint      NOT NULL,  -- 1, 2, ...: raised by every acquisition; commits are fenced by it
+                expires_at timestamptz NOT NULL   -- server time; '-infinity' once released
+            );
+            """),
     ];
 
     /// <summary>The schema version this code creates.</summary>
