@@ -14,7 +14,7 @@
 #
 #   LEADSCORING_TEST_POSTGRES=... scripts/two-hosts-test.sh   # .ci/run calls it while its server runs
 #
-# Builds samples/Worker in Release when it is not built; needs src/LeadScoring.Cli built (Debug) and psql (Debian's
+# Builds samples/Worker in Release (incrementally); needs src/LeadScoring.Cli built (Debug) and psql (Debian's
 # postgresql-client, installed with the server by scripts/pg-test-cluster.sh). Every process it starts is stopped and
 # the database dropped on exit, whatever happens. Exit status 0 when every check holds.
 set -uo pipefail
@@ -26,10 +26,10 @@ psql_bin=${PG_TEST_CLUSTER_BIN:+$PG_TEST_CLUSTER_BIN/psql}
 psql_bin=${psql_bin:-psql}
 command -v "$psql_bin" >/dev/null || { echo "two-hosts-test: psql is missing (apt-get install postgresql-client)" >&2; exit 1; }
 [ -f "$cli_dll" ] || { echo "two-hosts-test: $cli_dll is missing: build the solution first" >&2; exit 1; }
-if [ ! -f "$worker_dll" ]; then
-  echo "two-hosts-test: building samples/Worker (Release)"
-  dotnet build samples/Worker -c Release -nologo -v quiet >/dev/null || { echo "two-hosts-test: the Worker did not build" >&2; exit 1; }
-fi
+# Always built (incremental): the hosts run this tree's code, never a stale Release build.
+dotnet build samples/Worker -c Release -nologo -v quiet >"${TMPDIR:-/tmp}/two-hosts-build.$$.log" 2>&1 \
+  || { tail -n 20 "${TMPDIR:-/tmp}/two-hosts-build.$$.log" >&2; rm -f "${TMPDIR:-/tmp}/two-hosts-build.$$.log"; echo "two-hosts-test: the Worker did not build" >&2; exit 1; }
+rm -f "${TMPDIR:-/tmp}/two-hosts-build.$$.log"
 
 # The Npgsql connection string's parts, for psql.
 part() { tr ';' '\n' <<<"$LEADSCORING_TEST_POSTGRES" | sed -n "s/^[[:space:]]*$1[[:space:]]*=//Ip" | head -n 1; }

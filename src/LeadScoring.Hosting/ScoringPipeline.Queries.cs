@@ -32,7 +32,8 @@ internal sealed partial class ScoringPipeline
     {
         ArgumentNullException.ThrowIfNull(score);
         var all = await EvaluateAllAsync(cancellationToken).ConfigureAwait(false);
-        int index = _model!.ScoreNames.IndexOf(score);
+        var model = _model ?? throw new InvalidOperationException("The scoring pipeline has not started yet (a standby host waits for its lease).");
+        int index = model.ScoreNames.IndexOf(score);
         if (index < 0)
         {
             throw new ArgumentException($"The model has no score '{score}'.", nameof(score));
