@@ -5,6 +5,7 @@ using LeadScoring.PostgreSql;
 using LeadScoring.Sqlite.Tests;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 
 namespace LeadScoring.Stores.Tests;
@@ -100,6 +101,29 @@ public sealed class PostgreSqlLeaseTests(PostgreSqlDatabase database) : IClassFi
 
         (await a.Lease!.RenewAsync(CancellationToken.None)).Should().BeTrue("the row still carries a's owner and epoch");
         (await RowAsync()).Should().Be("a 1 true", "renewed from the server's now(), same epoch");
+    }
+
+    [StoreFact]
+    public async Task TheRenewalTimer_RenewsEveryThirdOfTheDuration_AndNoticesATakeover()
+    {
+        // The timer runs on the host's TimeProvider: the test moves the clock, the store's server time does the rest.
+        var time = new FakeTimeProvider(StoreKit.T0);
+        var a = new PostgreSqlLeadStore(
+            new PostgreSqlLeadStoreOptions { ConnectionString = _connectionString, Lease = Scope, LeaseOwner = "a", LeaseDuration = TimeSpan.FromSeconds(30) }, time);
+        _stores.Add(a);
+        var b = await OpenAsync("b");
+        var lost = (await a.Lease!.TryAcquireAsync(CancellationToken.None))!.Value;
+
+        // The clock moves a second at a time (the timer may not be waiting yet when it first moves).
+        await ExpireAsync();
+        await UntilAsync(async () => { time.Advance(TimeSpan.FromSeconds(1)); return await RowAsync() == "a 1 true"; });
+
+        await ExpireAsync();
+        (await b.Lease!.TryAcquireAsync(CancellationToken.None)).Should().NotBeNull();
+        lost.IsCancellationRequested.Should().BeFalse();
+        await UntilAsync(() => { time.Advance(TimeSpan.FromSeconds(1)); return Task.FromResult(lost.IsCancellationRequested); });
+        a.Lease.Epoch.Should().Be(0);
+        (await RowAsync()).Should().Be("b 2 true");
     }
 
     [StoreFact]
@@ -283,10 +307,12 @@ public sealed class PostgreSqlLeaseTests(PostgreSqlDatabase database) : IClassFi
         await host.StopAsync();
     }
 
-    private static async Task UntilAsync(Func<bool> condition)
+    private static Task UntilAsync(Func<bool> condition) => UntilAsync(() => Task.FromResult(condition()));
+
+    private static async Task UntilAsync(Func<Task<bool>> condition)
     {
         var until = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > until)
             {
