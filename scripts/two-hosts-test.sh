@@ -110,7 +110,12 @@ echo "kill -9 of the active host ($active) with $killed_at of $applied messages 
 [ "$killed_at" -lt "$applied" ] || fail "the active host had committed everything before it was killed: not mid-run"
 
 # The standby takes over (after the 3 s lease) and finishes.
-for _ in $(seq 1 1200); do kill -0 $b 2>/dev/null || break; sleep 0.1; done
+killed=$(date +%s%N); took=""
+for _ in $(seq 1 1200); do
+  [ -z "$took" ] && grep -q 'holds its lease' "$work/$standby.log" && took=$(( ($(date +%s%N) - killed) / 1000000 ))
+  kill -0 $b 2>/dev/null || break
+  sleep 0.1
+done
 kill -0 $b 2>/dev/null && fail "the standby did not finish within 120 s of the kill"
 for _ in $(seq 1 50); do [ -s "$work/$standby.rc" ] && break; sleep 0.1; done
 status=$(cat "$work/$standby.rc" 2>/dev/null || echo unknown)
@@ -118,7 +123,7 @@ status=$(cat "$work/$standby.rc" 2>/dev/null || echo unknown)
 grep -q 'holds its lease' "$work/$standby.log" || fail "the standby never took the lease"
 [ -f "$work/$standby.jsonl" ] || fail "the standby wrote no output"
 [ -f "$work/$active.jsonl" ] && fail "the killed host wrote an output: it was not killed mid-run"
-echo "the standby ($standby) took over and finished $((SECONDS - start)) s in"
+echo "the standby ($standby) took the lease ${took:-?} ms after the kill (lease 3 s) and finished $((SECONDS - start)) s in"
 
 cmp -s "$work/expected.jsonl" "$work/$standby.jsonl" || {
   diff <(head -c 2000 "$work/expected.jsonl") <(head -c 2000 "$work/$standby.jsonl") | head -n 10 >&2
