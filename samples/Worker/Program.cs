@@ -8,6 +8,8 @@
 //   LeadScoring:ModelPath    the model (default: samples/data/model.json of this repository)
 //   LeadScoring:Workers      scoring workers (default: processor count)
 //   Worker:Store             sqlite (default: Worker:Database is a file) or postgres (an Npgsql connection string)
+//   Worker:Lease             with postgres: a lease scope; hosts sharing it take turns (one scores, the others stand by)
+//   Worker:LeaseDuration     how long the lease lasts unrenewed (default 00:00:10): the longest a takeover waits
 //   Worker:Follow            keep watching the folder (default true); false stops at the end
 //   Worker:ExitWhenDrained   stop the host once every file was read and committed (with Follow=false)
 //   Worker:HandlerLog        append every stage change's idempotency key to this file (at least once)
@@ -34,7 +36,9 @@ var scoring = builder.Services
     .AddLeadScoring(builder.Configuration.GetSection("LeadScoring"))
     .AddJsonLinesFolder(settings.Folder, f => f.Follow = settings.Follow)
     .AddStageChangedHandler<StageChangeLogger>();
-_ = settings.IsPostgres ? scoring.UsePostgreSql(settings.Database) : scoring.UseSqlite($"Data Source={settings.Database}");
+_ = settings.IsPostgres
+    ? scoring.UsePostgreSql(o => (o.ConnectionString, o.Lease, o.LeaseDuration) = (settings.Database, settings.Lease, settings.LeaseDuration))
+    : scoring.UseSqlite($"Data Source={settings.Database}");
 builder.Services.PostConfigure<LeadScoringOptions>(o => o.ModelPath ??= modelPath);
 builder.Services.AddHostedService<DrainWatcher>();
 

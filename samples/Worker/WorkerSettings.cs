@@ -16,6 +16,15 @@ public sealed class WorkerSettings
 
     public bool Follow { get; set; } = true;
 
+    /// <summary>
+    /// With <c>Store=postgres</c>: the lease scope shared by the hosts that score this inbox into this database (one of
+    /// them runs the pipeline, the others wait and take over when it stops or dies). Null: no lease.
+    /// </summary>
+    public string? Lease { get; set; }
+
+    /// <summary>How long the lease lasts without a renewal (default 10 s): the longest a standby waits after the holder dies.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
+
     public bool ExitWhenDrained { get; set; }
 
     public string? HandlerLog { get; set; }
@@ -51,6 +60,16 @@ public sealed class WorkerSettings
         else if (Path.GetDirectoryName(Path.GetFullPath(Database)) is { } databaseFolder && !Directory.Exists(databaseFolder))
         {
             return $"the folder of the database '{Path.GetFullPath(Database)}' does not exist (Worker:Database)";
+        }
+
+        if (Lease is not null && !IsPostgres)
+        {
+            return "Worker:Lease needs Worker:Store=postgres (hosts share a lease in their PostgreSQL database)";
+        }
+
+        if (Lease is not null && LeaseDuration < TimeSpan.FromSeconds(1))
+        {
+            return $"Worker:LeaseDuration must be at least 00:00:01, not {LeaseDuration}";
         }
 
         if (Output is not null && Path.GetDirectoryName(Path.GetFullPath(Output)) is { } outputFolder && !Directory.Exists(outputFolder))

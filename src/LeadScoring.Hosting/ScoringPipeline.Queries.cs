@@ -37,7 +37,8 @@ internal sealed partial class ScoringPipeline
     {
         ArgumentNullException.ThrowIfNull(score);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        if (!_model!.ScoreNames.Contains(score))
+        var model = _model ?? throw new InvalidOperationException("The scoring pipeline has not started yet (a standby host waits for its lease).");
+        if (!model.ScoreNames.Contains(score))
         {
             throw new ArgumentException($"The model has no score '{score}'.", nameof(score));
         }

@@ -1,5 +1,6 @@
 using LeadScoring.Hosting;
 using LeadScoring.PostgreSql;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -20,7 +21,8 @@ public static class PostgreSqlLeadScoringBuilderExtensions
     /// <summary>
     /// Stores leads in PostgreSQL with the options <paramref name="configure"/> sets
     /// (<see cref="PostgreSqlLeadStoreOptions.ConnectionString"/> is required). The options are read and checked now.
-    /// Calling it again replaces the earlier choice.
+    /// Calling it again replaces the earlier choice. With <see cref="PostgreSqlLeadStoreOptions.Lease"/> set, the store's
+    /// lease is registered as the <see cref="ILeadScoringLease"/>: the pipeline runs only while this host holds it.
     /// </summary>
     public static LeadScoringBuilder UsePostgreSql(this LeadScoringBuilder builder, Action<PostgreSqlLeadStoreOptions> configure)
     {
@@ -29,6 +31,15 @@ public static class PostgreSqlLeadScoringBuilderExtensions
         var options = new PostgreSqlLeadStoreOptions();
         configure(options);
         options = options.Validated();
-        return builder.UseStore(sp => new PostgreSqlLeadStore(options, sp.GetService<TimeProvider>()));
+        builder.UseStore(sp => new PostgreSqlLeadStore(options, sp.GetService<TimeProvider>()));
+        builder.Services.RemoveAll<ILeadScoringLease>();
+        if (options.Lease is not null)
+        {
+            // The store's own lease: the one that fences its commits.
+            builder.Services.AddSingleton<ILeadScoringLease>(sp => (sp.GetRequiredService<ILeadStore>() as PostgreSqlLeadStore)?.Lease
+                ?? throw new InvalidOperationException("PostgreSqlLeadStoreOptions.Lease is set, but the lead store is not the PostgreSQL store of UsePostgreSql: call UsePostgreSql last."));
+        }
+
+        return builder;
     }
 }

@@ -53,7 +53,11 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         var builder = new NpgsqlConnectionStringBuilder(validated.ConnectionString) { CommandTimeout = validated.CommandTimeoutSeconds };
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         _time = timeProvider ?? TimeProvider.System;
+        Lease = validated.Lease is null ? null : new PostgreSqlLease(_dataSource, InitializeAsync, _time, validated);
     }
+
+    /// <summary>The lease of <see cref="PostgreSqlLeadStoreOptions.Lease"/>, or null: when set, every commit and acknowledgement is fenced by it.</summary>
+    internal PostgreSqlLease? Lease { get; }
 
     /// <summary>Called after each step of a commit, inside its transaction (tests inject failures with it).</summary>
     internal Action<string>? CommitStepHook { get; set; }
@@ -184,6 +188,12 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
     private async Task WriteAsync(NpgsqlConnection connection, LeadStoreBatch batch, BatchRows rows, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (Lease is not null)
+        {
+            // First, and locked until the commit ends: a host that lost the lease writes nothing.
+            await Lease.FenceAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        }
+
         if (batch.ReplaceAllLeads)
         {
             await ExecuteAsync(connection, "DELETE FROM leads;", cancellationToken).ConfigureAwait(false);
@@ -539,13 +549,28 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
 
         string[] encoded = [.. keys.Select(PgText.Encode)];
         await OnWriterAsync(
-            connection => ExecuteAsync(connection, "DELETE FROM outbox WHERE key = ANY($1);", cancellationToken, (object)encoded),
+            async connection =>
+            {
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                if (Lease is not null)
+                {
+                    await Lease.FenceAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+                }
+
+                await ExecuteAsync(connection, "DELETE FROM outbox WHERE key = ANY($1);", cancellationToken, (object)encoded).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            },
             cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Closes the write connection (waiting for a commit in progress) and the connection pool.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Lease is not null)
+        {
+            await Lease.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -567,6 +592,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
     /// <summary>Closes the write connection (waiting for a commit in progress) and the connection pool.</summary>
     public void Dispose()
     {
+        Lease?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _writeLock.Wait();
         try
         {

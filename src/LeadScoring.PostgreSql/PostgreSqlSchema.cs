@@ -130,6 +130,14 @@ internal static class PostgreSqlSchema
                 FROM latest_history l CROSS JOIN LATERAL unnest(l.score_names, l.score_values) WITH ORDINALITY AS s(name, value, n)
                 ORDER BY l.lead_id, s.name, s.n;
             """),
+        new(5, "leases: one row per pipeline scope, held by one host at a time (owner, epoch raised by every takeover, expiry in server time)", """
+            CREATE TABLE lease (
+                scope      text        NOT NULL PRIMARY KEY,
+                owner      text        NOT NULL,  -- the host holding it (PostgreSqlLeadStoreOptions.LeaseOwner)
+                epoch      bigint      NOT NULL,  -- 1, 2, ...: raised by every acquisition; commits are fenced by it
+                expires_at timestamptz NOT NULL   -- server time; '-infinity' once released
+            );
+            """),
     ];
 
     /// <summary>The schema version this code creates.</summary>

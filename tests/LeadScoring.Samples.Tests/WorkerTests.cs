@@ -60,6 +60,16 @@ public sealed class WorkerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_lease_without_postgres_is_an_error_at_start_with_exit_code_2()
+    {
+        var run = await RunAsync([.. Common(Inbox(), Path.Combine(_dir, "leads.db")), "--Worker:Lease", "inbox"]);
+
+        run.ExitCode.Should().Be(2);
+        run.Stderr.Trim().Should().Be("worker: Worker:Lease needs Worker:Store=postgres (hosts share a lease in their PostgreSQL database)");
+        File.Exists(Path.Combine(_dir, "leads.db")).Should().BeFalse("nothing was started");
+    }
+
+    [Fact]
     public async Task A_missing_database_folder_is_an_error_at_start_with_exit_code_2()
     {
         var run = await RunAsync(Common(Inbox(), Path.Combine(_dir, "no-such-dir", "leads.db")));
