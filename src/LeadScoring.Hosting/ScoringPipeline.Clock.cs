@@ -15,6 +15,9 @@ internal sealed partial class ScoringPipeline
     /// <summary>1970-01-01T00:00:00Z in ticks: the clock's origin (spec 3.4).</summary>
     private const long EpochTicks = 621_355_968_000_000_000;
 
+    /// <summary>How far the clock may move while the clock loop plans its wait before it plans again.</summary>
+    private static readonly TimeSpan PlanningSlack = TimeSpan.FromSeconds(1);
+
     /// <summary>The longest single wait: <see cref="Task.Delay(TimeSpan, TimeProvider, CancellationToken)"/> takes at most ~49 days.</summary>
     private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
 
@@ -101,11 +104,19 @@ internal sealed partial class ScoringPipeline
                     var delay = next is { } at && at - now < MaxWait ? at - now : MaxWait;
                     try
                     {
-                        await Task.Delay(delay, _time, wait.Token).ConfigureAwait(false);
+                        var sleep = Task.Delay(delay, _time, wait.Token);
+                        if (_time.GetUtcNow() - now > PlanningSlack)
+                        {
+                            // The clock moved on while this wait was planned (a jump of a test's fake time, a suspended
+                            // machine): the wait may now end after the tick. Plan again from the new time.
+                            wait.Cancel();
+                        }
+
+                        await sleep.ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (!stop.IsCancellationRequested)
                     {
-                        // The model changed: plan again.
+                        // The model changed, or the clock moved while the wait was planned: plan again.
                     }
 
                     continue;
