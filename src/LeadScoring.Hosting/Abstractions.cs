@@ -58,7 +58,20 @@ public enum LeadNotificationKind
 /// <param name="Kind">Stage or score change.</param>
 /// <param name="LeadId">The lead.</param>
 /// <param name="Payload">The arguments as JSON.</param>
-public sealed record LeadNotification(string Key, LeadNotificationKind Kind, string LeadId, string Payload);
+public sealed record LeadNotification(string Key, LeadNotificationKind Kind, string LeadId, string Payload)
+{
+    /// <summary>The idempotency key (unique).</summary>
+    public string Key { get; } = Key;
+
+    /// <summary>Stage or score change.</summary>
+    public LeadNotificationKind Kind { get; } = Kind;
+
+    /// <summary>The lead.</summary>
+    public string LeadId { get; } = LeadId;
+
+    /// <summary>The arguments as JSON.</summary>
+    public string Payload { get; } = Payload;
+}
 
 /// <summary>
 /// One change of a lead's outcome (its scores, grade and stage): the lead after the messages of one instant, when that
@@ -74,7 +87,29 @@ public sealed record LeadNotification(string Key, LeadNotificationKind Kind, str
 /// <param name="ModelVersion">The model version.</param>
 /// <param name="MessageId">The last message of that instant (spec 2.3 order); null for a re-scoring or a tick of the stage clock.</param>
 public sealed record ScoreHistoryEntry(
-    string LeadId, DateTimeOffset At, IReadOnlyList<KeyValuePair<string, double>> Scores, string? Grade, string? Stage, string ModelVersion, string? MessageId);
+    string LeadId, DateTimeOffset At, IReadOnlyList<KeyValuePair<string, double>> Scores, string? Grade, string? Stage, string ModelVersion, string? MessageId)
+{
+    /// <summary>The lead.</summary>
+    public string LeadId { get; } = LeadId;
+
+    /// <summary>The instant scored (see the type's remarks).</summary>
+    public DateTimeOffset At { get; } = At;
+
+    /// <summary>Score values by name, in model order.</summary>
+    public IReadOnlyList<KeyValuePair<string, double>> Scores { get; } = Scores;
+
+    /// <summary>The grade, or null.</summary>
+    public string? Grade { get; } = Grade;
+
+    /// <summary>The stage, or null.</summary>
+    public string? Stage { get; } = Stage;
+
+    /// <summary>The model version.</summary>
+    public string ModelVersion { get; } = ModelVersion;
+
+    /// <summary>The last message of that instant (spec 2.3 order); null for a re-scoring or a tick of the stage clock.</summary>
+    public string? MessageId { get; } = MessageId;
+}
 
 /// <summary>A record that could not be used, kept with the reason.</summary>
 /// <param name="Source">The source's name.</param>
@@ -82,7 +117,23 @@ public sealed record ScoreHistoryEntry(
 /// <param name="Reason">Why it was rejected.</param>
 /// <param name="Raw">Its text, when known.</param>
 /// <param name="At">When the pipeline met it.</param>
-public sealed record DeadLetter(string Source, string Location, string Reason, string? Raw, DateTimeOffset At);
+public sealed record DeadLetter(string Source, string Location, string Reason, string? Raw, DateTimeOffset At)
+{
+    /// <summary>The source's name.</summary>
+    public string Source { get; } = Source;
+
+    /// <summary>Where it was (file and line, or batch index).</summary>
+    public string Location { get; } = Location;
+
+    /// <summary>Why it was rejected.</summary>
+    public string Reason { get; } = Reason;
+
+    /// <summary>Its text, when known.</summary>
+    public string? Raw { get; } = Raw;
+
+    /// <summary>When the pipeline met it.</summary>
+    public DateTimeOffset At { get; } = At;
+}
 
 /// <summary>Pushes messages into the pipeline from inside the host (e.g. an HTTP endpoint).</summary>
 public interface ILeadMessageWriter

@@ -151,7 +151,7 @@ public sealed class InMemoryLeadStore : ILeadStore
             {
                 if (_history.Remove(from, out var moved))
                 {
-                    HistoryOf(to).AddRange(moved.Select(e => e with { LeadId = to }));
+                    HistoryOf(to).AddRange(moved.Select(e => new ScoreHistoryEntry(to, e.At, e.Scores, e.Grade, e.Stage, e.ModelVersion, e.MessageId)));
                 }
             }
 

@@ -51,7 +51,14 @@ internal static class HostKit
             host.Logging.AddProvider(logs);
         }
 
-        var b = host.Services.AddLeadScoring(configure);
+        // A test's stop drains everything it wrote however loaded the machine is (the defaults, 30 s each, are a
+        // production host's; a test run on a busy machine can need longer): a test that means a short drain sets it.
+        host.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(5));
+        var b = host.Services.AddLeadScoring(o =>
+        {
+            o.DrainTimeout = TimeSpan.FromMinutes(5);
+            configure(o);
+        });
         builder?.Invoke(b);
         return host.Build();
     }

@@ -186,6 +186,7 @@ public sealed class MessageLogHistoryTests
         }
 
         var pipeline = host.Services.GetRequiredService<ScoringPipeline>();
+        await HostKit.WaitForDrainedAsync(host.Services, TimeSpan.FromSeconds(180)); // the stop then only writes the last state checkpoint
         await host.StopAsync();
         pipeline.HistoryStoreReads.Should().BeGreaterThan(0, "late messages and retries of older batches read the log");
 
@@ -228,6 +229,7 @@ public sealed class MessageLogHistoryTests
             await writer.WriteAsync(m);
         }
 
+        await HostKit.WaitForDrainedAsync(host.Services, TimeSpan.FromSeconds(180));
         await host.StopAsync();
         return host;
     }

@@ -22,23 +22,6 @@ public class ModelReloadTests
         }
     }
 
-    private static async Task WaitIdleAsync(IServiceProvider services)
-    {
-        var pipeline = services.GetRequiredService<ScoringPipeline>();
-        long last = -1;
-        for (int i = 0; i < 200; i++)
-        {
-            await Task.Delay(250);
-            long now = Interlocked.Read(ref pipeline.Batches);
-            if (now == last && now > 0 && pipeline.QueueIsEmpty)
-            {
-                return;
-            }
-
-            last = now;
-        }
-    }
-
     [Fact]
     public async Task ModelSwapUnderLoad_LosesNothing_AndRescoresEveryLeadWithTheNewVersion()
     {
@@ -74,7 +57,7 @@ public class ModelReloadTests
         File.WriteAllText(path, v2);
         await writing;
         await WaitAsync(() => host.Services.GetRequiredService<ModelProvider>().Current.Model.Version == "2026.12.1", "model swapped");
-        await WaitIdleAsync(host.Services);
+        await HostKit.WaitForDrainedAsync(host.Services, TimeSpan.FromSeconds(120));
         await host.StopAsync();
 
         File.WriteAllText(Path.Combine(dir, "v2.json"), v2);
@@ -130,7 +113,7 @@ public class ModelReloadTests
         listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => counts.AddOrUpdate(instrument.Name, value, (_, v) => v + value));
         listener.Start();
         await host.StartAsync();
-        await WaitIdleAsync(host.Services);
+        await HostKit.WaitForDrainedAsync(host.Services, TimeSpan.FromSeconds(120));
         await host.StopAsync();
 
         counts.GetValueOrDefault("leadscoring.messages.rejected").Should().Be(6);

@@ -37,7 +37,7 @@ public class PipelineTests
 
         var expected = HostKit.Expected(messages);
         var ids = expected.Select(e => System.Text.Json.JsonDocument.Parse(e).RootElement.GetProperty("leadId").GetString()!).ToList();
-        await WaitUntilStableAsync(host.Services, delivered.Count);
+        await HostKit.WaitForDrainedAsync(host.Services, TimeSpan.FromSeconds(180));
         await host.StopAsync();
 
         (await HostKit.ActualAsync(host.Services, ids)).ShouldEqualLines(expected);
@@ -58,26 +58,6 @@ public class PipelineTests
         told.Should().Contain(final);
     }
 
-    private static async Task WaitUntilStableAsync(IServiceProvider services, int delivered)
-    {
-        var pipeline = services.GetRequiredService<ScoringPipeline>();
-        var until = DateTime.UtcNow.AddSeconds(60);
-        long last = -1;
-        while (DateTime.UtcNow < until)
-        {
-            await Task.Delay(300);
-            long batches = Interlocked.Read(ref pipeline.Batches);
-            if (batches == last && batches > 0 && pipeline.QueueIsEmpty)
-            {
-                return;
-            }
-
-            last = batches;
-        }
-
-        throw new TimeoutException("the pipeline kept working for 60 s");
-    }
-
     [Fact]
     public async Task FolderSource_IsReadToTheEnd_AndResumesFromItsCheckpoint_WithoutCountingTwice()
     {
@@ -86,18 +66,18 @@ public class PipelineTests
         File.WriteAllLines(Path.Combine(folder, "a.jsonl"), lines.Take(10_000));
         var store = new InMemoryLeadStore();
 
-        using (var first = HostKit.Build(o => o.ModelPath = HostKit.Sample("model.json"), b => b.UseStore(_ => store).AddJsonLinesFolder(folder, f => f.PollInterval = TimeSpan.FromMilliseconds(50))))
+        using (var first = HostKit.Build(o => o.ModelPath = HostKit.Sample("model.json"), b => b.UseStore(_ => store).AddJsonLinesFolder(folder, f => f.Follow = false)))
         {
             await first.StartAsync();
-            await WaitUntilStableAsync(first.Services, 0);
+            await HostKit.WaitForDrainedAsync(first.Services, TimeSpan.FromSeconds(180));
             await first.StopAsync();
         }
 
         // New lines arrive while the host is down; the second run resumes after the checkpoint.
         File.WriteAllLines(Path.Combine(folder, "b.jsonl"), lines.Skip(10_000));
-        using var second = HostKit.Build(o => o.ModelPath = HostKit.Sample("model.json"), b => b.UseStore(_ => store).AddJsonLinesFolder(folder, f => f.PollInterval = TimeSpan.FromMilliseconds(50)));
+        using var second = HostKit.Build(o => o.ModelPath = HostKit.Sample("model.json"), b => b.UseStore(_ => store).AddJsonLinesFolder(folder, f => f.Follow = false));
         await second.StartAsync();
-        await WaitUntilStableAsync(second.Services, 0);
+        await HostKit.WaitForDrainedAsync(second.Services, TimeSpan.FromSeconds(180));
         await second.StopAsync();
 
         var expected = HostKit.Expected(HostKit.SampleMessages());

@@ -299,9 +299,10 @@ public sealed class PostgreSqlLeaseTests(PostgreSqlDatabase database) : IClassFi
 
         // The old host's next commit is fenced off; the pipeline stops and the host with it.
         await host.Services.GetRequiredService<ILeadMessageWriter>().WriteAsync(HostKit.SampleMessages()[0]);
-        await UntilAsync(() => status.Fault is not null);
+        // The fault is noted, then the host asked to stop, one after the other: wait for both.
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        await UntilAsync(() => status.Fault is not null && lifetime.ApplicationStopping.IsCancellationRequested);
         status.Fault.Should().Contain("lease");
-        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested.Should().BeTrue();
         (await LoggedAsync(other)).Should().Be(0, "the old host's batch was not written");
         (await RowAsync()).Should().StartWith("new 2 ");
         await host.StopAsync();

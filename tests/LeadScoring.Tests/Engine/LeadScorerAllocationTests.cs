@@ -73,19 +73,27 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
     {
         var (scorer, t) = Identified();
         WarmUp(scorer, ref t);
-        var messages = Activity(ref t, 20_000, firstId: 1_000);
         long applied = scorer.Statistics.Applied;
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        foreach (var m in messages)
+        // Three rounds of fresh messages, the least allocation of them must be 0: under a parallel test run the runtime
+        // can allocate on this thread once (tiering, a type load), while a cost per message shows in every round.
+        var attempts = new List<long>();
+        var messages = new List<LeadMessage>();
+        for (int attempt = 0; attempt < 3 && (attempts.Count == 0 || attempts.Min() > 0); attempt++)
         {
-            scorer.Apply(m);
+            messages = Activity(ref t, 20_000, firstId: 1_000 + (attempt * 100_000));
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (var m in messages)
+            {
+                scorer.Apply(m);
+            }
+
+            attempts.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+            applied += messages.Count;
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        allocated.Should().Be(0, $"applying {messages.Count} in-order messages on flat rows must not allocate");
-        scorer.Statistics.Applied.Should().Be(applied + messages.Count);
+        attempts.Min().Should().Be(0, $"applying {messages.Count} in-order messages on flat rows must not allocate (bytes per round: {string.Join(", ", attempts)})");
+        scorer.Statistics.Applied.Should().Be(applied);
         scorer.Statistics.Late.Should().Be(0);
         var lead = scorer.Evaluate(User(0), messages[^1].Timestamp, explain: true)!;
         lead.Contributions.Should().Contain(c => c.Rule == "E01_pricing_view" && c.Awards > 0 && c.Suppressed > 0, "the limit windows were exercised");
@@ -107,9 +115,12 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
             sum += warm;
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int pass = 0; pass < 3; pass++)
+        // The least of up to three passes over every lead and score: a one-off allocation of the runtime on this
+        // thread under a parallel test run shows in one pass, a cost per call in every pass.
+        long allocated = long.MaxValue;
+        for (int pass = 0; pass < 3 && allocated > 0; pass++)
         {
+            long before = GC.GetAllocatedBytesForCurrentThread();
             foreach (string id in ids)
             {
                 for (int s = 0; s < scores; s++)
@@ -118,9 +129,9 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
                     sum += value;
                 }
             }
-        }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
 
         allocated.Should().Be(0, "TryGetScore allocates nothing");
         sum.Should().NotBe(0);

@@ -197,11 +197,18 @@ public sealed class TimerQueueTests
         }
 
         Churn(due);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Churn(due);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        allocated.Should().Be(0);
+        // The least of up to three measured rounds: under a parallel test run the runtime can allocate on this thread
+        // once (tiering, type loads); a cost per operation would show in every round.
+        long least = long.MaxValue;
+        for (int attempt = 0; attempt < 3 && least > 0; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Churn(due);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        least.Should().Be(0);
         q.Count.Should().Be(1000);
     }
 }

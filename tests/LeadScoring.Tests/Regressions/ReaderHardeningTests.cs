@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using LeadScoring.Messages;
 
@@ -103,14 +102,13 @@ public class ReaderHardeningTests
         string json = IdentifyWithTraits(95_000);
         Encoding.UTF8.GetByteCount(json).Should().BeLessThan(MessageParser.MaxMessageBytes);
 
-        var clock = Stopwatch.StartNew();
         var refused = MessageParser.Parse(json);
         var raised = MessageParser.Parse(Encoding.UTF8.GetBytes(json), new MessageLimits { MaxKeys = 100_000 });
-        clock.Stop();
 
         refused.Error.Should().StartWith("more than 10000 keys (MessageLimits.MaxKeys)");
         raised.Message!.Traits!.Keys!.Length.Should().Be(95_000);
-        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "parsing is linear (it took 46.8 s when quadratic)");
+        // That the work grows linearly with the keys (it took 46.8 s when quadratic) is SpanParserTests'
+        // The_work_for_an_object_grows_linearly_with_its_keys, measured as a ratio rather than against a clock.
     }
 
     [Fact]

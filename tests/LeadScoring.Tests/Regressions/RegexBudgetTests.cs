@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using LeadScoring.Engine;
 using LeadScoring.Messages;
@@ -41,12 +40,10 @@ public class RegexBudgetTests
         var engine = new LeadScoringEngine(model);
         long skippedBefore = RegexLimits.Skipped;
 
-        var clock = Stopwatch.StartNew();
         engine.Apply(message);
-        clock.Stop();
 
-        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "it took 32 s per message before the budget");
-        // 4 Mi characters of budget at 60,000 each: 69 tests run, the other 4,931 are skipped and counted.
+        // The bound on the time is the budget on the characters tested (it took 32 s per message before it), shown
+        // by what it skipped, not by a clock. 4 Mi characters of budget at 60,000 each: 69 tests run, the other 4,931 are skipped and counted.
         (RegexLimits.Skipped - skippedBefore).Should().BeGreaterThanOrEqualTo(5000 - (RegexLimits.MaxEvaluatedCharsPerMessage / 60_000));
         engine.Evaluate("u", new DateTimeOffset(2026, 11, 2, 0, 0, 0, TimeSpan.Zero))!["engagement"].Should().Be(0);
     }

@@ -153,7 +153,7 @@ public sealed class OutcomeScenario
         {
             if (history.Remove(from, out var moved))
             {
-                List(history, to).AddRange(moved.Select(e => e with { LeadId = to }));
+                List(history, to).AddRange(moved.Select(e => new ScoreHistoryEntry(to, e.At, e.Scores, e.Grade, e.Stage, e.ModelVersion, e.MessageId)));
             }
         }
 
