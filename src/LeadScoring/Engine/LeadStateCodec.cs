@@ -14,81 +14,97 @@ internal static class LeadStateCodec
     private const byte Magic0 = (byte)'L', Magic1 = (byte)'S';
     public const byte Version = 2;
 
+    /// <summary>
+    /// This thread's writer over a growable buffer, reused by every encode (the reorder horizon encodes a lead's base
+    /// state at each fold): an encode then allocates only the array it returns.
+    /// </summary>
+    [ThreadStatic]
+    private static BinaryWriter? t_writer;
+
     public static byte[] Encode(LeadState s, CompiledModel model)
     {
-        using var buffer = new MemoryStream(256);
-        using (var w = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+        var w = t_writer ??= new BinaryWriter(new MemoryStream(256), Encoding.UTF8);
+        var buffer = (MemoryStream)w.BaseStream;
+        buffer.SetLength(0);
+        w.Write(Magic0);
+        w.Write(Magic1);
+        w.Write(Version);
+        w.Write(LayoutHash(model));
+        w.Write(s.LastTicks);
+        OptionalString(w, s.LastMessageId);
+        OptionalString(w, s.UserId);
+        w.Write(s.UserIdTicks);
+        OptionalString(w, s.UserIdMessageId);
+        OptionalString(w, s.AnonymousId);
+        OptionalString(w, s.GroupId);
+        w.Write7BitEncodedInt(s.Stage);
+        w.Write7BitEncodedInt(s.MessageCount);
+        w.Write(s.FirstTicks);
+
+        w.Write7BitEncodedInt(s.Traits?.Count ?? 0);
+        foreach (var (k, v) in s.Traits ?? [])
         {
-            w.Write(Magic0);
-            w.Write(Magic1);
-            w.Write(Version);
-            w.Write(LayoutHash(model));
-            w.Write(s.LastTicks);
-            OptionalString(w, s.LastMessageId);
-            OptionalString(w, s.UserId);
-            w.Write(s.UserIdTicks);
-            OptionalString(w, s.UserIdMessageId);
-            OptionalString(w, s.AnonymousId);
-            OptionalString(w, s.GroupId);
-            w.Write7BitEncodedInt(s.Stage);
-            w.Write7BitEncodedInt(s.MessageCount);
-            w.Write(s.FirstTicks);
+            w.Write(k);
+            WriteValue(w, v);
+        }
 
-            w.Write7BitEncodedInt(s.Traits?.Count ?? 0);
-            foreach (var (k, v) in s.Traits ?? [])
-            {
-                w.Write(k);
-                WriteValue(w, v);
-            }
+        foreach (int c in s.Counts)
+        {
+            w.Write7BitEncodedInt(c);
+        }
 
-            foreach (int c in s.Counts)
-            {
-                w.Write7BitEncodedInt(c);
-            }
+        foreach (int c in s.RingWritten)
+        {
+            w.Write7BitEncodedInt(c);
+        }
 
-            foreach (int c in s.RingWritten)
+        Rings(w, s, model);
+        Ticks(w, s.OccurredLast);
+        for (int e = 0; e < (s.AwardTimes?.Length ?? 0); e++)
+        {
+            var list = s.AwardTimes![e];
+            w.Write7BitEncodedInt(list?.Count ?? 0);
+            long previous = 0;
+            foreach (long t in list ?? [])
             {
-                w.Write7BitEncodedInt(c);
-            }
-
-            Rings(w, s, model);
-            Ticks(w, s.OccurredLast);
-            for (int e = 0; e < (s.AwardTimes?.Length ?? 0); e++)
-            {
-                var list = s.AwardTimes![e];
-                w.Write7BitEncodedInt(list?.Count ?? 0);
-                long previous = 0;
-                foreach (long t in list ?? [])
-                {
-                    w.Write7BitEncodedInt64(t - previous);
-                    previous = t;
-                }
-            }
-
-            for (int e = 0; e < (s.PerValue?.Length ?? 0); e++)
-            {
-                var windows = s.PerValue![e];
-                w.Write7BitEncodedInt(windows?.Count ?? 0);
-                foreach (var (k, pw) in windows ?? [])
-                {
-                    w.Write(k);
-                    w.Write7BitEncodedInt(pw.Awards);
-                    w.Write7BitEncodedInt(pw.Written);
-                    Ticks(w, pw.Ring ?? []);
-                }
-            }
-
-            w.Write7BitEncodedInt(s.History?.Count ?? 0);
-            foreach (var move in s.History ?? [])
-            {
-                w.Write7BitEncodedInt(Array.IndexOf(model.StageNames, move.From));
-                w.Write7BitEncodedInt(Array.IndexOf(model.StageNames, move.To));
-                w.Write(move.At.UtcTicks);
+                w.Write7BitEncodedInt64(t - previous);
+                previous = t;
             }
         }
 
-        return buffer.ToArray();
+        for (int e = 0; e < (s.PerValue?.Length ?? 0); e++)
+        {
+            var windows = s.PerValue![e];
+            w.Write7BitEncodedInt(windows?.Count ?? 0);
+            foreach (var (k, pw) in windows ?? [])
+            {
+                w.Write(k);
+                w.Write7BitEncodedInt(pw.Awards);
+                w.Write7BitEncodedInt(pw.Written);
+                Ticks(w, pw.Ring ?? []);
+            }
+        }
+
+        w.Write7BitEncodedInt(s.History?.Count ?? 0);
+        foreach (var move in s.History ?? [])
+        {
+            w.Write7BitEncodedInt(Array.IndexOf(model.StageNames, move.From));
+            w.Write7BitEncodedInt(Array.IndexOf(model.StageNames, move.To));
+            w.Write(move.At.UtcTicks);
+        }
+
+        w.Flush();
+        var bytes = buffer.ToArray();
+        if (buffer.Capacity > MaxKeptBuffer)
+        {
+            t_writer = null; // a rare large state (many traits): its buffer is not kept for the thread's life
+        }
+
+        return bytes;
     }
+
+    /// <summary>The largest buffer <see cref="t_writer"/> keeps between encodes (64 KiB).</summary>
+    private const int MaxKeptBuffer = 64 * 1024;
 
     public static LeadState Decode(ReadOnlySpan<byte> bytes, CompiledModel model)
     {
