@@ -8,6 +8,9 @@ internal static class PgText
 {
     private const char Escape = '\u0001';
 
+    /// <summary><see cref="Encode"/> of a text that may be absent: null stays null.</summary>
+    public static string? EncodeOrNull(string? text) => text is null ? null : Encode(text);
+
     public static string Encode(string text)
     {
         if (text.AsSpan().IndexOfAny('\0', Escape) < 0)

@@ -347,7 +347,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
                 ON CONFLICT (source) DO UPDATE SET checkpoint = excluded.checkpoint;
                 """, cancellationToken,
                 batch.Checkpoints.Keys.Select(PgText.Encode).ToArray(),
-                batch.Checkpoints.Values.Select(c => c is null ? null : PgText.Encode(c)).ToArray()).ConfigureAwait(false);
+                batch.Checkpoints.Values.Select(PgText.EncodeOrNull).ToArray()).ConfigureAwait(false);
         }
 
         Step("checkpoints");
@@ -447,7 +447,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         }
 
         string[] leads = [.. outcomes.Select(o => PgText.Encode(o.LeadId))];
-        string[] names = [.. outcomes.Select(o => string.Join('\u001f', LeadOutcomes.Scores(o).Select(s => PgText.Encode(s.Key))))];
+        string[] names = [.. outcomes.Select(o => PgText.Encode(LeadOutcomes.ScoreNames(o)))];
 
         // Score rows of names the lead's new outcome does not have (another model): deleted first.
         await ExecuteAsync(connection, """
@@ -464,9 +464,9 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
             """, cancellationToken,
             leads,
             outcomes.Select(o => o.At.UtcTicks).ToArray(),
-            outcomes.Select(o => Encode(o.Stage)).ToArray(),
-            outcomes.Select(o => Encode(LeadOutcomes.StageKey(o.Stage))).ToArray(),
-            outcomes.Select(o => Encode(o.Grade)).ToArray(),
+            outcomes.Select(o => PgText.EncodeOrNull(o.Stage)).ToArray(),
+            outcomes.Select(o => PgText.EncodeOrNull(LeadOutcomes.StageKey(o.Stage))).ToArray(),
+            outcomes.Select(o => PgText.EncodeOrNull(o.Grade)).ToArray(),
             outcomes.Select(o => PgText.Encode(o.ModelVersion)).ToArray(),
             outcomes.Select(LeadOutcomes.FirstScore).ToArray(),
             names).ConfigureAwait(false);
@@ -485,8 +485,6 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
                 scores.Select(s => s.Lead).ToArray(), scores.Select(s => s.Name).ToArray(), scores.Select(s => s.Value).ToArray()).ConfigureAwait(false);
         }
     }
-
-    private static string? Encode(string? text) => text is null ? null : PgText.Encode(text);
 
     /// <summary>The leads with the highest <paramref name="score"/> in their current outcome, with it: an index read of <c>lead_outcome_score</c>.</summary>
     public ValueTask<IReadOnlyList<(string LeadId, double Value)>> TopAsync(string score, int count, CancellationToken cancellationToken) =>

@@ -78,19 +78,7 @@ internal sealed class OutcomeWriter : IDisposable
 
         if (batch.RemovedOutcomes.Count > 0)
         {
-            _json.ResetWrittenCount();
-            using (var writer = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-            {
-                writer.WriteStartArray();
-                foreach (string leadId in batch.RemovedOutcomes)
-                {
-                    writer.WriteStringValue(PgText.Encode(leadId));
-                }
-
-                writer.WriteEndArray();
-            }
-
-            _delete.Parameters[0].Value = Encoding.UTF8.GetString(_json.WrittenSpan);
+            _delete.Parameters[0].Value = JsonArray(batch.RemovedOutcomes, static (writer, leadId) => writer.WriteStringValue(PgText.Encode(leadId)));
             _delete.ExecuteNonQuery();
         }
 
@@ -105,23 +93,13 @@ internal sealed class OutcomeWriter : IDisposable
             return;
         }
 
-        _json.ResetWrittenCount();
-        using (var writer = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        _deleteStaleScores.Parameters[0].Value = JsonArray(outcomes, static (writer, entry) =>
         {
-            writer.WriteStartArray();
-            foreach (var entry in outcomes)
-            {
-                // Texts with U+0000 escaped (PgText): SQLite's JSON functions would cut them there.
-                writer.WriteStartObject();
-                writer.WriteString("l", PgText.Encode(entry.LeadId));
-                writer.WriteString("m", Names(entry));
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
-        }
-
-        _deleteStaleScores.Parameters[0].Value = Encoding.UTF8.GetString(_json.WrittenSpan);
+            writer.WriteStartObject();
+            writer.WriteString("l", PgText.Encode(entry.LeadId));
+            writer.WriteString("m", Names(entry));
+            writer.WriteEndObject();
+        });
         _deleteStaleScores.ExecuteNonQuery();
 
         var row = _upsert.Parameters;
@@ -133,9 +111,9 @@ internal sealed class OutcomeWriter : IDisposable
             string lead = PgText.Encode(entry.LeadId);
             row[0].Value = lead;
             row[1].Value = entry.At.UtcTicks;
-            row[2].Value = Value(Encode(entry.Stage));
-            row[3].Value = Value(Encode(LeadOutcomes.StageKey(entry.Stage)));
-            row[4].Value = Value(Encode(entry.Grade));
+            row[2].Value = Value(PgText.EncodeOrNull(entry.Stage));
+            row[3].Value = Value(PgText.EncodeOrNull(LeadOutcomes.StageKey(entry.Stage)));
+            row[4].Value = Value(PgText.EncodeOrNull(entry.Grade));
             row[5].Value = PgText.Encode(entry.ModelVersion);
             row[6].Value = Value(LeadOutcomes.FirstScore(entry));
             row[7].Value = Names(entry);
@@ -150,12 +128,31 @@ internal sealed class OutcomeWriter : IDisposable
         }
     }
 
-    /// <summary>An outcome's score names, joined by U+001F (<c>lead_outcome.score_names</c>).</summary>
-    private static string Names(ScoreHistoryEntry entry) => string.Join('\u001f', LeadOutcomes.Scores(entry).Select(s => PgText.Encode(s.Key)));
+    /// <summary>An outcome's score names as stored (<c>lead_outcome.score_names</c>).</summary>
+    private static string Names(ScoreHistoryEntry entry) => PgText.Encode(LeadOutcomes.ScoreNames(entry));
 
     private static object Value(object? value) => value ?? DBNull.Value;
 
-    private static string? Encode(string? text) => text is null ? null : PgText.Encode(text);
+    /// <summary>
+    /// <paramref name="items"/> as one JSON array, for a statement over <c>json_each</c>; texts with U+0000 escaped
+    /// (<see cref="PgText"/>) by the caller: SQLite's JSON functions would cut them there.
+    /// </summary>
+    private string JsonArray<T>(IEnumerable<T> items, Action<Utf8JsonWriter, T> write)
+    {
+        _json.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartArray();
+            foreach (var item in items)
+            {
+                write(writer, item);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(_json.WrittenSpan);
+    }
 
     public void Dispose()
     {

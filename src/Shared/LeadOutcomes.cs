@@ -63,6 +63,12 @@ internal static class LeadOutcomes
         return entry.Scores.Where(s => names.Add(s.Key));
     }
 
+    /// <summary>
+    /// An outcome's score names joined by U+001F, as the stores keep them (<c>lead_outcome.score_names</c>) to find score
+    /// rows of names a new outcome no longer has.
+    /// </summary>
+    public static string ScoreNames(ScoreHistoryEntry entry) => string.Join('\u001f', Scores(entry).Select(s => s.Key));
+
     /// <summary>The key <see cref="ILeadOutcomeStore.TopAsync"/> looks up: the score name, once the arguments are checked.</summary>
     public static string ScoreQuery(string score, int count)
     {
