@@ -41,6 +41,9 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     private readonly bool _privateDatabase;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _lock = new(1, 1);
+
+    /// <summary>The batch JSON buffers of finished commits, for the next ones.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentBag<BatchJson> _json = [];
     private SqliteConnection? _connection;
     private CommitCommands? _commands;
     private bool _disposed;
@@ -202,8 +205,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         cancellationToken.ThrowIfCancellationRequested();
 
-        // The JSON is made before taking the lock: reads are not held up by it, and the transaction is short.
-        var json = new BatchJson(batch);
+        // The JSON is made before taking the lock: reads are not held up by it, and the transaction is short. Its buffers
+        // are reused by the next commit (a batch's message log is hundreds of kilobytes: no large object per commit).
+        var json = _json.TryTake(out var reused) ? reused : new BatchJson();
+        json.Write(batch);
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -226,25 +231,33 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
             Step("removed-leads");
             long now = _time.GetUtcNow().UtcTicks;
-            var p = c.UpsertLead.Parameters;
+            var upsert = c.UpsertLead;
             for (int i = 0; i < batch.Leads.Count; i++)
             {
                 var lead = batch.Leads[i];
-                p[0].Value = lead.LeadId;
-                p[1].Value = json.LeadIds[i];
-                p[2].Value = Bytes(lead.State);
-                p[3].Value = lead.BaseState is { IsEmpty: false } baseState ? Bytes(baseState) : DBNull.Value;  // empty: no base, as LeadSnapshot.Create reads it
-                p[4].Value = "";   // journals are read back from the message log (see LoadLeadsAsync), not stored per lead
-                p[5].Value = now;
-                c.UpsertLead.ExecuteNonQuery();
+                upsert.Text(1, lead.LeadId);
+                upsert.Text(2, json.LeadIds[i]);
+                upsert.Blob(3, lead.State.Span);
+                if (lead.BaseState is { IsEmpty: false } baseState)
+                {
+                    upsert.Blob(4, baseState.Span);
+                }
+                else
+                {
+                    upsert.Null(4);   // empty: no base, as LeadSnapshot.Create reads it
+                }
+
+                // The journal column ($journal) is '': journals are read back from the message log (see LoadLeadsAsync).
+                upsert.Int64(5, now);
+                upsert.Run();
             }
 
             Step("leads");
             long logged = 0;
-            if (json.MessageLog is { } log)
+            if (json.HasMessages)
             {
-                c.InsertMessages.Parameters[0].Value = log;
-                logged = Convert.ToInt64(c.InsertMessages.ExecuteScalar(), CultureInfo.InvariantCulture);
+                c.InsertMessages.Utf8(1, json.MessageLog);
+                logged = c.InsertMessages.RunScalar();
             }
 
             if (batch.StateCheckpoint)
@@ -255,7 +268,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             Step("messages");
-            p = c.RenameHistory.Parameters;
+            var p = c.RenameHistory.Parameters;
             foreach (var (from, to) in batch.HistoryRenamed)
             {
                 p[0].Value = from;
@@ -271,18 +284,18 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 c.DeleteHistoryFrom.ExecuteNonQuery();
             }
 
-            p = c.InsertHistory.Parameters;
+            var insert = c.InsertHistory;
             for (int i = 0; i < batch.History.Count; i++)
             {
                 var entry = batch.History[i];
-                p[0].Value = Value(entry.LeadId);
-                p[1].Value = entry.At.UtcTicks;
-                p[2].Value = json.Scores[i];
-                p[3].Value = Value(entry.Grade);
-                p[4].Value = Value(entry.Stage);
-                p[5].Value = Value(entry.ModelVersion);
-                p[6].Value = Value(entry.MessageId);
-                c.InsertHistory.ExecuteNonQuery();
+                insert.Text(1, entry.LeadId);
+                insert.Int64(2, entry.At.UtcTicks);
+                insert.Utf8(3, json.Scores(i));
+                insert.Text(4, entry.Grade);
+                insert.Text(5, entry.Stage);
+                insert.Text(6, entry.ModelVersion);
+                insert.Text(7, entry.MessageId);
+                insert.Run();
             }
 
             // The current outcomes, from the history rows just written (ILeadOutcomeStore).
@@ -343,6 +356,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         {
             _commands?.Enlist(null);
             _lock.Release();
+            if (json.Clear())
+            {
+                _json.Add(json);
+            }
         }
     }
 
@@ -706,11 +723,6 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         return result.Message ?? throw new InvalidDataException($"Lead store: a stored message cannot be read back ({result.Error ?? "ignored type " + result.IgnoredType}).");
     }
 
-    private static object Bytes(ReadOnlyMemory<byte> memory) =>
-        MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : memory.ToArray();
-
     private static object Value(string? text) => (object?)text ?? DBNull.Value;
 
     private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
@@ -722,19 +734,21 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         {
             DeleteAllLeads = Prepare(connection, "DELETE FROM leads;");
             DeleteLead = Prepare(connection, "DELETE FROM leads WHERE lead_id = $lead_id;", "$lead_id");
-            UpsertLead = Prepare(connection, """
+            // The rows written per lead and per message: bound straight into SQLite (RawStatement), by the order their
+            // parameters first appear in.
+            UpsertLead = new RawStatement(connection, """
                 INSERT INTO leads (lead_id, ids, state, base_state, journal, updated_at)
-                VALUES ($lead_id, $ids, $state, $base_state, $journal, $updated_at)
+                VALUES ($lead_id, $ids, $state, $base_state, '', $updated_at)
                 ON CONFLICT (lead_id) DO UPDATE SET
                     ids = excluded.ids, state = excluded.state, base_state = excluded.base_state,
                     journal = excluded.journal, updated_at = excluded.updated_at;
-                """, "$lead_id", "$ids", "$state", "$base_state", "$journal", "$updated_at");
-            InsertMessages = Prepare(connection, "INSERT INTO message_log (messages) VALUES ($messages) RETURNING seq;", "$messages");
+                """);
+            InsertMessages = new RawStatement(connection, "INSERT INTO message_log (messages) VALUES ($messages) RETURNING seq;");
             LogEnd = Prepare(connection, "SELECT COALESCE(MAX(seq), 0) FROM message_log;");
-            InsertHistory = Prepare(connection, """
+            InsertHistory = new RawStatement(connection, """
                 INSERT INTO score_history (lead_id, at, scores, grade, stage, model_version, message_id)
                 VALUES ($lead_id, $at, $scores, $grade, $stage, $model_version, $message_id);
-                """, "$lead_id", "$at", "$scores", "$grade", "$stage", "$model_version", "$message_id");
+                """);
             RenameHistory = Prepare(connection, "UPDATE score_history SET lead_id = $to WHERE lead_id = $from;", "$from", "$to");
             DeleteHistoryFrom = Prepare(connection, "DELETE FROM score_history WHERE lead_id = $lead_id AND at >= $at;", "$lead_id", "$at");
             InsertDeadLetter = Prepare(connection, """
@@ -764,13 +778,13 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
         public SqliteCommand DeleteLead { get; }
 
-        public SqliteCommand UpsertLead { get; }
+        public RawStatement UpsertLead { get; }
 
-        public SqliteCommand InsertMessages { get; }
+        public RawStatement InsertMessages { get; }
 
         public SqliteCommand LogEnd { get; }
 
-        public SqliteCommand InsertHistory { get; }
+        public RawStatement InsertHistory { get; }
 
         public SqliteCommand RenameHistory { get; }
 
@@ -783,7 +797,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         public SqliteCommand UpsertMeta { get; }
 
         private IEnumerable<SqliteCommand> All =>
-            [DeleteAllLeads, DeleteLead, UpsertLead, InsertMessages, LogEnd, InsertHistory, RenameHistory, DeleteHistoryFrom, InsertDeadLetter, UpsertCheckpoint, UpsertMeta, UpsertOutbox];
+            [DeleteAllLeads, DeleteLead, LogEnd, RenameHistory, DeleteHistoryFrom, InsertDeadLetter, UpsertCheckpoint, UpsertMeta, UpsertOutbox];
 
         public void Enlist(SqliteTransaction? transaction)
         {
@@ -802,6 +816,9 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 command.Dispose();
             }
 
+            UpsertLead.Dispose();
+            InsertMessages.Dispose();
+            InsertHistory.Dispose();
             Outcomes.Dispose();
         }
 
@@ -809,49 +826,73 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             OutcomeWriter.Prepare(connection, null, sql, parameters);
     }
 
-    /// <summary>The text columns of a batch, made before its transaction.</summary>
+    /// <summary>
+    /// The text columns of a batch, made before its transaction, as UTF-8 in buffers kept from commit to commit (the
+    /// store keeps the instances it is done with): the message log row and the history rows' scores are bound from
+    /// them without a string each.
+    /// </summary>
     private sealed class BatchJson
     {
-        public BatchJson(LeadStoreBatch batch)
+        private readonly ArrayBufferWriter<byte> _log = new(64 * 1024);
+        private readonly ArrayBufferWriter<byte> _scores = new(16 * 1024);
+        private readonly List<int> _scoreEnds = [];
+        private readonly Utf8JsonWriter _writer;
+        private readonly StoreJson _json = new();
+
+        public BatchJson() => _writer = new Utf8JsonWriter(_log, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+        /// <summary>Writes the columns of <paramref name="batch"/>.</summary>
+        public void Write(LeadStoreBatch batch)
         {
-            var json = new StoreJson();
             LeadIds = new string[batch.Leads.Count];
             for (int i = 0; i < batch.Leads.Count; i++)
             {
-                var lead = batch.Leads[i];
-                LeadIds[i] = json.Ids(lead.Ids);
+                LeadIds[i] = _json.Ids(batch.Leads[i].Ids);
             }
 
-            if (batch.Messages.Count > 0)
+            // Every message as a JSON line into one UTF-8 buffer: the row of message_log.
+            for (int i = 0; i < batch.Messages.Count; i++)
             {
-                // Every message as a JSON line into one UTF-8 buffer, then one string for the row: no string per message.
-                var buffer = new ArrayBufferWriter<byte>(batch.Messages.Count * 320);
-                using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-                for (int i = 0; i < batch.Messages.Count; i++)
+                if (i > 0)
                 {
-                    if (i > 0)
-                    {
-                        buffer.Write("\n"u8);
-                    }
-
-                    writer.Reset(buffer);
-                    batch.Messages[i].WriteJson(writer);
-                    writer.Flush();
+                    _log.Write("\n"u8);
                 }
 
-                MessageLog = Encoding.UTF8.GetString(buffer.WrittenSpan);
+                _writer.Reset(_log);
+                batch.Messages[i].WriteJson(_writer);
+                _writer.Flush();
             }
 
-            Scores = [.. batch.History.Select(h => json.Scores(h.Scores))];
+            for (int i = 0; i < batch.History.Count; i++)
+            {
+                _json.Scores(batch.History[i].Scores, _scores);
+                _scoreEnds.Add(_scores.WrittenCount);
+            }
         }
 
-        public string[] LeadIds { get; }
+        public string[] LeadIds { get; private set; } = [];
 
-        /// <summary>The batch's counted messages as JSON Lines (one row of <c>message_log</c>), or null when it has none.</summary>
-        public string? MessageLog { get; }
+        /// <summary>Whether the batch has counted messages (a row of <c>message_log</c>).</summary>
+        public bool HasMessages => _log.WrittenCount > 0;
 
-        public string[] Scores { get; }
+        /// <summary>The batch's counted messages as JSON Lines (one row of <c>message_log</c>).</summary>
+        public ReadOnlySpan<byte> MessageLog => _log.WrittenSpan;
 
+        /// <summary>The scores of the batch's history entry <paramref name="index"/>, as a JSON object.</summary>
+        public ReadOnlySpan<byte> Scores(int index)
+        {
+            int start = index == 0 ? 0 : _scoreEnds[index - 1];
+            return _scores.WrittenSpan[start.._scoreEnds[index]];
+        }
 
+        /// <summary>Empties the buffers for the next commit; false when they grew past 4 MiB (a large batch's are not kept).</summary>
+        public bool Clear()
+        {
+            _log.ResetWrittenCount();
+            _scores.ResetWrittenCount();
+            _scoreEnds.Clear();
+            LeadIds = [];
+            return _log.Capacity <= 4 << 20 && _scores.Capacity <= 4 << 20;
+        }
     }
 }

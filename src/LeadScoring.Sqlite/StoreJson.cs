@@ -34,9 +34,28 @@ internal sealed class StoreJson
     public string Scores(IReadOnlyList<KeyValuePair<string, double>> scores)
     {
         Reset();
+        WriteScores(scores);
+        return Text();
+    }
+
+    /// <summary>
+    /// Appends <paramref name="scores"/> to <paramref name="output"/> as a JSON object in their order; a non-finite value
+    /// is written as a string.
+    /// </summary>
+    public void Scores(IReadOnlyList<KeyValuePair<string, double>> scores, IBufferWriter<byte> output)
+    {
+        _writer.Reset(output);
+        WriteScores(scores);
+        _writer.Flush();
+        _writer.Reset(_buffer);
+    }
+
+    private void WriteScores(IReadOnlyList<KeyValuePair<string, double>> scores)
+    {
         _writer.WriteStartObject();
-        foreach (var (name, value) in scores)
+        for (int i = 0; i < scores.Count; i++)   // by index: no enumerator per row
         {
+            var (name, value) = scores[i];
             if (double.IsFinite(value))
             {
                 _writer.WriteNumber(name, value);
@@ -48,7 +67,6 @@ internal sealed class StoreJson
         }
 
         _writer.WriteEndObject();
-        return Text();
     }
 
     /// <summary>Reads a JSON array of strings.</summary>
