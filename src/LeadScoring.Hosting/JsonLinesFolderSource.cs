@@ -226,7 +226,7 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
                 state.Offset = start + framer.BytesConsumed;
                 state.Line = framer.LineNumber;
                 state.Unterminated = state.Offset == length && length > 0 && !EndsWithBreak(stream, length);
-                string cp = others + Entry(name, state);
+                string cp = Checkpoint(others, name, state);
                 string location = $"{name}: line {framer.LineNumber}";
                 switch (framer.Kind)
                 {
@@ -239,7 +239,7 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
                         {
                             // Nothing more of this file is read: it is not JSON Lines.
                             state.Offset = length;
-                            cp = others + Entry(name, state);
+                            cp = Checkpoint(others, name, state);
                             _logger?.LogWarning("{File}: {Reason}; the file is skipped.", path, framer.Reason);
                         }
 
@@ -275,6 +275,10 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
         stream.Seek(at, SeekOrigin.Begin);
         return nl;
     }
+
+    /// <summary>The checkpoint after a record: the other files' entries, then this file's, as one string (one per record).</summary>
+    private static string Checkpoint(string others, string file, FileState s) =>
+        string.Create(CultureInfo.InvariantCulture, $"{others}{s.Offset}:{s.Line}{(s.Unterminated ? "+" : "")}:{file}");
 
     private static string Entry(string file, FileState s) =>
         string.Create(CultureInfo.InvariantCulture, $"{s.Offset}:{s.Line}{(s.Unterminated ? "+" : "")}:{file}");

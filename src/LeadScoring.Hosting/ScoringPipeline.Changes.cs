@@ -24,6 +24,9 @@ internal sealed partial class ScoringPipeline
     /// </summary>
     private readonly Dictionary<string, (long First, long Last)> _instants = new(StringComparer.Ordinal), _spans = new(StringComparer.Ordinal);
 
+    /// <summary><see cref="AddHistory"/>'s list of the leads a changed lead was reported as, reused lead after lead.</summary>
+    private readonly List<string> _earlier = [];
+
     /// <summary>A changed lead's reported id and every id linked to it (its state is exported at the next state checkpoint).</summary>
     private sealed record LeadKey(string LeadId, ImmutableArray<string> Ids);
 
@@ -100,7 +103,7 @@ internal sealed partial class ScoringPipeline
                     bool changed = previous is null || !SameOutcome(previous.Entry, entry);
                     if (!rescore)
                     {
-                        AddHistory(p, snapshot, ids, result, history);
+                        AddHistory(p, snapshot, ids, result, entry, history);
                     }
                     else if (changed)
                     {
@@ -266,15 +269,32 @@ internal sealed partial class ScoringPipeline
     /// instant on. A lead now reported under another id takes the old id's entries; of merging leads, the first to
     /// start keeps its entries (before the second one started) and the others lose theirs.
     /// </summary>
-    private void AddHistory(Partition p, LeadKey snapshot, ImmutableArray<string> ids, LeadResult latest, HistoryChanges history)
+    /// <param name="p">The lead's partition.</param>
+    /// <param name="snapshot">The lead's reported id and ids.</param>
+    /// <param name="ids">Every id of the lead.</param>
+    /// <param name="latest">The lead at its latest message.</param>
+    /// <param name="latestEntry">The history entry of <paramref name="latest"/> (made by the caller already).</param>
+    /// <param name="history">The batch's history changes.</param>
+    private void AddHistory(Partition p, LeadKey snapshot, ImmutableArray<string> ids, LeadResult latest, ScoreHistoryEntry latestEntry, HistoryChanges history)
     {
         var engine = p.Engine;
         string lead = snapshot.LeadId;
         // The leads this one was reported as after the last batch, the first to start first: itself, another id
-        // (renamed), several (merged). Before the second one starts, the merged lead is the first one.
-        List<string> earlier = ids.Length == 1
-            ? (_outcomes.ContainsKey(ids[0]) ? [ids[0]] : [])
-            : ids.Where(_outcomes.ContainsKey).OrderBy(e => _outcomes[e].First).ThenBy(e => e, StringComparer.Ordinal).ToList();
+        // (renamed), several (merged). Before the second one starts, the merged lead is the first one. One list, reused
+        // by every lead (changes are collected one lead at a time).
+        var earlier = _earlier;
+        earlier.Clear();
+        if (ids.Length == 1)
+        {
+            if (_outcomes.ContainsKey(ids[0]))
+            {
+                earlier.Add(ids[0]);
+            }
+        }
+        else
+        {
+            earlier.AddRange(ids.Where(_outcomes.ContainsKey).OrderBy(e => _outcomes[e].First).ThenBy(e => e, StringComparer.Ordinal));
+        }
         var (first, last) = history.InstantsOf(ids);
         long from = Math.Min(first, history.FirstGroup);
         if (earlier.Count > 1)
@@ -310,11 +330,17 @@ internal sealed partial class ScoringPipeline
 
         if (append && first == last && last == latestAt)
         {
-            // The common case: the lead's one new instant is its latest.
+            // The common case: the lead's one new instant is its latest, whose entry the caller made.
             before = _outcomes[earlier[0]].Entry;
-            steps = [latest];
+            if (!SameOutcome(before, latestEntry))
+            {
+                history.Entries.Add(latestEntry);
+            }
+
+            return;
         }
-        else if (append && TryInstantsFromBefore(p, lead, ids, from, out var appended))
+
+        if (append && TryInstantsFromBefore(p, lead, ids, from, out var appended))
         {
             // Several new instants, in order: from the lead's state before the batch (no older message read back).
             before = _outcomes[earlier[0]].Entry;
@@ -334,7 +360,7 @@ internal sealed partial class ScoringPipeline
 
         foreach (var step in steps)
         {
-            var entry = Entry(step, step.LatestMessageId);
+            var entry = ReferenceEquals(step, latest) ? latestEntry : Entry(step, step.LatestMessageId);
             if (before is null || !SameOutcome(before, entry))
             {
                 history.Entries.Add(entry);

@@ -10,7 +10,7 @@ internal sealed partial class ScoringPipeline
     private int Route(LeadMessage m)
     {
         Span<int> known = stackalloc int[3];
-        string?[] ids = [m.UserId, m.AnonymousId, m.PreviousId];
+        ReadOnlySpan<string?> ids = [m.UserId, m.AnonymousId, m.PreviousId];   // on the stack: nothing per message
         int target = -1;
         for (int i = 0; i < ids.Length; i++)
         {
@@ -33,7 +33,12 @@ internal sealed partial class ScoringPipeline
                 continue;
             }
 
-            if (known[i] >= 0 && known[i] != target && _route[id] != target)
+            if (known[i] == target)
+            {
+                continue;   // already routed here (the common case: a known lead's next message)
+            }
+
+            if (known[i] >= 0 && _route[id] != target)
             {
                 Move(id, _partitions[known[i]], target);
             }

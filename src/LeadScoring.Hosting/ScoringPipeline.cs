@@ -96,7 +96,8 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
     /// <summary>Whether nothing is waiting in the queue (for tests and diagnostics).</summary>
     internal bool QueueIsEmpty => _queue.Reader.Count == 0;
 
-    private sealed record Item(string Source, LeadMessage? Message, string? Error, string? Checkpoint, string? Location, string? Raw);
+    /// <summary>A queued record (a struct: the queue and the batch hold them by value, no object per message).</summary>
+    private readonly record struct Item(string Source, LeadMessage? Message, string? Error, string? Checkpoint, string? Location, string? Raw);
 
     private sealed class Partition(CompiledModel model, LeadScoringEngineOptions options, MessageLogHistory? history)
     {
