@@ -300,13 +300,21 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
                 cancellationToken).ConfigureAwait(false);
             await using (copy.ConfigureAwait(false))
             {
+                string[] names = [];
                 foreach (var entry in batch.History)
                 {
                     await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
                     await WriteTextAsync(copy, entry.LeadId, cancellationToken).ConfigureAwait(false);
                     await copy.WriteAsync(entry.At.UtcTicks, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(entry.Scores.Select(s => PgText.Encode(s.Key)).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(entry.Scores.Select(s => s.Value).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
+                    names = ScoreNames(entry.Scores, names);
+                    var values = new double[entry.Scores.Count];
+                    for (int i = 0; i < values.Length; i++)
+                    {
+                        values[i] = entry.Scores[i].Value;
+                    }
+
+                    await copy.WriteAsync(names, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(values, NpgsqlDbType.Array | NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
                     await WriteTextAsync(copy, entry.Grade, cancellationToken).ConfigureAwait(false);
                     await WriteTextAsync(copy, entry.Stage, cancellationToken).ConfigureAwait(false);
                     await WriteTextAsync(copy, entry.ModelVersion, cancellationToken).ConfigureAwait(false);
@@ -751,6 +759,32 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
             ?? throw new InvalidDataException($"Lead store: a stored message cannot be read back ({result.Error ?? "ignored type " + result.IgnoredType}).");
     }
 
+    /// <summary>
+    /// A history row's score names, encoded: <paramref name="previous"/> (the row before's) when they are the same names,
+    /// as they are for every row of one model, else a new array.
+    /// </summary>
+    private static string[] ScoreNames(IReadOnlyList<KeyValuePair<string, double>> scores, string[] previous)
+    {
+        bool same = previous.Length == scores.Count;
+        for (int i = 0; same && i < previous.Length; i++)
+        {
+            same = string.Equals(previous[i], PgText.Encode(scores[i].Key), StringComparison.Ordinal);
+        }
+
+        if (same)
+        {
+            return previous;
+        }
+
+        var names = new string[scores.Count];
+        for (int i = 0; i < names.Length; i++)
+        {
+            names[i] = PgText.Encode(scores[i].Key);
+        }
+
+        return names;
+    }
+
     /// <summary>The columns of a batch that take work to make, made before the write lock is taken.</summary>
     private sealed class BatchRows
     {
@@ -766,20 +800,12 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
             Leads = last.Count == batch.Leads.Count ? batch.Leads : [.. last.Values.Order().Select(i => batch.Leads[i])];
             RemovedLeads = [.. batch.RemovedLeads.Select(PgText.Encode)];
 
-            // A message in several places is serialised once; messages do not override Equals, so this is by reference.
-            var json = new Dictionary<LeadMessage, string>(ReferenceEqualityComparer.Instance);
-            string Json(LeadMessage message)
+            // Each message's JSON line (the batch's counted messages: each once).
+            Messages = new string[batch.Messages.Count];
+            for (int i = 0; i < Messages.Length; i++)
             {
-                if (!json.TryGetValue(message, out string? text))
-                {
-                    text = PgText.Encode(message.ToJson());
-                    json.Add(message, text);
-                }
-
-                return text;
+                Messages[i] = PgText.Encode(batch.Messages[i].ToJson());
             }
-
-            Messages = [.. batch.Messages.Select(Json)];
 
             // A notification given twice keeps its first place and its last content, as repeated upserts would.
             var notifications = new List<LeadNotification>(batch.Notifications.Count);
