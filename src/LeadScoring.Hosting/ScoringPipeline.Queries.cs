@@ -37,7 +37,7 @@ internal sealed partial class ScoringPipeline
     {
         ArgumentNullException.ThrowIfNull(score);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        var model = _model ?? throw new InvalidOperationException("The scoring pipeline has not started yet (a standby host waits for its lease).");
+        var model = _model ?? throw new InvalidOperationException(NotStarted);
         if (!model.ScoreNames.Contains(score))
         {
             throw new ArgumentException($"The model has no score '{score}'.", nameof(score));
@@ -56,10 +56,14 @@ internal sealed partial class ScoringPipeline
     {
         ArgumentNullException.ThrowIfNull(stage);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
+        _ = _model ?? throw new InvalidOperationException(NotStarted);
         string key = Stores.LeadOutcomes.StageKey(stage)!;
         return await ReadOrderAsync((n, ct) => _store.InStageAsync(stage, n, ct), e => Stores.LeadOutcomes.StageValue(e, key), count, cancellationToken)
             .ConfigureAwait(false);
     }
+
+    /// <summary>What a list says before the pipeline has started (a standby host has no leads to evaluate it with).</summary>
+    private const string NotStarted = "The scoring pipeline has not started yet (a standby host waits for its lease).";
 
     /// <summary>Leads evaluated by <see cref="TopAsync"/> and <see cref="InStageAsync"/> so far (tests: they evaluate only the leads they return).</summary>
     internal long ListEvaluations;

@@ -275,6 +275,11 @@ public sealed class PostgreSqlLeaseTests(PostgreSqlDatabase database) : IClassFi
         secondStatus.Started.Should().BeFalse("the first host holds the lease");
         (await RowAsync()).Should().StartWith("first 1 ");
 
+        // Until it holds the lease a standby has no leads to evaluate a list with: both lists refuse, alike.
+        var standbyReader = second.Services.GetRequiredService<ILeadScoreReader>();
+        await standbyReader.Invoking(r => r.TopAsync("fit", 5).AsTask()).Should().ThrowAsync<InvalidOperationException>().WithMessage("*not started*");
+        await standbyReader.Invoking(r => r.InStageAsync("mql", 5).AsTask()).Should().ThrowAsync<InvalidOperationException>().WithMessage("*not started*");
+
         await first.StopAsync();   // drains, then releases: the standby takes it at its next attempt
         await UntilAsync(() => secondStatus.Started || secondStatus.Fault is not null);
         secondStatus.Fault.Should().BeNull();
