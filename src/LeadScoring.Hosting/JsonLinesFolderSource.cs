@@ -280,8 +280,7 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
     private static string Checkpoint(string others, string file, FileState s) =>
         string.Create(CultureInfo.InvariantCulture, $"{others}{s.Offset}:{s.Line}{(s.Unterminated ? "+" : "")}:{file}");
 
-    private static string Entry(string file, FileState s) =>
-        string.Create(CultureInfo.InvariantCulture, $"{s.Offset}:{s.Line}{(s.Unterminated ? "+" : "")}:{file}");
+    private static string Entry(string file, FileState s) => Checkpoint("", file, s);
 
     private static string Others(Dictionary<string, FileState> files, string except)
     {

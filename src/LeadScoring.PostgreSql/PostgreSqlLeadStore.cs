@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text;
-using System.Text.Json;
 using LeadScoring.Engine;
 using LeadScoring.Hosting;
 using LeadScoring.Messages;
@@ -159,7 +157,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
 
         // The columns are made before taking the lock: reads and other commits are not held up by it. The messages' JSON
         // buffer is reused by the next commit (a batch's is hundreds of kilobytes: no large object per commit).
-        var json = _messageJson.TryTake(out var reused) ? reused : new MessageJson();
+        var json = _messageJson.TryTake(out var reused) ? reused : new MessageJsonLines();
         try
         {
             json.Write(batch.Messages);
@@ -176,7 +174,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
     }
 
     /// <summary>The message JSON buffers of finished commits, for the next ones.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentBag<MessageJson> _messageJson = [];
+    private readonly System.Collections.Concurrent.ConcurrentBag<MessageJsonLines> _messageJson = [];
 
     /// <summary>Runs <paramref name="write"/> on the write connection, under the write lock.</summary>
     private async Task OnWriterAsync(Func<NpgsqlConnection, Task> write, CancellationToken cancellationToken)
@@ -803,55 +801,10 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         return names;
     }
 
-    /// <summary>
-    /// The JSON of a batch's messages as UTF-8, one after the other in one buffer (written as <c>text</c> as they are: no
-    /// string per message). JSON escapes every control character, so it never holds the U+0000 or U+0001 that
-    /// <see cref="PgText"/> escapes.
-    /// </summary>
-    private sealed class MessageJson
-    {
-        private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
-        private readonly List<int> _ends = [];
-        private readonly Utf8JsonWriter _writer;
-
-        public MessageJson() =>
-            _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-
-        /// <summary>Writes each of <paramref name="messages"/>, as <see cref="LeadMessage.ToJson"/> does.</summary>
-        public void Write(IReadOnlyList<LeadMessage> messages)
-        {
-            for (int i = 0; i < messages.Count; i++)
-            {
-                _writer.Reset(_buffer);
-                messages[i].WriteJson(_writer);
-                _writer.Flush();
-                _ends.Add(_buffer.WrittenCount);
-            }
-        }
-
-        /// <summary>The JSON of message <paramref name="index"/>.</summary>
-        public ReadOnlyMemory<byte> this[int index]
-        {
-            get
-            {
-                int start = index == 0 ? 0 : _ends[index - 1];
-                return _buffer.WrittenMemory[start.._ends[index]];
-            }
-        }
-
-        /// <summary>Empties the buffer for the next commit; false when it grew past 4 MiB (a large batch's is not kept).</summary>
-        public bool Clear()
-        {
-            _buffer.ResetWrittenCount();
-            _ends.Clear();
-            return _buffer.Capacity <= 4 << 20;
-        }
-    }
-
     /// <summary>The columns of a batch that take work to make, made before the write lock is taken.</summary>
     private sealed class BatchRows
     {
-        public BatchRows(LeadStoreBatch batch, MessageJson messages)
+        public BatchRows(LeadStoreBatch batch, MessageJsonLines messages)
         {
             // A lead given twice is stored as its last snapshot (an upsert statement may touch a row once).
             var last = new Dictionary<string, int>(batch.Leads.Count, StringComparer.Ordinal);
@@ -889,7 +842,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         public string[] RemovedLeads { get; }
 
         /// <summary>Each message's JSON (the batch's counted messages: each once).</summary>
-        public MessageJson Messages { get; }
+        public MessageJsonLines Messages { get; }
 
         public IReadOnlyList<LeadNotification> Notifications { get; }
     }

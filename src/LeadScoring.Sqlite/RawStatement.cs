@@ -6,7 +6,7 @@ namespace LeadScoring.Sqlite;
 /// <summary>
 /// A statement prepared once on the store's connection and run for many rows by binding values straight into SQLite:
 /// no parameter objects, boxed values, binders or data reader per row, as <see cref="SqliteCommand"/> makes for each
-/// execution (about 800 bytes per history row). Used for the rows a commit writes per message or per lead; it runs
+/// execution (about 760 bytes per history row of the 2,167 a commit allocated per message and row). Used for the rows a commit writes per message or per lead; it runs
 /// inside whatever transaction the connection has open (the commit's, a migration's). Not thread-safe: the store uses
 /// it under its lock.
 /// </summary>
@@ -15,7 +15,10 @@ internal sealed class RawStatement : IDisposable
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _statement;
 
-    /// <summary>Prepares <paramref name="sql"/> (one statement; parameters numbered ?1, ?2, ...).</summary>
+    /// <summary>
+    /// Prepares <paramref name="sql"/> (one statement). Values are bound by index from 1: a named parameter's index is
+    /// the order in which it first appears in the statement.
+    /// </summary>
     public RawStatement(SqliteConnection connection, string sql)
     {
         _connection = connection;

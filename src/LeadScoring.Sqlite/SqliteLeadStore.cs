@@ -833,13 +833,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     /// </summary>
     private sealed class BatchJson
     {
-        private readonly ArrayBufferWriter<byte> _log = new(64 * 1024);
+        private readonly MessageJsonLines _log = new();
         private readonly ArrayBufferWriter<byte> _scores = new(16 * 1024);
         private readonly List<int> _scoreEnds = [];
-        private readonly Utf8JsonWriter _writer;
         private readonly StoreJson _json = new();
-
-        public BatchJson() => _writer = new Utf8JsonWriter(_log, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
         /// <summary>Writes the columns of <paramref name="batch"/>.</summary>
         public void Write(LeadStoreBatch batch)
@@ -851,17 +848,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             // Every message as a JSON line into one UTF-8 buffer: the row of message_log.
-            for (int i = 0; i < batch.Messages.Count; i++)
-            {
-                if (i > 0)
-                {
-                    _log.Write("\n"u8);
-                }
-
-                _writer.Reset(_log);
-                batch.Messages[i].WriteJson(_writer);
-                _writer.Flush();
-            }
+            _log.Write(batch.Messages);
 
             for (int i = 0; i < batch.History.Count; i++)
             {
@@ -873,10 +860,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         public string[] LeadIds { get; private set; } = [];
 
         /// <summary>Whether the batch has counted messages (a row of <c>message_log</c>).</summary>
-        public bool HasMessages => _log.WrittenCount > 0;
+        public bool HasMessages => _log.Count > 0;
 
         /// <summary>The batch's counted messages as JSON Lines (one row of <c>message_log</c>).</summary>
-        public ReadOnlySpan<byte> MessageLog => _log.WrittenSpan;
+        public ReadOnlySpan<byte> MessageLog => _log.Lines;
 
         /// <summary>The scores of the batch's history entry <paramref name="index"/>, as a JSON object.</summary>
         public ReadOnlySpan<byte> Scores(int index)
@@ -888,11 +875,11 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         /// <summary>Empties the buffers for the next commit; false when they grew past 4 MiB (a large batch's are not kept).</summary>
         public bool Clear()
         {
-            _log.ResetWrittenCount();
+            bool keep = _log.Clear();
             _scores.ResetWrittenCount();
             _scoreEnds.Clear();
             LeadIds = [];
-            return _log.Capacity <= 4 << 20 && _scores.Capacity <= 4 << 20;
+            return keep && _scores.Capacity <= 4 << 20;
         }
     }
 }
