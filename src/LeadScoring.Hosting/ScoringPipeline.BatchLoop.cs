@@ -60,6 +60,13 @@ internal sealed partial class ScoringPipeline
 
                     foreach (var part in SplitAtHorizon(batch))
                     {
+                        // At most MaxCommitsInFlight commits wait: a store slower than the loop holds it back here,
+                        // instead of batches (their messages, history entries and notifications) piling up in memory.
+                        while (_inFlight.Count > 0 && (_inFlight.Peek().IsCompleted || _inFlight.Count >= MaxCommitsInFlight))
+                        {
+                            await _inFlight.Dequeue().ConfigureAwait(false);
+                        }
+
                         await ProcessBatchAsync(part, CancellationToken.None).ConfigureAwait(false);
                     }
 
@@ -243,6 +250,7 @@ internal sealed partial class ScoringPipeline
 
             // The commit runs while the next batch is applied; commits (and deliveries) keep their order.
             _committing = CommitAsync(_committing, store, logBatch, outcomes, deadLetters, started, cancellationToken);
+            _inFlight.Enqueue(_committing);
         }
         finally
         {
@@ -297,6 +305,15 @@ internal sealed partial class ScoringPipeline
     /// everything committed (drained, stopped) waits for it first, holding <see cref="_writer"/>.
     /// </summary>
     private Task _committing = Task.CompletedTask;
+
+    /// <summary>
+    /// How many batches may be applied and not yet committed: enough to ride out a slow commit (a write-ahead log
+    /// checkpoint), few enough that a store slower than the loop does not make batches pile up in memory.
+    /// </summary>
+    internal const int MaxCommitsInFlight = 8;
+
+    /// <summary>The commits started by the loop and not yet seen completed, oldest first (the loop's own).</summary>
+    private readonly Queue<Task> _inFlight = new();
 
     private async Task CommitAsync(
         Task previous, LeadStoreBatch batch, LogBatch? logBatch, OutcomeWrite? outcomes, List<DeadLetter> deadLetters, long started, CancellationToken cancellationToken)

@@ -56,18 +56,20 @@ internal sealed partial class ScoringPipeline
 
         // The changed leads' ids and latest results: each partition's on its own thread (the costly part, engine reads
         // only); what follows compares them with the shared outcomes one partition after the other, in a fixed order.
-        var evaluated = new (LeadKey Key, LeadResult Result)[_partitions.Length][];
+        var evaluated = new (LeadKey Key, Latest Latest)[_partitions.Length][];
         Parallel.For(0, _partitions.Length, i =>
         {
             var p = _partitions[i];
             var changed = taken[i].Changed;
-            var leads = new (LeadKey, LeadResult)[changed.Count];
+            var leads = new (LeadKey, Latest)[changed.Count];
             lock (p.Gate)
             {
+                var model = p.Engine.Model;
+                Span<double> values = stackalloc double[Math.Min(model.ScoreNames.Length, 64)];
                 for (int k = 0; k < leads.Length; k++)
                 {
                     p.Engine.TryGetLeadIds(changed[k], out string reported, out var leadIds);
-                    leads[k] = (new LeadKey(reported, leadIds), p.Engine.EvaluateLatest(changed[k])!);
+                    leads[k] = (new LeadKey(reported, leadIds), LatestOf(p.Engine, changed[k], reported, rescore, values));
                 }
             }
 
@@ -84,7 +86,7 @@ internal sealed partial class ScoringPipeline
                 for (int k = 0; k < changes.Changed.Count; k++)
                 {
                     string id = changes.Changed[k];
-                    var (snapshot, result) = evaluated[i][k];
+                    var (snapshot, latest) = evaluated[i][k];
                     snapshots.Add(snapshot.LeadId);
                     if (!_outcomes.TryGetValue(id, out var previous))
                     {
@@ -97,13 +99,13 @@ internal sealed partial class ScoringPipeline
                         }
                     }
 
-                    var entry = Entry(result, rescore ? null : result.LatestMessageId);
+                    var entry = latest.Entry;
                     var ids = IdsOf(snapshot);
                     long first = FirstOf(ids, history);
                     bool changed = previous is null || !SameOutcome(previous.Entry, entry);
                     if (!rescore)
                     {
-                        AddHistory(p, snapshot, ids, result, entry, history);
+                        AddHistory(p, snapshot, ids, latest.AtTicks, entry, history);
                     }
                     else if (changed)
                     {
@@ -120,14 +122,14 @@ internal sealed partial class ScoringPipeline
                         }
                     }
 
-                    foreach (var move in result.StageHistory)
+                    foreach (var move in latest.StageHistory)
                     {
                         if (previous is null || !previous.Moves.Contains(move))
                         {
                             _metrics.StageTransitions.Add(1);
                             if (_stageHandlers.Count > 0)
                             {
-                                var args = new StageChangedArguments(id, move.From, move.To, move.At, result.ModelVersion, rescore ? null : result.LatestMessageId);
+                                var args = new StageChangedArguments(id, move.From, move.To, move.At, entry.ModelVersion, rescore ? null : latest.MessageId);
                                 notifications.Add(Outgoing(args));
                             }
                         }
@@ -143,7 +145,7 @@ internal sealed partial class ScoringPipeline
 
                     // Every move told stays known (a move the stage clock told after the latest message, too): a later
                     // history that has it again does not tell it again. The set of moves is shared while it is unchanged.
-                    _outcomes[id] = new Outcome(entry, KnownMoves(previous, result), first);
+                    _outcomes[id] = new Outcome(entry, KnownMoves(previous, latest.StageHistory), first);
                     _outcomeChanges.Add(id);
                     // A re-scoring's entry is at the latest message: a later one (a stage-clock tick's) stays the latest.
                     KeepLaterOutcome(id, rescore && previous is not null && previous.Entry.At > entry.At ? previous.Entry : null);
@@ -160,13 +162,44 @@ internal sealed partial class ScoringPipeline
         return (snapshots, removed, history, notifications);
     }
 
+    /// <summary>
+    /// A changed lead at its latest message, as change tracking needs it: its history entry (without a message id for a
+    /// re-scoring), the ticks of that instant, its stage history and its latest message's id.
+    /// </summary>
+    private readonly record struct Latest(ScoreHistoryEntry Entry, long AtTicks, ImmutableArray<StageMove> StageHistory, string? MessageId);
+
+    /// <summary>
+    /// <paramref name="lead"/> at its latest message: read straight from the engine's row where the model allows
+    /// (<see cref="LeadScoringEngine.TryGetLatestOutcome"/>: no full state loaded, no result object), else evaluated.
+    /// <paramref name="values"/>: room for the scores, reused lead after lead.
+    /// </summary>
+    private static Latest LatestOf(LeadScoringEngine engine, string lead, string reported, bool rescore, Span<double> values)
+    {
+        var names = engine.Model.ScoreNames;
+        if (names.Length <= values.Length
+            && engine.TryGetLatestOutcome(lead, values, out var asOf, out string? grade, out string? stage, out string? messageId))
+        {
+            var scores = new KeyValuePair<string, double>[names.Length];
+            for (int i = 0; i < scores.Length; i++)
+            {
+                scores[i] = new KeyValuePair<string, double>(names[i], values[i]);
+            }
+
+            var entry = new ScoreHistoryEntry(reported, asOf, scores, grade, stage, engine.Model.Model.Version, rescore ? null : messageId);
+            return new Latest(entry, asOf.UtcTicks, [], messageId);
+        }
+
+        var result = engine.EvaluateLatest(lead)!;
+        return new Latest(Entry(result, rescore ? null : result.LatestMessageId), result.AsOf.UtcTicks, result.StageHistory, result.LatestMessageId);
+    }
+
     /// <summary>The stage moves known of a lead: those told before and those of its latest result (the earlier set when nothing is new).</summary>
-    private static HashSet<StageMove> KnownMoves(Outcome? previous, LeadResult result)
+    private static HashSet<StageMove> KnownMoves(Outcome? previous, ImmutableArray<StageMove> stageHistory)
     {
         if (previous is not null)
         {
             bool same = true;
-            foreach (var move in result.StageHistory)
+            foreach (var move in stageHistory)
             {
                 same &= previous.Moves.Contains(move);
             }
@@ -177,7 +210,7 @@ internal sealed partial class ScoringPipeline
             }
         }
 
-        return [.. result.StageHistory, .. previous?.Moves ?? []];
+        return [.. stageHistory, .. previous?.Moves ?? []];
     }
 
     /// <summary>Every id of a lead, its reported id included.</summary>
@@ -272,10 +305,10 @@ internal sealed partial class ScoringPipeline
     /// <param name="p">The lead's partition.</param>
     /// <param name="snapshot">The lead's reported id and ids.</param>
     /// <param name="ids">Every id of the lead.</param>
-    /// <param name="latest">The lead at its latest message.</param>
-    /// <param name="latestEntry">The history entry of <paramref name="latest"/> (made by the caller already).</param>
+    /// <param name="latestAt">The ticks of the lead's latest message.</param>
+    /// <param name="latestEntry">The history entry of the lead at its latest message (made by the caller already).</param>
     /// <param name="history">The batch's history changes.</param>
-    private void AddHistory(Partition p, LeadKey snapshot, ImmutableArray<string> ids, LeadResult latest, ScoreHistoryEntry latestEntry, HistoryChanges history)
+    private void AddHistory(Partition p, LeadKey snapshot, ImmutableArray<string> ids, long latestAt, ScoreHistoryEntry latestEntry, HistoryChanges history)
     {
         var engine = p.Engine;
         string lead = snapshot.LeadId;
@@ -318,7 +351,6 @@ internal sealed partial class ScoringPipeline
         long previousAt = earlier.Count == 1 ? _outcomes[earlier[0]].Entry.At.UtcTicks : long.MaxValue;
         bool append = from > previousAt;   // nothing at or before the lead's latest committed instant changed
 
-        long latestAt = latest.AsOf.UtcTicks;
         if (append && from > latestAt)
         {
             return;   // none of its instants changed (moved between partitions, an account change after its latest message)
@@ -360,7 +392,7 @@ internal sealed partial class ScoringPipeline
 
         foreach (var step in steps)
         {
-            var entry = ReferenceEquals(step, latest) ? latestEntry : Entry(step, step.LatestMessageId);
+            var entry = Entry(step, step.LatestMessageId);
             if (before is null || !SameOutcome(before, entry))
             {
                 history.Entries.Add(entry);

@@ -54,13 +54,29 @@ internal static class LeadOutcomes
     /// <summary>The entry's scores by name, each name once (its first value).</summary>
     public static IEnumerable<KeyValuePair<string, double>> Scores(ScoreHistoryEntry entry)
     {
-        if (entry.Scores.Count <= 1)
+        if (entry.Scores.Count <= 1 || (entry.Scores.Count <= 16 && DistinctNames(entry.Scores)))
         {
-            return entry.Scores;
+            return entry.Scores;   // the usual case (a model's score names are distinct): no set, no iterator
         }
 
         var names = new HashSet<string>(StringComparer.Ordinal);
         return entry.Scores.Where(s => names.Add(s.Key));
+    }
+
+    private static bool DistinctNames(IReadOnlyList<KeyValuePair<string, double>> scores)
+    {
+        for (int i = 1; i < scores.Count; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                if (string.Equals(scores[i].Key, scores[j].Key, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

@@ -90,6 +90,81 @@ public sealed class CommitChainTests
         await host.StopAsync();
     }
 
+    /// <summary>Forwards to an in-memory store; every commit waits until <see cref="Open"/> is called.</summary>
+    public class GatedCommits : DispatchProxy
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _entered;
+
+        public ILeadStore Inner { get; } = new InMemoryLeadStore();
+
+        public int Entered => Volatile.Read(ref _entered);
+
+        public void Open() => _open.TrySetResult();
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+            targetMethod!.Name == nameof(ILeadStore.CommitAsync)
+                ? CommitAsync((LeadStoreBatch)args![0]!, (CancellationToken)args[1]!)
+                : targetMethod.Invoke(Inner, args);
+
+        private async ValueTask CommitAsync(LeadStoreBatch batch, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _entered);
+            await _open.Task.WaitAsync(cancellationToken);
+            await Inner.CommitAsync(batch, cancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task A_store_slower_than_the_loop_holds_it_back_instead_of_batches_piling_up()
+    {
+        var store = DispatchProxy.Create<ILeadStore, GatedCommits>();
+        var gated = (GatedCommits)(object)store;
+        const int batchSize = 10, total = 300;
+        using var host = HostKit.Build(o =>
+        {
+            o.ModelPath = HostKit.Sample("model.json");
+            o.Workers = 1;
+            o.BatchSize = batchSize;
+            o.BatchDelay = TimeSpan.FromSeconds(5);   // every batch is full: the messages are all written at once
+        }, b => b.UseStore(_ => store));
+        await host.StartAsync();
+        var status = host.Services.GetRequiredService<LeadScoringStatus>();
+        var writer = host.Services.GetRequiredService<ILeadMessageWriter>();
+        var sent = Enumerable.Range(0, total)
+            .Select(i => LeadMessage.Track($"m-{i:D3}", $"u-{i % 40}", "Demo Requested", HostKit.AsOf.AddDays(-10).AddMinutes(i)))
+            .ToList();
+        foreach (var m in sent)
+        {
+            await writer.WriteAsync(m);
+        }
+
+        // The first commit never ends: the loop takes the batches of the commits that may wait, and one more (which
+        // waits for room), and then leaves the rest queued.
+        int taken = batchSize * (ScoringPipeline.MaxCommitsInFlight + 1);
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (status.QueuedMessages > total - taken)
+        {
+            DateTime.UtcNow.Should().BeBefore(until, "the loop takes batches until the commits in flight are at their bound");
+            await Task.Delay(5);
+        }
+
+        await Task.Delay(500);
+        status.QueuedMessages.Should().Be(total - taken, "no batch is applied while the commits in flight are at their bound");
+        gated.Entered.Should().Be(1, "commits run one at a time");
+
+        gated.Open();
+        while (!status.IsDrained)
+        {
+            DateTime.UtcNow.Should().BeBefore(until.AddSeconds(60), "the pipeline must drain once the store commits");
+            await Task.Delay(5);
+        }
+
+        (await StoreMessagesAsync(gated.Inner)).Should().Be(total, "nothing held back is lost");
+        status.CommittedMessages.Should().Be(total);
+        await host.StopAsync();
+    }
+
     private static async Task<int> StoreMessagesAsync(ILeadStore store)
     {
         int n = 0;

@@ -261,6 +261,13 @@ public sealed partial class LeadScoringEngine
     /// </summary>
     private double ScoreOfRow(int row, TraitRuleBits?[] traitRules, int scoreIndex)
     {
+        ScoresOfRow(row, traitRules);
+        return _values[scoreIndex];
+    }
+
+    /// <summary>Every score of a flat row into <see cref="_values"/> (see <see cref="ScoreOfRow"/>).</summary>
+    private void ScoresOfRow(int row, TraitRuleBits?[] traitRules)
+    {
         ref HotRow r = ref _hot[row];
 
         var raw = _raw;
@@ -283,7 +290,6 @@ public sealed partial class LeadScoringEngine
         }
 
         Evaluator.FinishScores(Model, raw, values);
-        return values[scoreIndex];
     }
 
     // ------------------------------------------------------------------ rows

@@ -780,6 +780,60 @@ public sealed partial class LeadScoringEngine
     }
 
     /// <summary>
+    /// The lead known by <paramref name="leadId"/> (any of its ids) as <see cref="EvaluateLatest"/> reports it, without a
+    /// result object: its scores at its latest message written into <paramref name="scores"/> (in the order of
+    /// <see cref="CompiledModel.ScoreNames"/>), its grade, its stage and the id of its latest message. For a host that
+    /// reads every changed lead after each batch (Hosting's change tracking). It answers only where the scores come
+    /// straight from the lead's compact row: a model whose rules all compile to bit tests and counters, with at most one
+    /// stage (so no stage history, and no decay or expiry). Otherwise, and for an unknown lead, it returns false and the
+    /// caller uses <see cref="EvaluateLatest"/>.
+    /// </summary>
+    /// <param name="leadId">Any id of the lead.</param>
+    /// <param name="scores">Receives the scores; at least as long as the model has scores.</param>
+    /// <param name="asOf">The instant of the lead's latest message.</param>
+    /// <param name="grade">The grade, or null when the model has none.</param>
+    /// <param name="stage">The stage, or null when the model has none.</param>
+    /// <param name="latestMessageId">The id of the lead's latest message.</param>
+    /// <returns>True when the outcome was read from the lead's row.</returns>
+    /// <exception cref="ArgumentException"><paramref name="scores"/> is shorter than the model's scores.</exception>
+    public bool TryGetLatestOutcome(
+        string leadId, Span<double> scores, out DateTimeOffset asOf, out string? grade, out string? stage, out string? latestMessageId)
+    {
+        ArgumentNullException.ThrowIfNull(leadId);
+        (asOf, grade, stage, latestMessageId) = (default, null, null, null);
+        if (_plan?.TraitRules is not { } traitRules)
+        {
+            return false;
+        }
+
+        if (scores.Length < Model.ScoreNames.Length)
+        {
+            throw new ArgumentException($"Room for {Model.ScoreNames.Length} scores is needed, not {scores.Length}.", nameof(scores));
+        }
+
+        int row = _ids.Find(leadId);
+        if (row < 0)
+        {
+            return false;
+        }
+
+        Replay(row);
+        long last = _hot[row].LastTicks;
+        if (last == long.MinValue)
+        {
+            return false;   // no message yet: EvaluateLatest says what such a lead is
+        }
+
+        ScoresOfRow(row, traitRules);
+        _values.AsSpan(0, Model.ScoreNames.Length).CopyTo(scores);
+        grade = Model.GradeScore >= 0 ? Model.GradeOf(_values[Model.GradeScore]) : null;
+        stage = Model.StageNames.Length > 0 ? Model.StageNames[0] : null;
+        asOf = new DateTimeOffset(last, TimeSpan.Zero);
+        latestMessageId = LastIdOf(row);
+        return true;
+    }
+
+    /// <summary>
     /// The lead known by <paramref name="leadId"/> at each instant it has messages, from <paramref name="from"/> on,
     /// oldest first: one result per distinct message timestamp, after every message at that instant, as
     /// <see cref="EvaluateLatest"/> reports the lead when those are its latest messages (no explanation). One replay of

@@ -133,6 +133,70 @@ public class LeadScorerScoreTests
         bad.Should().Throw<ArgumentOutOfRangeException>();
     }
 
+    /// <summary>The same model with a grade and one stage: still on flat rows, and the outcome carries both.</summary>
+    private static readonly CompiledModel Graded = CompiledModel.Compile(ScoringModelLoader.Load(ModelJson.TrimEnd().TrimEnd('}') + """
+        , "grade": { "score": "total", "bands": [ { "grade": "A", "min": 40 }, { "grade": "B", "min": 15 }, { "grade": "C" } ] },
+          "stages": [ { "name": "lead" } ] }
+        """).GetModelOrThrow());
+
+    [Fact]
+    public void TryGetLatestOutcome_IsEvaluateLatest_ForEveryLead_InOrderOrNot()
+    {
+        new LeadScoringEngine(Graded).UsesFlatRows.Should().BeTrue();
+        Streams.Sample(messages =>
+        {
+            // In order, then the same messages shuffled (late messages replay their leads) with a copy of one.
+            var shuffled = messages.Select((m, i) => (m, i)).OrderBy(t => t.i % 5 == 3 ? 0 : 1).Select(t => t.m).ToList();
+            if (messages.Count > 2)
+            {
+                shuffled.Add(messages[messages.Count / 2]);
+            }
+
+            foreach (var stream in new[] { messages, shuffled })
+            {
+                foreach (var model in new[] { Model, Graded })
+                {
+                    var engine = new LeadScoringEngine(model);
+                    foreach (var m in stream)
+                    {
+                        engine.Apply(m);
+                    }
+
+                    var scores = new double[model.ScoreNames.Length];
+                    foreach (string id in engine.LeadIds())
+                    {
+                        var expected = engine.EvaluateLatest(id)!;
+                        engine.TryGetLatestOutcome(id, scores, out var asOf, out string? grade, out string? stage, out string? messageId)
+                            .Should().BeTrue();
+                        scores.Should().Equal(Enumerable.Range(0, scores.Length).Select(expected.ValueAt), $"the scores of {id}");
+                        (asOf, grade, stage, messageId).Should().Be((expected.AsOf, expected.Grade, expected.Stage, expected.LatestMessageId));
+                        expected.StageHistory.Should().BeEmpty();
+                    }
+                }
+            }
+        }, iter: 100);
+
+        var graded = new LeadScoringEngine(Graded);
+        graded.Apply(LeadMessage.Identify("i0", "u0", Start, new Dictionary<string, object?> { ["title"] = "VP", ["employees"] = 300 }));
+        graded.TryGetLatestOutcome("u0", new double[3], out _, out string? g, out string? st, out _).Should().BeTrue();
+        g.Should().NotBeNull().And.Be(graded.EvaluateLatest("u0")!.Grade);
+        st.Should().Be("lead", "the model's one stage");
+        graded.TryGetLatestOutcome("nobody", new double[3], out _, out _, out _, out _).Should().BeFalse();
+        var tooShort = () => graded.TryGetLatestOutcome("u0", new double[2], out _, out _, out _, out _);
+        tooShort.Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void TryGetLatestOutcome_IsFalse_WhereTheModelNeedsFullStates()
+    {
+        var staged = CompiledModel.Compile(ScoringModelLoader.Load(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "data", "model.json"))).GetModelOrThrow());
+        var engine = new LeadScoringEngine(staged);
+        engine.UsesFlatRows.Should().BeFalse("the sample model has stages that move");
+        engine.Apply(LeadMessage.Identify("i0", "u0", Start, new Dictionary<string, object?> { ["title"] = "VP" }));
+        engine.TryGetLatestOutcome("u0", new double[staged.ScoreNames.Length], out _, out _, out _, out _).Should().BeFalse();
+        engine.EvaluateLatest("u0").Should().NotBeNull("the caller evaluates instead");
+    }
+
     [Fact]
     public void WindowTimesWithFractionsOfASecond_SwitchToTicks_AndStayExact()
     {

@@ -34,16 +34,34 @@ internal static class ScoreHistoryRuns
     }
 
     /// <summary>
+    /// A model the engine keeps in flat rows (rules on bits and counters, a grade, one stage): change tracking reads
+    /// its leads' outcomes straight from their rows (<see cref="LeadScoringEngine.TryGetLatestOutcome"/>).
+    /// </summary>
+    public const string FlatModelJson = """
+        {"name": "flat", "version": "1",
+         "scores": [{"name": "fit", "max": 60}, {"name": "engagement"}, {"name": "total", "sum": {"fit": 0.5, "engagement": 1}}],
+         "rules": [
+           {"id": "demo", "score": "engagement", "points": 10, "on": "Demo Requested"},
+           {"id": "pricing", "score": "engagement", "points": 3, "on": "$page", "when": {"field": "properties.path", "op": "startsWith", "value": "/pricing"}, "limit": {"count": 3, "perDays": 30}},
+           {"id": "any-page", "score": "engagement", "points": 0.5, "on": "$page", "maxPoints": 4},
+           {"id": "title", "score": "fit", "points": 20, "when": {"field": "traits.title", "op": "containsAny", "value": ["VP", "Director", "Head"]}},
+           {"id": "known", "score": "fit", "points": 5, "when": {"field": "traits.email", "op": "exists"}}
+         ],
+         "grade": {"score": "total", "bands": [{"grade": "A", "min": 30}, {"grade": "B", "min": 12}, {"grade": "C"}]},
+         "stages": [{"name": "lead"}]}
+        """;
+
+    /// <summary>
     /// Runs one pipeline (three workers) over <paramref name="messages"/> in batches of <paramref name="batchSize"/>
     /// with the store <paramref name="useStore"/> sets, and stops it once everything is committed.
     /// </summary>
-    public static async Task RunAsync(IEnumerable<LeadMessage> messages, int batchSize, Action<LeadScoringBuilder> useStore)
+    public static async Task RunAsync(IEnumerable<LeadMessage> messages, int batchSize, Action<LeadScoringBuilder> useStore, string? modelPath = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
         useStore(services.AddLeadScoring(o =>
         {
-            o.ModelPath = SamplePath("model.json");
+            o.ModelPath = modelPath ?? SamplePath("model.json");
             o.Workers = 3;
             o.BatchSize = batchSize;
             o.BatchDelay = TimeSpan.FromMilliseconds(5);
@@ -86,9 +104,9 @@ internal static class ScoreHistoryRuns
     /// The history as its definition has it, from one engine that keeps every message: for every lead, the lead after
     /// each instant at which it has messages, where that differs from the lead after its previous one.
     /// </summary>
-    public static List<string> Expected(IEnumerable<LeadMessage> messages)
+    public static List<string> Expected(IEnumerable<LeadMessage> messages, string? modelPath = null)
     {
-        var model = CompiledModel.Compile(ScoringModelLoader.LoadFile(SamplePath("model.json")).GetModelOrThrow());
+        var model = CompiledModel.Compile(ScoringModelLoader.LoadFile(modelPath ?? SamplePath("model.json")).GetModelOrThrow());
         var engine = new LeadScoringEngine(model, new LeadScoringEngineOptions { ReorderHorizon = null });
         foreach (var m in messages)
         {
