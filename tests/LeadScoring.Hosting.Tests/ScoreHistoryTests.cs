@@ -51,6 +51,13 @@ public class ScoreHistoryTests
                 await ScoreHistoryRuns.RunAsync(messages, batchSize, b => b.UseStore(_ => store), model);
                 ScoreHistoryRuns.FirstDifference(await ScoreHistoryRuns.HistoryAsync(store, messages), expected).Should().BeNull($"batches of {batchSize}");
             }
+
+            // Stopped half-way and started again on the same store: the leads it loads are not new.
+            var restarted = new InMemoryLeadStore();
+            int half = messages.Count / 2;
+            await ScoreHistoryRuns.RunAsync(messages.Take(half), 7, b => b.UseStore(_ => restarted), model);
+            await ScoreHistoryRuns.RunAsync(messages.Skip(half), 7, b => b.UseStore(_ => restarted), model);
+            ScoreHistoryRuns.FirstDifference(await ScoreHistoryRuns.HistoryAsync(restarted, messages), expected).Should().BeNull("a restart half-way");
         }
         finally
         {
