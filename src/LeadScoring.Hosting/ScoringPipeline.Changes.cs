@@ -105,7 +105,7 @@ internal sealed partial class ScoringPipeline
                     bool changed = previous is null || !SameOutcome(previous.Entry, entry);
                     if (!rescore)
                     {
-                        AddHistory(p, snapshot, ids, latest.AtTicks, entry, history);
+                        AddHistory(p, snapshot, ids, entry.At.UtcTicks, entry, history);
                     }
                     else if (changed)
                     {
@@ -129,7 +129,7 @@ internal sealed partial class ScoringPipeline
                             _metrics.StageTransitions.Add(1);
                             if (_stageHandlers.Count > 0)
                             {
-                                var args = new StageChangedArguments(id, move.From, move.To, move.At, entry.ModelVersion, rescore ? null : latest.MessageId);
+                                var args = new StageChangedArguments(id, move.From, move.To, move.At, entry.ModelVersion, entry.MessageId);
                                 notifications.Add(Outgoing(args));
                             }
                         }
@@ -163,10 +163,10 @@ internal sealed partial class ScoringPipeline
     }
 
     /// <summary>
-    /// A changed lead at its latest message, as change tracking needs it: its history entry (without a message id for a
-    /// re-scoring), the ticks of that instant, its stage history and its latest message's id.
+    /// A changed lead at its latest message, as change tracking needs it: its history entry (its instant, and its latest
+    /// message's id except for a re-scoring) and its stage history.
     /// </summary>
-    private readonly record struct Latest(ScoreHistoryEntry Entry, long AtTicks, ImmutableArray<StageMove> StageHistory, string? MessageId);
+    private readonly record struct Latest(ScoreHistoryEntry Entry, ImmutableArray<StageMove> StageHistory);
 
     /// <summary>
     /// <paramref name="lead"/> at its latest message: read straight from the engine's row where the model allows
@@ -186,11 +186,11 @@ internal sealed partial class ScoringPipeline
             }
 
             var entry = new ScoreHistoryEntry(reported, asOf, scores, grade, stage, engine.Model.Model.Version, rescore ? null : messageId);
-            return new Latest(entry, asOf.UtcTicks, [], messageId);
+            return new Latest(entry, []);
         }
 
         var result = engine.EvaluateLatest(lead)!;
-        return new Latest(Entry(result, rescore ? null : result.LatestMessageId), result.AsOf.UtcTicks, result.StageHistory, result.LatestMessageId);
+        return new Latest(Entry(result, rescore ? null : result.LatestMessageId), result.StageHistory);
     }
 
     /// <summary>The stage moves known of a lead: those told before and those of its latest result (the earlier set when nothing is new).</summary>
