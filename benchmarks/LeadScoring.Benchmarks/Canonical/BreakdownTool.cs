@@ -26,10 +26,16 @@ public static class BreakdownTool
         {
             TimeSpan? horizon = args.Length > 1 && args[1] == "unbounded" ? null : TimeSpan.FromDays(30);
             bool batched = args.Contains("batched");
+            if (args.Contains("shaped"))
+            {
+                // The sample-shaped stream of ApplyBenchmarks (late messages, copies, merges), replayed at once.
+                events = ApplyBenchmarks.SampleShaped(w, events, seed: 20261202);
+            }
+
             Console.WriteLine($"profile: 10 × 1,000,000 events, horizon {horizon?.ToString() ?? "unbounded"}{(batched ? ", batch apply" : "")}");
             for (int r = 0; r < 10; r++)
             {
-                var (ns, bytes) = Engine(full, horizon, identifies, events, batched: batched);
+                var (ns, bytes) = Engine(full, horizon, identifies, events, batched: batched, sized: batched);
                 Console.WriteLine($"{ns:F1} ns/event, {bytes:F1} B/event");
             }
 
@@ -144,9 +150,10 @@ public static class BreakdownTool
     }
 
     /// <summary>Applies the identifies and the events before <paramref name="from"/> untimed, then times the rest.</summary>
-    private static (double, double) Engine(CompiledModel model, TimeSpan? horizon, LeadMessage[] identifies, LeadMessage[] events, int from = 0, bool batched = false)
+    private static (double, double) Engine(CompiledModel model, TimeSpan? horizon, LeadMessage[] identifies, LeadMessage[] events, int from = 0, bool batched = false, bool sized = false)
     {
-        var engine = new LeadScoringEngine(model, new LeadScoringEngineOptions { ReorderHorizon = horizon });
+        // sized: room made up front for every message, as ApplyBenchmarks and `leadscore score` do (0 B per message).
+        var engine = new LeadScoringEngine(model, new LeadScoringEngineOptions { ReorderHorizon = horizon, ExpectedMessages = sized ? identifies.Length + events.Length : 1024 });
         foreach (var m in identifies)
         {
             engine.Apply(m);
@@ -160,6 +167,7 @@ public static class BreakdownTool
         Settle();
         long a0 = GC.GetAllocatedBytesForCurrentThread();
         StartCpu();
+        long t0 = Stopwatch.GetTimestamp();
         var sw = Stopwatch.StartNew();
         if (batched)
         {
@@ -178,6 +186,12 @@ public static class BreakdownTool
         }
 
         sw.Stop();
+        if (sized)
+        {
+            // The timed region on the monotonic clock, to pick its samples out of `perf record -k CLOCK_MONOTONIC`.
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"window {t0 * 1e9 / Stopwatch.Frequency:F0} {Stopwatch.GetTimestamp() * 1e9 / Stopwatch.Frequency:F0}"));
+        }
+
         return Per(sw, GC.GetAllocatedBytesForCurrentThread() - a0, events.Length - from);
     }
 

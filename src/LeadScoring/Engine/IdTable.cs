@@ -13,6 +13,9 @@ internal sealed class IdTable
 
     public int Count => _count;
 
+    /// <summary>Changes whenever an id is added or re-pointed, so a row found earlier can be known to be still right.</summary>
+    public int Version { get; private set; }
+
     /// <summary>The seeded hash of an id (<see cref="HistoryIndex.Hash"/>), folded to 32 bits.</summary>
     public static int Hash(ReadOnlySpan<char> key) => (int)HistoryIndex.Hash(key);
 
@@ -42,12 +45,15 @@ internal sealed class IdTable
         }
     }
 
-    /// <summary>Starts fetching the entry where a lookup of <paramref name="key"/> begins (a prefetch hint; no lookup).</summary>
-    public void Hint(string key)
+    /// <summary>Starts fetching the entry where a lookup of a key with this <see cref="Hash"/> begins (a prefetch hint; no lookup).</summary>
+    public void Hint(int hash)
     {
         var entries = _entries;
-        MemoryHint.Prefetch(ref entries[Hash(key) & (entries.Length - 1)]);
+        MemoryHint.Prefetch(ref entries[hash & (entries.Length - 1)]);
     }
+
+    /// <summary>The row of <paramref name="key"/>, whose <see cref="Hash"/> is <paramref name="hash"/>; -1 when unknown.</summary>
+    public int Find(string key, int hash) => Find(key.AsSpan(), hash, key);
 
     /// <summary>Maps <paramref name="key"/> to <paramref name="row"/>, adding it or re-pointing it.</summary>
     public void Set(string key, int row)
@@ -58,6 +64,7 @@ internal sealed class IdTable
             Grow();
         }
 
+        Version++;
         int hash = Hash(key);
         var entries = _entries;
         int mask = entries.Length - 1;

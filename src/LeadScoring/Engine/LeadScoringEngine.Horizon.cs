@@ -45,7 +45,6 @@ public sealed partial class LeadScoringEngine
         if (n > 0)
         {
             // Folded messages leave the list: their ids stay findable in the table only.
-            MakeTabled(row);
             ref ColdRow c = ref _rows[row];
             var state = c.Folded is { } f ? LeadStateCodec.Decode(f.State, Model) : NewFoldState();
             for (int i = 0; i < n; i++)

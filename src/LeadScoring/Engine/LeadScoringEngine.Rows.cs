@@ -757,7 +757,7 @@ public sealed partial class LeadScoringEngine
     /// </summary>
     private struct HotRow
     {
-        private const byte UserIdAtLastBit = 1, DirtyBit = 2, ChangedBit = 4, TabledBit = 8, PersistedAsFirstBit = 16, LastPinnedBit = 32, UnsortedBit = 64;
+        private const byte UserIdAtLastBit = 1, DirtyBit = 2, ChangedBit = 4, PersistedAsFirstBit = 16, LastPinnedBit = 32, UnsortedBit = 64;
 
         /// <summary>
         /// The timestamp of the lead's latest message (spec 2.3 order). Its id is not kept here: see
@@ -810,9 +810,6 @@ public sealed partial class LeadScoringEngine
 
         /// <summary>Whether the lead is in the list of leads changed since <see cref="TakeChanges"/>.</summary>
         public bool Changed { readonly get => Has(ChangedBit); set => Set(ChangedBit, value); }
-
-        /// <summary>Whether the lead's messages are in the history index's id-hash table (a long or folded history).</summary>
-        public bool Tabled { readonly get => Has(TabledBit); set => Set(TabledBit, value); }
 
         /// <summary>Whether the lead was last handed out (<see cref="TakeChanges"/>, an import) under its first id.</summary>
         public bool PersistedAsFirst { readonly get => Has(PersistedAsFirstBit); set => Set(PersistedAsFirstBit, value); }

@@ -129,6 +129,7 @@ public sealed partial class LeadScoringEngine
         _history = history ?? new InMemoryMessageHistory(Options.ExpectedMessages);
         _keepLastIds = _history.ReadsAreCostly;
         _index = new HistoryIndex(Options.ExpectedMessages);
+        _historyKeepsObjects = _history is InMemoryMessageHistory;
         _horizon = Options.ReorderHorizon is { } h ? Math.Max(0, h.Ticks) : long.MaxValue;
         _accounts = new AccountBook(model, Invalidate, AppliedAfter);
         _evaluator = new Evaluator(model, _accounts);
@@ -172,47 +173,68 @@ public sealed partial class LeadScoringEngine
     public ApplyOutcome Apply(LeadMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-
-        // The hot path: the next track, page or identify message of a known lead, by its user id alone, on flat rows.
-        if (_plan is { } plan && message.UserId is { } user && message.AnonymousId is null && message.PreviousId is null)
+        if (_plan is { } plan && HotShape(plan, message, out var set, out ulong messageBits))
         {
             // The message's field bits first: they depend only on the message, so their memory reads overlap
             // with the lead lookup's below instead of waiting for them.
-            FastRuleSet? set = null;
-            ulong messageBits = 0;
-            var type = message.Type;
-            if (type == MessageType.Page)
-            {
-                set = plan.Page;
-                messageBits = MessageBits(set, message);
-            }
-            else if (type == MessageType.Track)
-            {
-                set = EventSet(plan, message.Event!);
-                messageBits = set is null ? 0 : MessageBits(set, message);
-            }
-            else if (type != MessageType.Identify)
-            {
-                return ApplyGeneral(message);
-            }
+            return ApplyHot(message, _ids.Find(message.UserId!), set, messageBits, HistoryIndex.Hash(message.MessageId));
+        }
 
-            int row = _ids.Find(user);
-            if (row >= 0)
+        return ApplyGeneral(message);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="message"/> can take the hot path (flat rows: a track, page or identify message by its
+    /// user id alone), with the rule set and field bits it needs there. They depend only on the message and the model.
+    /// </summary>
+    private bool HotShape(FastPlan plan, LeadMessage message, out FastRuleSet? set, out ulong messageBits)
+    {
+        set = null;
+        messageBits = 0;
+        if (message.UserId is null || message.AnonymousId is not null || message.PreviousId is not null)
+        {
+            return false;
+        }
+
+        var type = message.Type;
+        if (type == MessageType.Page)
+        {
+            set = plan.Page;
+            messageBits = MessageBits(set, message);
+            return true;
+        }
+
+        if (type == MessageType.Track)
+        {
+            set = EventSet(plan, message.Event!);
+            messageBits = set is null ? 0 : MessageBits(set, message);
+            return true;
+        }
+
+        return type == MessageType.Identify;
+    }
+
+    /// <summary>
+    /// The hot path: the next message of a known lead (<paramref name="row"/>, or -1), in order, and no copy of an
+    /// earlier one, goes straight into its flat row; anything else goes the general way.
+    /// </summary>
+    private ApplyOutcome ApplyHot(LeadMessage message, int row, FastRuleSet? set, ulong messageBits, ulong hash)
+    {
+        if (row >= 0)
+        {
+            ref HotRow r = ref _hot[row];
+            long t = message.TimestampTicks;
+            string user = message.UserId!;
+            if (t > r.LastTicks && !r.Dirty && r.UserId is { } known && (ReferenceEquals(user, known) || string.Equals(user, known, StringComparison.Ordinal)))
             {
-                ref HotRow r = ref _hot[row];
-                long t = message.TimestampTicks;
-                if (t > r.LastTicks && !r.Dirty && r.UserId is { } known && (ReferenceEquals(user, known) || string.Equals(user, known, StringComparison.Ordinal)))
+                // A copy of any earlier message of the lead? Its id bloom rules most messages out without a probe.
+                ulong bloom = BloomBits(hash);
+                if ((r.IdBloom & bloom) != bloom || FindCopy(row, hash, message.MessageId) == NoCopy)
                 {
-                    // A copy of any earlier message of the lead? Its id bloom rules most messages out without a probe.
-                    ulong hash = HistoryIndex.Hash(message.MessageId);
-                    ulong bloom = BloomBits(hash);
-                    if ((r.IdBloom & bloom) != bloom || FindCopy(row, hash, message.MessageId) == NoCopy)
-                    {
-                        ApplyFlat(row, set, messageBits, message);
-                        Record(row, message, hash, afterEvery: true);
-                        Statistics.Applied++;
-                        return ApplyOutcome.Applied;
-                    }
+                    ApplyFlat(row, set, messageBits, message);
+                    Record(row, message, hash, afterEvery: true);
+                    Statistics.Applied++;
+                    return ApplyOutcome.Applied;
                 }
             }
         }
@@ -222,9 +244,12 @@ public sealed partial class LeadScoringEngine
 
     /// <summary>
     /// Applies messages in order, exactly as <see cref="Apply(LeadMessage)"/> one by one, and writes each one's outcome.
-    /// On flat rows it looks ahead while it applies: the id-table entry of the message 16 places on and the row of the
-    /// message 8 places on are fetched from memory in the background, so a lead's row is usually in the cache when its
-    /// message comes (per message the cost is dominated by these memory reads once leads outnumber the cache).
+    /// On flat rows it works in chunks of <see cref="LookAhead.Chunk"/>: first it hashes each message's ids, works out its
+    /// field bits and starts fetching its lead's id-table entry (independent work, whose memory reads the processor
+    /// overlaps); then, applying one message, it finds the row of the message <see cref="LookAhead.Near"/> places on and
+    /// starts fetching that row and the message's id-table slot. So each message's ids are hashed once, and its lead's
+    /// row is usually in the cache when it comes (per message the cost is dominated by memory reads once leads outnumber
+    /// the cache).
     /// </summary>
     /// <param name="messages">The messages, in arrival order.</param>
     /// <param name="outcomes">Receives the outcome of each message, at its index; at least as long as <paramref name="messages"/>.</param>
@@ -235,25 +260,117 @@ public sealed partial class LeadScoringEngine
             throw new ArgumentException($"{outcomes.Length} places for the outcomes of {messages.Length} messages.", nameof(outcomes));
         }
 
-        const int Far = 16, Near = 8;
-        bool hint = _plan is not null;
-        for (int i = 0; i < messages.Length; i++)
+        if (_plan is not { } plan)
         {
-            if (hint)
+            for (int i = 0; i < messages.Length; i++)
             {
-                if (i + Far < messages.Length && messages[i + Far]?.UserId is { } far)
-                {
-                    _ids.Hint(far);
-                }
-
-                if (i + Near < messages.Length && messages[i + Near]?.UserId is { } near)
-                {
-                    HintRow(_ids.Find(near));
-                }
+                outcomes[i] = Apply(messages[i]);
             }
 
-            outcomes[i] = Apply(messages[i]);
+            return;
         }
+
+        // In chunks: first every message's shape, field bits and id hashes (independent of each other, so the
+        // processor overlaps their memory reads), then each message applied with its lead's row found a few ahead.
+        var ahead = _ahead;
+        for (int start = 0; start < messages.Length; start += ahead.Length)
+        {
+            var chunk = messages.Slice(start, Math.Min(ahead.Length, messages.Length - start));
+            int n = chunk.Length;
+            for (int j = 0; j < n; j++)
+            {
+                // Fetching ahead: the message 16 on, then the user id and properties of the message 8 on (a lead's id
+                // string is shared by its messages, so it is rarely next to the message in memory).
+                if (j + (2 * LookAhead.Near) < n && chunk[j + (2 * LookAhead.Near)] is { } far)
+                {
+                    MemoryHint.Prefetch(far);
+                }
+
+                if (j + LookAhead.Near < n && chunk[j + LookAhead.Near] is { } near)
+                {
+                    MemoryHint.Prefetch(near.UserId);
+                    MemoryHint.Prefetch(near.Properties);
+                }
+
+                Prepare(plan, chunk[j], ref ahead[j]);
+            }
+
+            for (int j = 0; j < Math.Min(LookAhead.Near, n); j++)
+            {
+                Locate(chunk[j], ref ahead[j]);
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                if (i + LookAhead.Near < n)
+                {
+                    Locate(chunk[i + LookAhead.Near], ref ahead[i + LookAhead.Near]);
+                }
+
+                ref LookAhead a = ref ahead[i];
+                var m = chunk[i];
+                if (!a.Hot)
+                {
+                    outcomes[start + i] = Apply(m);
+                    continue;
+                }
+
+                // The row was found a few messages ago: a new lead or a merge since then may have moved the id.
+                int row = a.IdsVersion == _ids.Version ? a.Row : _ids.Find(m.UserId!);
+                outcomes[start + i] = ApplyHot(m, row, a.Set, a.Bits, a.IdHash);
+            }
+        }
+    }
+
+    /// <summary>The batch apply's first look at a message: its shape, rule set, field bits and id hashes.</summary>
+    private void Prepare(FastPlan plan, LeadMessage? m, ref LookAhead a)
+    {
+        a.Hot = m is not null && HotShape(plan, m, out a.Set, out a.Bits);
+        if (a.Hot)
+        {
+            a.IdHash = HistoryIndex.Hash(m!.MessageId);
+            a.UserHash = IdTable.Hash(m.UserId);
+            _ids.Hint(a.UserHash);
+        }
+        else
+        {
+            a.Set = null;
+        }
+    }
+
+    /// <summary>The batch apply's second look: the lead's row, whose memory is then fetched in the background.</summary>
+    private void Locate(LeadMessage? m, ref LookAhead a)
+    {
+        if (a.Hot)
+        {
+            a.Row = _ids.Find(m!.UserId!, a.UserHash);
+            a.IdsVersion = _ids.Version;
+            HintRow(a.Row);
+            _index.Hint(a.IdHash);
+        }
+    }
+
+    private readonly LookAhead[] _ahead = new LookAhead[LookAhead.Chunk];
+
+    /// <summary>The history is the built-in in-memory one, which hands back the objects it was given (<see cref="Read"/>).</summary>
+    private readonly bool _historyKeepsObjects;
+
+    /// <summary>What the batch apply works out about a message before its turn.</summary>
+    private struct LookAhead
+    {
+        /// <summary>How many messages are looked at before any of them is applied.</summary>
+        public const int Chunk = 256;
+
+        /// <summary>How many messages ahead the lead's row is found and fetched.</summary>
+        public const int Near = 8;
+
+        public FastRuleSet? Set;
+        public ulong Bits;
+        public ulong IdHash;
+        public int UserHash;
+        public int Row;
+        public int IdsVersion;
+        public bool Hot;
     }
 
     /// <summary>Starts fetching a flat row's hot row, counters and window times (prefetch hints).</summary>
@@ -341,8 +458,7 @@ public sealed partial class LeadScoringEngine
         if (IsFolded(row, m))
         {
             _accounts.Add(m, row);
-            MakeTabled(row);
-            _index.Add(row, -1, m.TimestampTicks, hash, ~0L, table: true); // for de-duplication only
+            _index.Add(row, -1, m.TimestampTicks, hash, ~0L); // for de-duplication only
             _hot[row].IdBloom |= BloomBits(hash);
             FoldLate(row, m);
             MarkChanged(row);
@@ -399,7 +515,7 @@ public sealed partial class LeadScoringEngine
             NoteOrder(ref r, m.TimestampTicks);
         }
 
-        r.History = _index.Add(row, r.History, m.TimestampTicks, hash, handle, r.Tabled);
+        r.History = _index.Add(row, r.History, m.TimestampTicks, hash, handle);
         r.IdBloom |= BloomBits(hash);
         r.Kept++;
         MarkChanged(row);
@@ -416,13 +532,15 @@ public sealed partial class LeadScoringEngine
 
     /// <summary>
     /// Reads back a kept message, checking that the history returned the message it was given (same order key and
-    /// id hash): a history backed by a file or a database could otherwise hand back another message silently.
+    /// id hash): a history backed by a file or a database could otherwise hand back another message silently. The
+    /// built-in <see cref="InMemoryMessageHistory"/> hands back the very object it was given, so only its order key is
+    /// compared (hashing the id again cost a cache miss on the id's string per message replayed).
     /// </summary>
     private LeadMessage Read(int entry)
     {
         ref var e = ref _index[entry];
         var m = _history.Get(e.Handle);
-        if (m.TimestampTicks != e.Ticks || HistoryIndex.Hash(m.MessageId) != e.IdHash)
+        if (m.TimestampTicks != e.Ticks || (!_historyKeepsObjects && HistoryIndex.Hash(m.MessageId) != e.IdHash))
         {
             throw new InvalidDataException($"The message history returned message '{m.MessageId}' at {m.Timestamp:O} for handle {e.Handle}, not the message the engine kept there: the history's storage changed.");
         }
@@ -436,13 +554,10 @@ public sealed partial class LeadScoringEngine
     /// <summary><see cref="FindCopy"/>: a copy was counted and folded (or replaced); its id is known only by its hash.</summary>
     private const int FoldedCopy = -2;
 
-    /// <summary>How many entries of a lead's list <see cref="FindCopy"/> walks before it puts the lead's messages in the table.</summary>
-    private const int ChainWalk = 16;
-
     /// <summary>
     /// The index entry of <paramref name="row"/>'s counted message with this id; else <see cref="FoldedCopy"/> when a
     /// released entry has the id's hash, else <see cref="NoCopy"/>. The lead's Bloom filter rules most ids out at once;
-    /// then a short list is walked, and a lead with a long (or folded) history is looked up in the index's table.
+    /// the rest are looked up in the index's id-hash table.
     /// </summary>
     /// <param name="row">The lead.</param>
     /// <param name="hash">The id's hash.</param>
@@ -450,46 +565,14 @@ public sealed partial class LeadScoringEngine
     /// <param name="except">An entry not to count as a copy (the message itself, during a merge), or -1.</param>
     private int FindCopy(int row, ulong hash, string messageId, int except = -1)
     {
-        ref HotRow r = ref _hot[row];
         ulong bloom = BloomBits(hash);
-        if ((r.IdBloom & bloom) != bloom)
+        if ((_hot[row].IdBloom & bloom) != bloom)
         {
             return NoCopy;
         }
 
         int entry;
         bool folded = false;
-        if (!r.Tabled)
-        {
-            int walked = 0;
-            for (entry = r.History; entry >= 0 && walked <= ChainWalk; entry = _index[entry].Prev, walked++)
-            {
-                ref var e = ref _index[entry];
-                if (e.IdHash != hash || entry == except)
-                {
-                    continue;
-                }
-
-                if (!e.Live)
-                {
-                    folded = true;
-                }
-                else if (string.Equals(Read(entry).MessageId, messageId, StringComparison.Ordinal))
-                {
-                    return entry;
-                }
-            }
-
-            if (entry < 0)
-            {
-                return folded ? FoldedCopy : NoCopy;
-            }
-
-            // A long list: from now on the lead's messages are found in the table.
-            MakeTabled(row);
-            folded = false;
-        }
-
         int probe = -1;
         while ((entry = _index.FindNext(row, hash, ref probe)) >= 0)
         {
@@ -510,23 +593,6 @@ public sealed partial class LeadScoringEngine
         }
 
         return folded ? FoldedCopy : NoCopy;
-    }
-
-    /// <summary>Puts the lead's listed messages into the index's id-hash table, where its later messages go too.</summary>
-    private void MakeTabled(int row)
-    {
-        ref HotRow r = ref _hot[row];
-        if (r.Tabled)
-        {
-            return;
-        }
-
-        for (int e = r.History; e >= 0; e = _index[e].Prev)
-        {
-            _index.Insert(e);
-        }
-
-        r.Tabled = true;
     }
 
     /// <summary>The lead's state no longer reflects its history: replay it now, or when it is next read.</summary>
@@ -571,6 +637,13 @@ public sealed partial class LeadScoringEngine
 
         Statistics.Replays++;
         CollectHistory(row, long.MaxValue);
+        foreach (var m in _replay)
+        {
+            // What the in-order step reads of each message beyond the message itself, fetched for all of them at once.
+            MemoryHint.Prefetch(m.UserId);
+            MemoryHint.Prefetch(m.Properties);
+        }
+
         ResetRow(row);
         if (_rows[row].Folded is { } folded)
         {
@@ -619,7 +692,6 @@ public sealed partial class LeadScoringEngine
         }
 
         PinLastId(survivor);
-        bool absorbedTabled = _hot[absorbed].Tabled;
         int tail = -1;
         for (int e = _hot[absorbed].History; e >= 0; e = _index[e].Prev)
         {
@@ -645,19 +717,7 @@ public sealed partial class LeadScoringEngine
             Release(loser);
         }
 
-        // One list, in the table if either part was: the part that is not yet there goes in.
-        if (absorbedTabled)
-        {
-            MakeTabled(survivor);
-        }
-        else if (_hot[survivor].Tabled)
-        {
-            for (int e = _hot[absorbed].History; e >= 0; e = _index[e].Prev)
-            {
-                _index.Insert(e);
-            }
-        }
-
+        // One list (both parts' entries are in the id-hash table already, now under the survivor).
         if (tail >= 0)
         {
             _hot[survivor].Unsorted |= _hot[survivor].History >= 0 || _hot[absorbed].Unsorted;
@@ -1029,8 +1089,7 @@ public sealed partial class LeadScoringEngine
             {
                 if (FindCopy(row, hash, m.MessageId) == NoCopy)
                 {
-                    MakeTabled(row);
-                    _index.Add(row, -1, m.TimestampTicks, hash, ~0L, table: true);
+                    _index.Add(row, -1, m.TimestampTicks, hash, ~0L);
                     _hot[row].IdBloom |= BloomBits(hash);
                 }
 
@@ -1051,7 +1110,7 @@ public sealed partial class LeadScoringEngine
 
             long handle = _history.Add(m);
             NoteOrder(ref _hot[row], m.TimestampTicks);
-            _hot[row].History = _index.Add(row, _hot[row].History, m.TimestampTicks, hash, handle, _hot[row].Tabled);
+            _hot[row].History = _index.Add(row, _hot[row].History, m.TimestampTicks, hash, handle);
             _hot[row].IdBloom |= BloomBits(hash);
             _hot[row].Kept++;
             _accounts.Add(m, row);

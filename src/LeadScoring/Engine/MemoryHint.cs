@@ -23,6 +23,16 @@ internal static unsafe class MemoryHint
         }
     }
 
+    /// <summary>Starts fetching the first cache line of an object (its header and first fields); nothing when null. The object is not read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Prefetch(object? value)
+    {
+        if (Sse.IsSupported && value is not null)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.As<RawData>(value).Data));
+        }
+    }
+
     /// <summary>Starts fetching every cache line of <paramref name="count"/> elements from <paramref name="first"/> on.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Prefetch<T>(ref T first, int count)
@@ -39,5 +49,13 @@ internal static unsafe class MemoryHint
             // The last line, when the steps from an unaligned start passed over its beginning.
             Sse.Prefetch0(last);
         }
+    }
+
+    /// <summary>Any object seen as its first field's address, to name where it is without reading it.</summary>
+    private sealed class RawData
+    {
+#pragma warning disable CS0649 // never assigned: only its address is taken
+        public byte Data;
+#pragma warning restore CS0649
     }
 }

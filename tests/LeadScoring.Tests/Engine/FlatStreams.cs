@@ -139,6 +139,10 @@ internal static class FlatStreams
     public static readonly Gen<FlatCase> Stream =
         Gen.Select(Step.Array[1, 120], Gen.Int[0, 63], Gen.Int[0, 3]).Select(x => Build(x.Item1, x.Item2, x.Item3, looseStart: false));
 
+    /// <summary>As <see cref="Stream"/>, 300 to 700 messages long: longer than the batch apply's look-ahead chunk (256).</summary>
+    public static readonly Gen<FlatCase> LongStream =
+        Gen.Select(Step.Array[300, 700], Gen.Int[0, 63], Gen.Int[0, 3]).Select(x => Build(x.Item1, x.Item2, x.Item3, looseStart: false));
+
     /// <summary>
     /// As <see cref="Stream"/>, but a lead may also start with page and track messages by its user id before any
     /// identify, or identify without traits.

@@ -83,6 +83,17 @@ public class ReferencePropertiesTests
         }, iter: 100);
     }
 
+    // The batch apply looks at up to 256 messages before it applies them: batches longer than that, on long streams.
+    [Fact]
+    public void Flat_rows_score_as_the_reference_does_in_batches_longer_than_the_look_ahead()
+    {
+        Gen.Select(LeadScoring.Tests.Engine.FlatStreams.LongStream, Gen.Int[257, 800]).Sample(x =>
+        {
+            var c = new ScoringCase("flat", LeadScoring.Tests.Engine.FlatStreams.ModelJson, [.. x.Item1.Messages.Select(m => m.ToJson())], x.Item1.AsOf);
+            EngineAgreesWithTheReference(c, ReferenceScorer.Score(c.Model, c.Lines, c.AsOf, explain: true), explain: true, x.Item2);
+        }, iter: 40);
+    }
+
     // Contract revision 2: the stage clock, with ticks every 1 to 48 hours.
     [Fact]
     public void The_engine_scores_any_message_set_as_the_reference_does_with_a_stage_clock()
