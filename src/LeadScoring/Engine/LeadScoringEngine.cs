@@ -246,10 +246,11 @@ public sealed partial class LeadScoringEngine
     /// Applies messages in order, exactly as <see cref="Apply(LeadMessage)"/> one by one, and writes each one's outcome.
     /// On flat rows it works in chunks of <see cref="LookAhead.Chunk"/>: first it hashes each message's ids, works out its
     /// field bits and starts fetching its lead's id-table entry (independent work, whose memory reads the processor
-    /// overlaps); then, applying one message, it finds the row of the message <see cref="LookAhead.Near"/> places on and
-    /// starts fetching that row and the message's id-table slot. So each message's ids are hashed once, and its lead's
-    /// row is usually in the cache when it comes (per message the cost is dominated by memory reads once leads outnumber
-    /// the cache).
+    /// overlaps), and fetches the message 16 places on and the user id and properties of the message 8 on; then,
+    /// applying one message, it finds the row of the message <see cref="LookAhead.Near"/> places on and starts fetching
+    /// that row and the message's slot in the id-hash table of kept messages. So each message's ids are hashed once, and
+    /// its lead's row is usually in the cache when it comes (per message the cost is dominated by memory reads once
+    /// leads outnumber the cache).
     /// </summary>
     /// <param name="messages">The messages, in arrival order.</param>
     /// <param name="outcomes">Receives the outcome of each message, at its index; at least as long as <paramref name="messages"/>.</param>

@@ -74,25 +74,20 @@ public class ReferencePropertiesTests
 
     // The same on flat rows, where the batch apply fetches the rows ahead: canonical-like model and streams.
     [Fact]
-    public void Flat_rows_score_as_the_reference_does_when_messages_come_in_batches()
-    {
-        Gen.Select(LeadScoring.Tests.Engine.FlatStreams.Stream, Gen.Int[1, 40]).Sample(x =>
-        {
-            var c = new ScoringCase("flat", LeadScoring.Tests.Engine.FlatStreams.ModelJson, [.. x.Item1.Messages.Select(m => m.ToJson())], x.Item1.AsOf);
-            EngineAgreesWithTheReference(c, ReferenceScorer.Score(c.Model, c.Lines, c.AsOf, explain: true), explain: true, x.Item2);
-        }, iter: 100);
-    }
+    public void Flat_rows_score_as_the_reference_does_when_messages_come_in_batches() =>
+        FlatRowsAgreeInBatches(LeadScoring.Tests.Engine.FlatStreams.Stream, Gen.Int[1, 40], iter: 100);
 
     // The batch apply looks at up to 256 messages before it applies them: batches longer than that, on long streams.
     [Fact]
-    public void Flat_rows_score_as_the_reference_does_in_batches_longer_than_the_look_ahead()
-    {
-        Gen.Select(LeadScoring.Tests.Engine.FlatStreams.LongStream, Gen.Int[257, 800]).Sample(x =>
+    public void Flat_rows_score_as_the_reference_does_in_batches_longer_than_the_look_ahead() =>
+        FlatRowsAgreeInBatches(LeadScoring.Tests.Engine.FlatStreams.LongStream, Gen.Int[257, 800], iter: 40);
+
+    private static void FlatRowsAgreeInBatches(Gen<LeadScoring.Tests.Engine.FlatCase> streams, Gen<int> batches, int iter) =>
+        Gen.Select(streams, batches).Sample(x =>
         {
             var c = new ScoringCase("flat", LeadScoring.Tests.Engine.FlatStreams.ModelJson, [.. x.Item1.Messages.Select(m => m.ToJson())], x.Item1.AsOf);
             EngineAgreesWithTheReference(c, ReferenceScorer.Score(c.Model, c.Lines, c.AsOf, explain: true), explain: true, x.Item2);
-        }, iter: 40);
-    }
+        }, iter: iter);
 
     // Contract revision 2: the stage clock, with ticks every 1 to 48 hours.
     [Fact]
