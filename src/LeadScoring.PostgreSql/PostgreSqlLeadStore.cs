@@ -32,7 +32,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
     /// <summary>The <c>meta</c> key of the stage clock's last processed tick (UTC ticks, as invariant text).</summary>
     private const string StageClockKey = "stage_clock";
 
-    /// <summary>The <c>meta</c> key of the message log position (a <c>messages.batch</c>) the stored lead states are as of.</summary>
+    /// <summary>The <c>meta</c> key of the message log position (a <c>message_log.batch</c>) the stored lead states are as of.</summary>
     private const string StatePositionKey = "state_position";
 
     private readonly NpgsqlDataSource _dataSource;
@@ -118,29 +118,10 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
     public IAsyncEnumerable<LeadSnapshot> LoadLeadsAsync(CancellationToken cancellationToken) =>
         QueryAsync("SELECT lead_id, ids, state, base_state FROM leads ORDER BY lead_id;", ReadLead, cancellationToken);
 
-    /// <summary>The logged batches after <paramref name="after"/>: the rows of <c>messages</c> by their <c>batch</c> number, in commit order.</summary>
-    public async IAsyncEnumerable<(long Position, IReadOnlyList<LeadMessage> Messages)> ReadLogAsync(long after, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        long position = 0;
-        var messages = new List<LeadMessage>();
-        await foreach (var (batch, message) in QueryAsync("SELECT batch, json FROM messages WHERE batch > $1 ORDER BY seq;",
-            r => (r.GetInt64(0), StoredMessage(r.GetString(1))), cancellationToken, after).ConfigureAwait(false))
-        {
-            if (batch != position && messages.Count > 0)
-            {
-                yield return (position, messages);
-                messages = [];
-            }
-
-            position = batch;
-            messages.Add(message);
-        }
-
-        if (messages.Count > 0)
-        {
-            yield return (position, messages);
-        }
-    }
+    /// <summary>The logged batches after <paramref name="after"/>: one row of <c>message_log</c> each, its <c>batch</c> the position, in commit order.</summary>
+    public IAsyncEnumerable<(long Position, IReadOnlyList<LeadMessage> Messages)> ReadLogAsync(long after, CancellationToken cancellationToken) =>
+        QueryAsync("SELECT batch, messages FROM message_log WHERE batch > $1 ORDER BY batch;",
+            r => (r.GetInt64(0), (IReadOnlyList<LeadMessage>)MessageJsonLines.Parse(PgText.Decode(r.GetString(1)))), cancellationToken, after);
 
     /// <summary>
     /// Writes <paramref name="batch"/> in one transaction: stored leads are deleted first when
@@ -261,20 +242,13 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         {
             // One number per logged batch: its position (ILeadStateStore, IMessageLog).
             logged = Convert.ToInt64(await ScalarAsync(connection, "SELECT nextval('message_batches');", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-            var copy = await connection.BeginBinaryImportAsync("COPY messages (batch, lead_id, message_id, timestamp, json) FROM STDIN (FORMAT BINARY);", cancellationToken).ConfigureAwait(false);
+            // The batch's messages as one row of JSON Lines (the UTF-8 text as it is).
+            var copy = await connection.BeginBinaryImportAsync("COPY message_log (batch, messages) FROM STDIN (FORMAT BINARY);", cancellationToken).ConfigureAwait(false);
             await using (copy.ConfigureAwait(false))
             {
-                for (int i = 0; i < batch.Messages.Count; i++)
-                {
-                    var message = batch.Messages[i];
-                    await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(logged, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(PgText.Encode(message.LeadId), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(PgText.Encode(message.MessageId), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(message.TimestampTicks, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(rows.Messages[i], NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);   // UTF-8 as it is
-                }
-
+                await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                await copy.WriteAsync(logged, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                await copy.WriteAsync(rows.Messages.LinesMemory, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
                 await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
             }
         }
@@ -283,7 +257,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         {
             if (logged == 0)
             {
-                logged = Convert.ToInt64(await ScalarAsync(connection, "SELECT COALESCE((SELECT batch FROM messages ORDER BY seq DESC LIMIT 1), 0);", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+                logged = Convert.ToInt64(await ScalarAsync(connection, "SELECT COALESCE(MAX(batch), 0) FROM message_log;", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
             }
 
             await ExecuteAsync(connection, """
@@ -409,24 +383,17 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
     }
 
     /// <summary>
-    /// The messages of the logged batch at <paramref name="position"/> (the rows of <c>messages</c> with that
-    /// <c>batch</c>, found through a BRIN index, in <c>seq</c> order); null when there are none. Synchronous (Npgsql's
-    /// synchronous API, on a pooled connection of its own): it does not wait for a commit in progress.
+    /// The messages of the <c>message_log</c> row whose <c>batch</c> is <paramref name="position"/>; null when there is
+    /// none. Synchronous (Npgsql's synchronous API, on a pooled connection of its own): it does not wait for a commit in
+    /// progress.
     /// </summary>
     public IReadOnlyList<LeadMessage>? ReadLogBatch(long position)
     {
         ThrowIfNotOpen();
         using var connection = _dataSource.OpenConnection();
-        using var command = new NpgsqlCommand("SELECT json FROM messages WHERE batch = $1 ORDER BY seq;", connection);
+        using var command = new NpgsqlCommand("SELECT messages FROM message_log WHERE batch = $1;", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = position });
-        using var reader = command.ExecuteReader();
-        var messages = new List<LeadMessage>();
-        while (reader.Read())
-        {
-            messages.Add(StoredMessage(reader.GetString(0)));
-        }
-
-        return messages.Count > 0 ? messages : null;
+        return command.ExecuteScalar() is string lines ? MessageJsonLines.Parse(PgText.Decode(lines)) : null;
     }
 
     /// <inheritdoc />
@@ -760,19 +727,6 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
 
         return new ScoreHistoryEntry(
             Text(reader, 0)!, new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), scores, Text(reader, 4), Text(reader, 5), Text(reader, 6)!, Text(reader, 7));
-    }
-
-    /// <summary>
-    /// A stored message was accepted once, maybe within limits raised by its source: it is read back within the widest
-    /// limits, never refused for a limit.
-    /// </summary>
-    private static readonly MessageLimits ReadBackLimits = new() { MaxDepth = MessageLimits.DepthCeiling, MaxKeys = int.MaxValue, MaxStringBytes = int.MaxValue };
-
-    private static LeadMessage StoredMessage(string json)
-    {
-        var result = MessageParser.Parse(Encoding.UTF8.GetBytes(PgText.Decode(json)), ReadBackLimits);
-        return result.Message
-            ?? throw new InvalidDataException($"Lead store: a stored message cannot be read back ({result.Error ?? "ignored type " + result.IgnoredType}).");
     }
 
     /// <summary>

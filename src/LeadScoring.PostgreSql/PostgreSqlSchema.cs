@@ -138,6 +138,16 @@ internal static class PostgreSqlSchema
                 expires_at timestamptz NOT NULL   -- server time; '-infinity' once released
             );
             """),
+        new(6, "the message log as one row per logged batch (JSON Lines, stored out of line without compression) instead of one row per message: a row, a heap tuple and an index entry per message cost the server more than the rest of a commit", """
+            CREATE TABLE message_log (
+                batch    bigint NOT NULL PRIMARY KEY,  -- the log position (from message_batches), in commit order
+                messages text   NOT NULL               -- JSON Lines: the batch's counted messages, in commit order
+            );
+            ALTER TABLE message_log ALTER COLUMN messages SET STORAGE EXTERNAL;
+            INSERT INTO message_log (batch, messages)
+                SELECT batch, string_agg(json, E'\n' ORDER BY seq) FROM messages GROUP BY batch;
+            DROP TABLE messages;
+            """),
     ];
 
     /// <summary>The schema version this code creates.</summary>

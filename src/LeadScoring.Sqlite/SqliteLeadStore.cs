@@ -145,7 +145,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     /// <summary>The logged batches after <paramref name="after"/>: one row of <c>message_log</c> each, its <c>seq</c> the position.</summary>
     public IAsyncEnumerable<(long Position, IReadOnlyList<LeadMessage> Messages)> ReadLogAsync(long after, CancellationToken cancellationToken) =>
         QueryAsync("SELECT seq, messages FROM message_log WHERE seq > $key ORDER BY seq;", after,
-            r => (r.GetInt64(0), (IReadOnlyList<LeadMessage>)ParseLines(r.GetString(1))), cancellationToken);
+            r => (r.GetInt64(0), (IReadOnlyList<LeadMessage>)MessageJsonLines.Parse(r.GetString(1))), cancellationToken);
 
     /// <summary>
     /// The messages of the <c>message_log</c> row whose <c>seq</c> is <paramref name="position"/>; null when there is none.
@@ -187,7 +187,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT messages FROM message_log WHERE seq = $seq;";
         command.Parameters.AddWithValue("$seq", position);
-        return command.ExecuteScalar() is string lines ? ParseLines(lines) : null;
+        return command.ExecuteScalar() is string lines ? MessageJsonLines.Parse(lines) : null;
     }
 
     /// <summary>
@@ -689,38 +689,9 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         var ids = StoreJson.ReadIds(reader.GetString(1));
         byte[] state = reader.GetFieldValue<byte[]>(2);
         byte[]? baseState = reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3);
-        var messages = ParseLines(reader.GetString(4));
+        var messages = MessageJsonLines.Parse(reader.GetString(4));
 
         return LeadSnapshot.Create(leadId, ids, state, baseState is null ? null : (ReadOnlyMemory<byte>?)baseState, messages);
-    }
-
-    /// <summary>
-    /// A stored message was accepted once, maybe within limits raised by its source: it is read back within the
-    /// widest limits, never refused for a limit (issue 14).
-    /// </summary>
-    private static readonly MessageLimits StoredMessageLimits = new() { MaxDepth = MessageLimits.DepthCeiling, MaxKeys = int.MaxValue, MaxStringBytes = int.MaxValue };
-
-    /// <summary>The messages of JSON Lines text (a journal, a row of the message log).</summary>
-    private static List<LeadMessage> ParseLines(string lines)
-    {
-        var messages = new List<LeadMessage>();
-        foreach (var line in lines.AsSpan().EnumerateLines())
-        {
-            if (!line.IsEmpty)
-            {
-                messages.Add(ParseMessage(line));
-            }
-        }
-
-        return messages;
-    }
-
-    private static LeadMessage ParseMessage(ReadOnlySpan<char> json)
-    {
-        byte[] utf8 = new byte[Encoding.UTF8.GetByteCount(json)];
-        Encoding.UTF8.GetBytes(json, utf8);
-        var result = MessageParser.Parse(utf8, StoredMessageLimits);
-        return result.Message ?? throw new InvalidDataException($"Lead store: a stored message cannot be read back ({result.Error ?? "ignored type " + result.IgnoredType}).");
     }
 
     private static object Value(string? text) => (object?)text ?? DBNull.Value;

@@ -8,8 +8,8 @@ namespace LeadScoring.Stores;
 /// <summary>
 /// A batch's messages as JSON Lines in one UTF-8 buffer, each as <see cref="LeadMessage.ToJson"/> writes it, kept by a
 /// store from commit to commit (a batch's is hundreds of kilobytes: no large object per commit, no string per message).
-/// SQLite stores the whole text as one log row, PostgreSQL each line as a row. JSON escapes every control character, so
-/// a line never holds the U+0000 or U+0001 that <c>PgText</c> escapes.
+/// SQLite and PostgreSQL store the whole text as one log row. JSON escapes every control character, so a line never
+/// holds a line break, nor the U+0000 or U+0001 that <c>PgText</c> escapes.
 /// </summary>
 internal sealed class MessageJsonLines
 {
@@ -25,6 +25,9 @@ internal sealed class MessageJsonLines
 
     /// <summary>Every message, one per line (no line break after the last).</summary>
     public ReadOnlySpan<byte> Lines => _buffer.WrittenSpan;
+
+    /// <summary><see cref="Lines"/> as memory, valid until the next <see cref="Write"/> or <see cref="Clear"/>.</summary>
+    public ReadOnlyMemory<byte> LinesMemory => _buffer.WrittenMemory;
 
     /// <summary>The JSON of message <paramref name="index"/>, without its line break.</summary>
     public ReadOnlyMemory<byte> this[int index]
@@ -59,5 +62,39 @@ internal sealed class MessageJsonLines
         _buffer.ResetWrittenCount();
         _ends.Clear();
         return _buffer.Capacity <= 4 << 20;
+    }
+
+    /// <summary>
+    /// A stored message was accepted once, maybe within limits raised by its source: it is read back within the widest
+    /// limits, never refused for a limit (issue 14).
+    /// </summary>
+    private static readonly MessageLimits ReadBackLimits = new() { MaxDepth = MessageLimits.DepthCeiling, MaxKeys = int.MaxValue, MaxStringBytes = int.MaxValue };
+
+    /// <summary>The messages of stored JSON Lines text (a row of a message log, a journal); blank lines are skipped.</summary>
+    /// <exception cref="InvalidDataException">A line is not a message the parser accepts: the stored text was changed.</exception>
+    public static List<LeadMessage> Parse(string lines)
+    {
+        var messages = new List<LeadMessage>();
+        byte[] utf8 = [];
+        foreach (var line in lines.AsSpan().EnumerateLines())
+        {
+            if (line.IsEmpty)
+            {
+                continue;
+            }
+
+            int length = System.Text.Encoding.UTF8.GetByteCount(line);
+            if (utf8.Length < length)
+            {
+                utf8 = new byte[Math.Max(length, utf8.Length * 2)];
+            }
+
+            System.Text.Encoding.UTF8.GetBytes(line, utf8);
+            var result = MessageParser.Parse(utf8.AsSpan(0, length), ReadBackLimits);
+            messages.Add(result.Message
+                ?? throw new InvalidDataException($"Lead store: stored message {messages.Count + 1} of a log row cannot be read back ({result.Error ?? "ignored type " + result.IgnoredType})."));
+        }
+
+        return messages;
     }
 }

@@ -1,11 +1,15 @@
 using LeadScoring.Tests.Shared.Hosting;
+using LeadScoring.Hosting;
 using LeadScoring.PostgreSql;
 using LeadScoring.Sqlite.Tests;
 using Npgsql;
 
 namespace LeadScoring.Stores.Tests;
 
-/// <summary>PostgreSQL migration 4 (issue 13): the current outcomes are filled from the history of an older schema, and the two queries read their indexes.</summary>
+/// <summary>
+/// PostgreSQL migrations on a database an older version left: migration 4 fills the current outcomes from the history and
+/// the two queries read their indexes; migration 6 moves the message log's rows into one row per batch.
+/// </summary>
 [RequiresPostgreSql]
 public sealed class PostgreSqlSchemaTests(PostgreSqlDatabase database) : IClassFixture<PostgreSqlDatabase>
 {
@@ -53,6 +57,67 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabase database) : IClassF
                 .Should().Contain("ix_lead_outcome_score").And.NotContain("Sort", "the index gives the order");
             (await Plan(connection, "SELECT lead_id, first_score FROM lead_outcome WHERE stage_key = 'MQL' ORDER BY first_score DESC NULLS LAST, lead_id LIMIT 50"))
                 .Should().Contain("ix_lead_outcome_stage").And.NotContain("Sort");
+        }
+    }
+
+    [StoreFact]
+    public async Task Migration6_MovesTheLogsRows_IntoOneRowPerBatch_InCommitOrder()
+    {
+        // A database as version 5 left it: a row per message, numbered by batch (1: from before migration 2).
+        var messages = StoreKit.Messages();
+        var batches = new[] { (Batch: 1L, From: 0, Count: 2), (Batch: 2L, From: 2, Count: 3), (Batch: 4L, From: 5, Count: messages.Count - 5) };
+        string connectionString = await database.NewSchemaAsync();
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await Run(connection, "CREATE TABLE schema_version (version integer NOT NULL PRIMARY KEY, description text NOT NULL, applied_at bigint NOT NULL);");
+            foreach (var migration in PostgreSqlSchema.Migrations.Where(m => m.Version <= 5))
+            {
+                await Run(connection, migration.Sql);
+                await Run(connection, $"INSERT INTO schema_version VALUES ({migration.Version}, 'test', 0);");
+            }
+
+            // Rows inserted out of their batches' order: the log is in seq order within a batch.
+            foreach (var (batch, from, count) in batches.Reverse())
+            {
+                for (int i = from; i < from + count; i++)
+                {
+                    await using var insert = new NpgsqlCommand("INSERT INTO messages (batch, lead_id, message_id, timestamp, json) VALUES ($1, $2, $3, $4, $5);", connection);
+                    foreach (object value in new object[] { batch, messages[i].LeadId, messages[i].MessageId, messages[i].TimestampTicks, messages[i].ToJson() })
+                    {
+                        insert.Parameters.Add(new NpgsqlParameter { Value = value });
+                    }
+
+                    await insert.ExecuteNonQueryAsync();
+                }
+            }
+
+            await Run(connection, "SELECT setval('message_batches', 4);");
+        }
+
+        await using (var store = new PostgreSqlLeadStore(new PostgreSqlLeadStoreOptions { ConnectionString = connectionString }))
+        {
+            await store.InitializeAsync(CancellationToken.None);
+            var log = await StoreKit.ToListAsync(store.ReadLogAsync(0, CancellationToken.None));
+            log.Select(b => b.Position).Should().Equal(1, 2, 4);
+            log.Select(b => b.Messages.Select(m => m.ToJson())).Should().BeEquivalentTo(
+                batches.Select(b => messages.Skip(b.From).Take(b.Count).Select(m => m.ToJson())), o => o.WithStrictOrdering());
+            IMessageLog messageLog = store;
+            messageLog.ReadLogBatch(2)!.Select(m => m.ToJson()).Should().Equal(messages.Skip(2).Take(3).Select(m => m.ToJson()));
+            messageLog.ReadLogBatch(3).Should().BeNull("no batch 3 was logged");
+
+            // The next commit is logged after them.
+            var next = new LeadStoreBatch { Messages = messages.Take(1).ToList(), StateCheckpoint = true };
+            await store.CommitAsync(next, CancellationToken.None);
+            next.LogPosition.Should().Be(5);
+            (await store.GetStatePositionAsync(CancellationToken.None)).Should().Be(5);
+        }
+
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'messages';", connection);
+            (await command.ExecuteScalarAsync()).Should().Be(0L, "the per-message table is dropped");
         }
     }
 
