@@ -80,6 +80,13 @@ public sealed record MessageLimits
     private static List<(int Start, int Length)>? t_keys;
 
     /// <summary>
+    /// The key comparisons and set insertions the repeated-key check made on this thread, ever: its work, which a test
+    /// counts to check it stays constant per key (at most <see cref="LinearKeys"/> + 1) whatever the object's size.
+    /// </summary>
+    [ThreadStatic]
+    internal static long t_keyWork;
+
+    /// <summary>
     /// One walk of a message against the limits, token by token (<see cref="Step"/>): the reader that parses the
     /// message drives it, so the limits cost no pass of their own. Dispose it when the message is done.
     /// </summary>
@@ -214,6 +221,7 @@ public sealed record MessageLimits
                 _ = reader.GetString(); // throws as for any text that is not UTF-8: reported by the caller
             }
 
+            t_keyWork += keyRanges.Count - top.KeyBase;
             for (int i = top.KeyBase; i < keyRanges.Count; i++)
             {
                 var (start, length) = keyRanges[i];
@@ -230,6 +238,7 @@ public sealed record MessageLimits
         if (top.Keys is null)
         {
             top.Keys = new HashSet<string>(StringComparer.Ordinal);
+            t_keyWork += keyRanges.Count - top.KeyBase;
             for (int i = top.KeyBase; i < keyRanges.Count; i++)
             {
                 var (start, length) = keyRanges[i];
@@ -237,6 +246,7 @@ public sealed record MessageLimits
             }
         }
 
+        t_keyWork++;
         top.Key = reader.GetString()!;
         return !top.Keys.Add(top.Key);
     }

@@ -108,7 +108,7 @@ public class ReaderHardeningTests
         refused.Error.Should().StartWith("more than 10000 keys (MessageLimits.MaxKeys)");
         raised.Message!.Traits!.Keys!.Length.Should().Be(95_000);
         // That the work grows linearly with the keys (it took 46.8 s when quadratic) is SpanParserTests'
-        // The_work_for_an_object_grows_linearly_with_its_keys, measured as a ratio rather than against a clock.
+        // The_work_for_an_object_grows_linearly_with_its_keys, which counts the work rather than timing it.
     }
 
     [Fact]

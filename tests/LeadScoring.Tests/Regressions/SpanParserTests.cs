@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using LeadScoring.Messages;
@@ -217,35 +216,27 @@ public class SpanParserTests
     [Fact]
     public void The_work_for_an_object_grows_linearly_with_its_keys()
     {
-        // Not a speed test: the same number of keys, as ten objects of 9,500 or one of 95,000, costs about the same when
-        // the work per key is constant, and ten times more for the large one when it grows with the keys before it (a
-        // repeated-key scan over every earlier key, say). Measured in turns, the least of five each, so that load on
-        // the machine weighs on both sides alike; the bound (6) sits between linear (about 1: the large object's arrays
-        // are large objects, which a loaded machine makes dearer, and a CI run saw 5.7 while other builds ran) and the
-        // tenfold of work growing with the keys before it.
+        // Counted, not timed: the repeated-key check's comparisons and set insertions (MessageLimits.t_keyWork, per
+        // thread). Linear work is a constant per key (at most 32 byte comparisons while an object has at most 32 keys,
+        // then a set: the 32 moved into it and one insertion per key); a scan over every earlier key would be
+        // 95,000² / 2 for the large object, and ten objects of 9,500 keys would cost a tenth of it.
         var limits = new MessageLimits { MaxKeys = 200_000 };
         byte[] small = Encoding.UTF8.GetBytes(Keys("properties", 9_500));
         byte[] large = Encoding.UTF8.GetBytes(Keys("properties", 95_000));
-        MessageParser.Parse(small, limits).Message!.Properties!.Keys!.Length.Should().Be(9_500);
-        MessageParser.Parse(large, limits).Message!.Properties!.Keys!.Length.Should().Be(95_000);
 
-        var leastSmall = TimeSpan.MaxValue;
-        var leastLarge = TimeSpan.MaxValue;
-        for (int attempt = 0; attempt < 5; attempt++)
+        long before = MessageLimits.t_keyWork;
+        for (int i = 0; i < 10; i++)
         {
-            var clock = Stopwatch.StartNew();
-            for (int i = 0; i < 10; i++)
-            {
-                _ = MessageParser.Parse(small, limits);
-            }
-
-            leastSmall = TimeSpan.FromTicks(Math.Min(leastSmall.Ticks, clock.Elapsed.Ticks));
-            clock.Restart();
-            _ = MessageParser.Parse(large, limits);
-            leastLarge = TimeSpan.FromTicks(Math.Min(leastLarge.Ticks, clock.Elapsed.Ticks));
+            MessageParser.Parse(small, limits).Message!.Properties!.Keys!.Length.Should().Be(9_500);
         }
 
-        (leastLarge / leastSmall).Should().BeLessThan(6, $"95,000 keys took {leastLarge.TotalMilliseconds:F1} ms and 10 × 9,500 keys {leastSmall.TotalMilliseconds:F1} ms");
+        long smallWork = MessageLimits.t_keyWork - before;
+        before = MessageLimits.t_keyWork;
+        MessageParser.Parse(large, limits).Message!.Properties!.Keys!.Length.Should().Be(95_000);
+        long largeWork = MessageLimits.t_keyWork - before;
+
+        largeWork.Should().BeGreaterThanOrEqualTo(95_000, "every key is checked").And.BeLessThanOrEqualTo(95_000 * 2L, "a constant per key");
+        largeWork.Should().BeLessThanOrEqualTo(smallWork + 100, "95,000 keys in one object cost what 10 × 9,500 do, give or take the first 32 keys of each");
     }
 
     [Theory]
