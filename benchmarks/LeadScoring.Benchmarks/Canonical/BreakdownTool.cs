@@ -36,6 +36,14 @@ public static class BreakdownTool
             for (int r = 0; r < 10; r++)
             {
                 var (ns, bytes) = Engine(full, horizon, identifies, events, batched: batched, sized: batched);
+                if (args.Contains("baseline"))
+                {
+                    // The hand-written baseline right after, on the same events: the ratio within one round.
+                    var (baseNs, _) = Baseline(w);
+                    Console.WriteLine($"{ns:F1} ns/event, {bytes:F1} B/event; baseline {baseNs:F1} ns/event, ratio {ns / baseNs:F2}");
+                    continue;
+                }
+
                 Console.WriteLine($"{ns:F1} ns/event, {bytes:F1} B/event");
             }
 
