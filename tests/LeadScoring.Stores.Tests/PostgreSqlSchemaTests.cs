@@ -20,12 +20,7 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabase database) : IClassF
         await using (var connection = new NpgsqlConnection(connectionString))
         {
             await connection.OpenAsync();
-            await Run(connection, "CREATE TABLE schema_version (version integer NOT NULL PRIMARY KEY, description text NOT NULL, applied_at bigint NOT NULL);");
-            foreach (var migration in PostgreSqlSchema.Migrations.Where(m => m.Version <= 2))
-            {
-                await Run(connection, migration.Sql);
-                await Run(connection, $"INSERT INTO schema_version VALUES ({migration.Version}, 'test', 0);");
-            }
+            await MigrateTo(connection, 2);
 
             // u1: its latest entry is at hour 3 (written before the older one); u2: two at hour 2, the later row wins; u3: NaN; u4: no scores.
             foreach (var (lead, hour, fit, stage) in new[] { ("u1", 3, "30", "lead"), ("u1", 1, "10", "mql"), ("u2", 2, "20", "mql"), ("u2", 2, "25", "Mql"), ("u3", 1, "'NaN'", "mql"), ("u4", 1, "", "mql") })
@@ -70,12 +65,7 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabase database) : IClassF
         await using (var connection = new NpgsqlConnection(connectionString))
         {
             await connection.OpenAsync();
-            await Run(connection, "CREATE TABLE schema_version (version integer NOT NULL PRIMARY KEY, description text NOT NULL, applied_at bigint NOT NULL);");
-            foreach (var migration in PostgreSqlSchema.Migrations.Where(m => m.Version <= 5))
-            {
-                await Run(connection, migration.Sql);
-                await Run(connection, $"INSERT INTO schema_version VALUES ({migration.Version}, 'test', 0);");
-            }
+            await MigrateTo(connection, 5);
 
             // Rows inserted out of their batches' order: the log is in seq order within a batch.
             foreach (var (batch, from, count) in batches.Reverse())
@@ -118,6 +108,17 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabase database) : IClassF
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'messages';", connection);
             (await command.ExecuteScalarAsync()).Should().Be(0L, "the per-message table is dropped");
+        }
+    }
+
+    /// <summary>A schema as an older version of the store left it: the migrations up to <paramref name="version"/>, recorded.</summary>
+    private static async Task MigrateTo(NpgsqlConnection connection, int version)
+    {
+        await Run(connection, "CREATE TABLE schema_version (version integer NOT NULL PRIMARY KEY, description text NOT NULL, applied_at bigint NOT NULL);");
+        foreach (var migration in PostgreSqlSchema.Migrations.Where(m => m.Version <= version))
+        {
+            await Run(connection, migration.Sql);
+            await Run(connection, $"INSERT INTO schema_version VALUES ({migration.Version}, 'test', 0);");
         }
     }
 
