@@ -70,14 +70,27 @@ internal sealed class MessageJsonLines
     /// </summary>
     private static readonly MessageLimits ReadBackLimits = new() { MaxDepth = MessageLimits.DepthCeiling, MaxKeys = int.MaxValue, MaxStringBytes = int.MaxValue };
 
-    /// <summary>The messages of stored JSON Lines text (a row of a message log, a journal); blank lines are skipped.</summary>
+    /// <summary>
+    /// The messages of stored JSON Lines text (a row of a message log, a journal); blank lines are skipped. Only U+000A
+    /// ends a line (a U+000D before it is dropped), not the other characters <c>EnumerateLines</c> would split at
+    /// (U+0085, U+2028, U+2029, form feed): JSON may hold some of them unescaped in a string.
+    /// </summary>
     /// <exception cref="InvalidDataException">A line is not a message the parser accepts: the stored text was changed.</exception>
     public static List<LeadMessage> Parse(string lines)
     {
         var messages = new List<LeadMessage>();
         byte[] utf8 = [];
-        foreach (var line in lines.AsSpan().EnumerateLines())
+        var rest = lines.AsSpan();
+        while (!rest.IsEmpty)
         {
+            int end = rest.IndexOf('\n');
+            var line = end < 0 ? rest : rest[..end];
+            rest = end < 0 ? [] : rest[(end + 1)..];
+            if (line.Length > 0 && line[^1] == '\r')
+            {
+                line = line[..^1];
+            }
+
             if (line.IsEmpty)
             {
                 continue;

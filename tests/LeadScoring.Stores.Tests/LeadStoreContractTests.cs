@@ -263,6 +263,29 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task TheLog_ReadsBackMessagesWhoseTextHoldsLineSeparatorsOtherThanLineFeed()
+    {
+        // The log row is JSON Lines: only U+000A ends a line. JSON escapes it, carriage returns and form feeds, but may
+        // leave U+0085, U+2028 and U+2029 as they are, which .NET's EnumerateLines would also take as line ends.
+        string text = "a\u0085b\u2028c\u2029d\fe\rf\ng\u0000h\u0001i";
+        var messages = new List<LeadMessage>
+        {
+            LeadMessage.Track("m1", "u1", "Odd Text", StoreKit.T0, new Dictionary<string, object?> { ["note"] = text }),
+            LeadMessage.Page("m2", "u1", StoreKit.T0.AddMinutes(1), new Dictionary<string, object?> { ["url"] = "/x" + text }),
+        };
+        var batch = new LeadStoreBatch { Messages = messages };
+        await using (var store = await OpenAsync())
+        {
+            await store.CommitAsync(batch, CancellationToken.None);
+        }
+
+        await using var reopened = await OpenAsync();
+        var log = await StoreKit.ToListAsync(reopened.ReadLogAsync(0, CancellationToken.None));
+        log.SelectMany(b => b.Messages).Select(m => m.ToJson()).Should().Equal(messages.Select(m => m.ToJson()));
+        ((IMessageLog)reopened).ReadLogBatch(batch.LogPosition)!.Select(m => m.ToJson()).Should().Equal(messages.Select(m => m.ToJson()));
+    }
+
+    [StoreFact]
     public async Task ACommit_TellsItsLogPosition_AndOneBatchReadsBackAtIt_AlsoAfterReopening()
     {
         var messages = StoreKit.Messages();
