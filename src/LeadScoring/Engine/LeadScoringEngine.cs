@@ -239,7 +239,7 @@ public sealed partial class LeadScoringEngine
             }
         }
 
-        return ApplyGeneral(message);
+        return ApplyGeneral(message, hash);
     }
 
     /// <summary>
@@ -317,7 +317,7 @@ public sealed partial class LeadScoringEngine
                 }
 
                 // The row was found a few messages ago: a new lead or a merge since then may have moved the id.
-                int row = a.IdsVersion == _ids.Version ? a.Row : _ids.Find(m.UserId!);
+                int row = a.IdsVersion == _ids.Version ? a.Row : _ids.Find(m.UserId!, a.UserHash);
                 outcomes[start + i] = ApplyHot(m, row, a.Set, a.Bits, a.IdHash);
             }
         }
@@ -424,10 +424,12 @@ public sealed partial class LeadScoringEngine
     }
 
     /// <summary>Every message but the hot path's: new leads, links, late messages, copies, group and alias messages.</summary>
-    private ApplyOutcome ApplyGeneral(LeadMessage m)
+    private ApplyOutcome ApplyGeneral(LeadMessage m) => ApplyGeneral(m, HistoryIndex.Hash(m.MessageId));
+
+    /// <summary><see cref="ApplyGeneral(LeadMessage)"/> with the message id's hash already worked out (by the hot path that declined it).</summary>
+    private ApplyOutcome ApplyGeneral(LeadMessage m, ulong hash)
     {
         int row = RowFor(m);
-        ulong hash = HistoryIndex.Hash(m.MessageId);
         int copy = FindCopy(row, hash, m.MessageId);
         if (copy >= 0)
         {
