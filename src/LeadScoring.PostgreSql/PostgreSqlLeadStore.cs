@@ -121,7 +121,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
     /// <summary>The logged batches after <paramref name="after"/>: one row of <c>message_log</c> each, its <c>batch</c> the position, in commit order.</summary>
     public IAsyncEnumerable<(long Position, IReadOnlyList<LeadMessage> Messages)> ReadLogAsync(long after, CancellationToken cancellationToken) =>
         QueryAsync("SELECT batch, messages FROM message_log WHERE batch > $1 ORDER BY batch;",
-            r => (r.GetInt64(0), (IReadOnlyList<LeadMessage>)MessageJsonLines.Parse(PgText.Decode(r.GetString(1)))), cancellationToken, after);
+            r => (r.GetInt64(0), (IReadOnlyList<LeadMessage>)MessageJsonLines.Parse(PgText.Decode(r.GetString(1)), $"message_log batch {r.GetInt64(0)}")), cancellationToken, after);
 
     /// <summary>
     /// Writes <paramref name="batch"/> in one transaction: stored leads are deleted first when
@@ -393,7 +393,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         using var connection = _dataSource.OpenConnection();
         using var command = new NpgsqlCommand("SELECT messages FROM message_log WHERE batch = $1;", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = position });
-        return command.ExecuteScalar() is string lines ? MessageJsonLines.Parse(PgText.Decode(lines)) : null;
+        return command.ExecuteScalar() is string lines ? MessageJsonLines.Parse(PgText.Decode(lines), $"message_log batch {position}") : null;
     }
 
     /// <inheritdoc />

@@ -145,7 +145,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     /// <summary>The logged batches after <paramref name="after"/>: one row of <c>message_log</c> each, its <c>seq</c> the position.</summary>
     public IAsyncEnumerable<(long Position, IReadOnlyList<LeadMessage> Messages)> ReadLogAsync(long after, CancellationToken cancellationToken) =>
         QueryAsync("SELECT seq, messages FROM message_log WHERE seq > $key ORDER BY seq;", after,
-            r => (r.GetInt64(0), (IReadOnlyList<LeadMessage>)MessageJsonLines.Parse(r.GetString(1))), cancellationToken);
+            r => (r.GetInt64(0), (IReadOnlyList<LeadMessage>)MessageJsonLines.Parse(r.GetString(1), $"message_log row {r.GetInt64(0)}")), cancellationToken);
 
     /// <summary>
     /// The messages of the <c>message_log</c> row whose <c>seq</c> is <paramref name="position"/>; null when there is none.
@@ -187,7 +187,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT messages FROM message_log WHERE seq = $seq;";
         command.Parameters.AddWithValue("$seq", position);
-        return command.ExecuteScalar() is string lines ? MessageJsonLines.Parse(lines) : null;
+        return command.ExecuteScalar() is string lines ? MessageJsonLines.Parse(lines, $"message_log row {position}") : null;
     }
 
     /// <summary>
@@ -689,7 +689,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         var ids = StoreJson.ReadIds(reader.GetString(1));
         byte[] state = reader.GetFieldValue<byte[]>(2);
         byte[]? baseState = reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3);
-        var messages = MessageJsonLines.Parse(reader.GetString(4));
+        var messages = MessageJsonLines.Parse(reader.GetString(4), $"the journal of lead '{leadId}'");
 
         return LeadSnapshot.Create(leadId, ids, state, baseState is null ? null : (ReadOnlyMemory<byte>?)baseState, messages);
     }

@@ -75,8 +75,10 @@ internal sealed class MessageJsonLines
     /// ends a line (a U+000D before it is dropped), not the other characters <c>EnumerateLines</c> would split at
     /// (U+0085, U+2028, U+2029, form feed): JSON may hold some of them unescaped in a string.
     /// </summary>
+    /// <param name="lines">The text.</param>
+    /// <param name="where">Where the text was stored, for the error (a log row, a lead's journal).</param>
     /// <exception cref="InvalidDataException">A line is not a message the parser accepts: the stored text was changed.</exception>
-    public static List<LeadMessage> Parse(string lines)
+    public static List<LeadMessage> Parse(string lines, string where)
     {
         var messages = new List<LeadMessage>();
         byte[] utf8 = [];
@@ -105,7 +107,7 @@ internal sealed class MessageJsonLines
             System.Text.Encoding.UTF8.GetBytes(line, utf8);
             var result = MessageParser.Parse(utf8.AsSpan(0, length), ReadBackLimits);
             messages.Add(result.Message
-                ?? throw new InvalidDataException($"Lead store: stored message {messages.Count + 1} of a log row cannot be read back ({result.Error ?? "ignored type " + result.IgnoredType})."));
+                ?? throw new InvalidDataException($"Lead store: stored message {messages.Count + 1} of {where} cannot be read back ({result.Error ?? "ignored type " + result.IgnoredType})."));
         }
 
         return messages;

@@ -12,6 +12,27 @@ public sealed class SchemaTests : IDisposable
     public void Dispose() => _folder.Dispose();
 
     [Fact]
+    public async Task A_damaged_log_row_is_an_error_naming_the_row_and_the_message_in_it()
+    {
+        string path = _folder.File();
+        var batch = new LeadScoring.Hosting.LeadStoreBatch { Messages = StoreKit.Messages().Take(3).ToList() };
+        await using (var store = await StoreKit.OpenAsync(path))
+        {
+            await store.CommitAsync(batch, CancellationToken.None);
+        }
+
+        using (var raw = StoreKit.Raw(path))
+        {
+            // The second line is no longer a message.
+            StoreKit.Scalar(raw, $"UPDATE message_log SET messages = replace(messages, '\"type\":\"alias\"', '\"type\":5') WHERE seq = {batch.LogPosition};");
+        }
+
+        await using var reopened = await StoreKit.OpenAsync(path);
+        var read = () => ((LeadScoring.Hosting.IMessageLog)reopened).ReadLogBatch(batch.LogPosition);
+        read.Should().Throw<InvalidDataException>().WithMessage($"*message 2 of message_log row {batch.LogPosition}*");
+    }
+
+    [Fact]
     public async Task Initialize_CreatesEveryTable_AtTheLatestSchemaVersion_InWalMode()
     {
         string path = _folder.File();
