@@ -74,6 +74,9 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     /// <summary>Called after each step of a commit, inside its transaction (tests inject failures with it).</summary>
     internal Action<string>? CommitStepHook { get; set; }
 
+    /// <summary>How many score history rows are appended before they are indexed by lead (<see cref="ScoreHistoryIndex"/>); set before <see cref="InitializeAsync"/> (tests).</summary>
+    internal int HistoryMergeRows { get; set; } = ScoreHistoryIndex.DefaultMergeRows;
+
     /// <summary>Opens the database (creating the file), sets it up and creates or migrates its schema. Calling it again is a no-op.</summary>
     public async ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
@@ -92,7 +95,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                 Configure(connection);
                 SqliteSchema.Migrate(connection, _time.GetUtcNow().UtcTicks);
-                _commands = new CommitCommands(connection);
+                _commands = new CommitCommands(connection, HistoryMergeRows);
             }
             catch
             {
@@ -216,6 +219,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             var c = _commands!;
             using var transaction = connection.BeginTransaction(deferred: false);
             c.Enlist(transaction);
+            var history = c.History;
+            history.Load();
 
             if (batch.ReplaceAllLeads)
             {
@@ -268,40 +273,27 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             Step("messages");
-            var p = c.RenameHistory.Parameters;
             foreach (var (from, to) in batch.HistoryRenamed)
             {
-                p[0].Value = from;
-                p[1].Value = to;
-                c.RenameHistory.ExecuteNonQuery();
+                history.Rename(from, to);
             }
 
-            p = c.DeleteHistoryFrom.Parameters;
             foreach (var (leadId, from) in batch.HistoryReplacedFrom)
             {
-                p[0].Value = leadId;
-                p[1].Value = from.UtcTicks;
-                c.DeleteHistoryFrom.ExecuteNonQuery();
+                history.DeleteFrom(leadId, from.UtcTicks);
             }
 
-            var insert = c.InsertHistory;
             for (int i = 0; i < batch.History.Count; i++)
             {
-                var entry = batch.History[i];
-                insert.Text(1, entry.LeadId);
-                insert.Int64(2, entry.At.UtcTicks);
-                insert.Utf8(3, json.Scores(i));
-                insert.Text(4, entry.Grade);
-                insert.Text(5, entry.Stage);
-                insert.Text(6, entry.ModelVersion);
-                insert.Text(7, entry.MessageId);
-                insert.Run();
+                history.Insert(batch.History[i], json.Scores(i));
             }
+
+            history.MergeIfDue();
 
             // The current outcomes, from the history rows just written (ILeadOutcomeStore).
             c.Outcomes.Apply(batch);
             Step("history");
-            p = c.InsertDeadLetter.Parameters;
+            var p = c.InsertDeadLetter.Parameters;
             foreach (var letter in batch.DeadLetters)
             {
                 p[0].Value = Value(letter.Source);
@@ -352,6 +344,12 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             transaction.Commit();
             batch.LogPosition = logged;
         }
+        catch
+        {
+            // Rolled back: the map of the history's tail may name rows that are not there.
+            _commands?.History.Invalidate();
+            throw;
+        }
         finally
         {
             _commands?.Enlist(null);
@@ -370,16 +368,22 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var command = Open().CreateCommand();
-            command.CommandText = """
-                SELECT lead_id, at, scores, grade, stage, model_version, message_id
-                FROM score_history WHERE lead_id = $lead_id ORDER BY at, id;
-                """;
-            command.Parameters.AddWithValue("$lead_id", leadId);
-            using var reader = command.ExecuteReader();
-            var entries = new List<ScoreHistoryEntry>();
-            while (reader.Read())
+            var connection = Open();
+            var rows = _commands!.History.Rows(leadId);
+            rows.Sort();   // by time, then id (commit order)
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT lead_id, at, scores, grade, stage, model_version, message_id FROM score_history WHERE id = $id;";
+            var id = command.Parameters.Add("$id", SqliteType.Integer);
+            var entries = new List<ScoreHistoryEntry>(rows.Count);
+            foreach (var (_, rowId) in rows)
             {
+                id.Value = rowId;
+                using var reader = command.ExecuteReader();
+                if (!reader.Read())
+                {
+                    throw new InvalidOperationException($"score_history row {rowId} of lead '{leadId}' is indexed but missing.");
+                }
+
                 entries.Add(new ScoreHistoryEntry(
                     reader.GetString(0),
                     new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero),
@@ -571,8 +575,9 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         // is checksummed and replayed only up to its last complete commit). FULL also fsyncs each commit.
         Execute(connection, _options.FlushEveryCommit ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
         Execute(connection, "PRAGMA foreign_keys=ON;");
-        // A 64 MiB page cache (the default is 2 MiB): the message log's and score history's indexes grow with every
-        // commit, and with the default cache most inserts read their index pages back from the operating system.
+        // A 64 MiB page cache (the default is 2 MiB): the tables written per commit grow with every commit, and a merge
+        // of the score history's tail (ScoreHistoryIndex) writes all over score_history_by_lead; with the default cache
+        // most of their pages would be read back from the operating system.
         Execute(connection, "PRAGMA cache_size=-65536;");
         // Checkpoint the log every 16,384 pages (64 MiB) instead of 1,000: a batch rewrites the pages of the leads it
         // changes, scattered over the table, and a checkpoint copies each page once however many commits rewrote it.
@@ -701,7 +706,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     /// <summary>The prepared commands of a commit, made once per connection and reused.</summary>
     private sealed class CommitCommands : IDisposable
     {
-        public CommitCommands(SqliteConnection connection)
+        public CommitCommands(SqliteConnection connection, int historyMergeRows)
         {
             DeleteAllLeads = Prepare(connection, "DELETE FROM leads;");
             DeleteLead = Prepare(connection, "DELETE FROM leads WHERE lead_id = $lead_id;", "$lead_id");
@@ -716,12 +721,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 """);
             InsertMessages = new RawStatement(connection, "INSERT INTO message_log (messages) VALUES ($messages) RETURNING seq;");
             LogEnd = Prepare(connection, "SELECT COALESCE(MAX(seq), 0) FROM message_log;");
-            InsertHistory = new RawStatement(connection, """
-                INSERT INTO score_history (lead_id, at, scores, grade, stage, model_version, message_id)
-                VALUES ($lead_id, $at, $scores, $grade, $stage, $model_version, $message_id);
-                """);
-            RenameHistory = Prepare(connection, "UPDATE score_history SET lead_id = $to WHERE lead_id = $from;", "$from", "$to");
-            DeleteHistoryFrom = Prepare(connection, "DELETE FROM score_history WHERE lead_id = $lead_id AND at >= $at;", "$lead_id", "$at");
+            History = new ScoreHistoryIndex(connection, historyMergeRows);
             InsertDeadLetter = Prepare(connection, """
                 INSERT INTO dead_letters (source, location, reason, raw, at) VALUES ($source, $location, $reason, $raw, $at);
                 """, "$source", "$location", "$reason", "$raw", "$at");
@@ -755,11 +755,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
         public SqliteCommand LogEnd { get; }
 
-        public RawStatement InsertHistory { get; }
-
-        public SqliteCommand RenameHistory { get; }
-
-        public SqliteCommand DeleteHistoryFrom { get; }
+        /// <summary>The score history's rows, written and found by lead (schema 6).</summary>
+        public ScoreHistoryIndex History { get; }
 
         public SqliteCommand InsertDeadLetter { get; }
 
@@ -768,7 +765,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         public SqliteCommand UpsertMeta { get; }
 
         private IEnumerable<SqliteCommand> All =>
-            [DeleteAllLeads, DeleteLead, LogEnd, RenameHistory, DeleteHistoryFrom, InsertDeadLetter, UpsertCheckpoint, UpsertMeta, UpsertOutbox];
+            [DeleteAllLeads, DeleteLead, LogEnd, InsertDeadLetter, UpsertCheckpoint, UpsertMeta, UpsertOutbox];
 
         public void Enlist(SqliteTransaction? transaction)
         {
@@ -778,6 +775,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
             }
 
             Outcomes.Enlist(transaction);
+            History.Enlist(transaction);
         }
 
         public void Dispose()
@@ -789,7 +787,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
             UpsertLead.Dispose();
             InsertMessages.Dispose();
-            InsertHistory.Dispose();
+            History.Dispose();
             Outcomes.Dispose();
         }
 

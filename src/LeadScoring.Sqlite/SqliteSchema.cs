@@ -88,6 +88,17 @@ internal static class SqliteSchema
             DROP TABLE account_messages;
             """)),
         new(5, "current outcomes (each lead's latest score history entry), indexed by stage and by each score, filled from the history", LeadOutcomeTables),
+        new(6, "score history found by lead through score_history_by_lead, written in bulk (ScoreHistoryIndex), instead of an index on score_history", Sql($"""
+            CREATE TABLE score_history_by_lead (
+                lead_id TEXT    NOT NULL,
+                at      INTEGER NOT NULL,  -- UTC ticks
+                id      INTEGER NOT NULL,  -- score_history.id
+                PRIMARY KEY (lead_id, at, id)
+            ) WITHOUT ROWID;
+            INSERT INTO score_history_by_lead (lead_id, at, id) SELECT lead_id, at, id FROM score_history ORDER BY lead_id, at, id;
+            DROP INDEX ix_score_history_lead_id;
+            INSERT OR REPLACE INTO meta (key, value) SELECT '{ScoreHistoryIndex.IndexedKey}', CAST(COALESCE(MAX(id), 0) AS TEXT) FROM score_history;
+            """)),
     ];
 
     /// <summary>The tables of migration 5 (issue 13): <c>GET /leads?stage=mql&amp;top=50</c> reads them instead of evaluating every lead.</summary>

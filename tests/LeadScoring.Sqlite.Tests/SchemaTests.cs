@@ -51,9 +51,9 @@ public sealed class SchemaTests : IDisposable
                 }
             }
 
-            tables.Should().Equal("checkpoints", "dead_letters", "lead_outcome", "lead_outcome_score", "leads", "message_log", "meta", "outbox", "schema_version", "score_history");
-            StoreKit.Scalar(raw, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4,5");
-            StoreKit.Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%';").Should().Be(3L);
+            tables.Should().Equal("checkpoints", "dead_letters", "lead_outcome", "lead_outcome_score", "leads", "message_log", "meta", "outbox", "schema_version", "score_history", "score_history_by_lead");
+            StoreKit.Scalar(raw, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4,5,6");
+            StoreKit.Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%';").Should().Be(2L, "score_history has no index of its own");
         }
 
         File.Exists(path + "-wal").Should().BeFalse("closing the last connection merges the log into the file");
@@ -112,7 +112,7 @@ public sealed class SchemaTests : IDisposable
         }
 
         using var after = StoreKit.Raw(path);
-        StoreKit.Scalar(after, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4,5");
+        StoreKit.Scalar(after, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4,5,6");
         StoreKit.Scalar(after, "SELECT count(*) FROM sqlite_master WHERE name = 'messages';").Should().Be(0L);
     }
 
@@ -150,12 +150,83 @@ public sealed class SchemaTests : IDisposable
         }
 
         using var after = StoreKit.Raw(path);
-        StoreKit.Scalar(after, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4,5");
+        StoreKit.Scalar(after, "SELECT group_concat(version) FROM schema_version;").Should().Be("1,2,3,4,5,6");
         string Plan(string sql) => string.Join(" | ", Rows(after, "EXPLAIN QUERY PLAN " + sql));
         Plan("SELECT lead_id, value FROM lead_outcome_score WHERE score_name = 'fit' ORDER BY value DESC, lead_id LIMIT 50;")
             .Should().Contain("ix_lead_outcome_score").And.NotContain("TEMP B-TREE", "the index gives the order");
         Plan("SELECT lead_id, first_score FROM lead_outcome WHERE stage_key = 'MQL' ORDER BY first_score DESC, lead_id LIMIT 50;")
             .Should().Contain("ix_lead_outcome_stage").And.NotContain("TEMP B-TREE");
+    }
+
+    [Fact]
+    public async Task Migration6_IndexesAVersion5History_ByLead_AndLaterRowsAreMergedIntoIt()
+    {
+        // A database as version 5 left it: score history rows, indexed on score_history itself.
+        string path = _folder.File();
+        using (var raw = StoreKit.Raw(path))
+        {
+            using var transaction = OlderDatabase(raw, 5);
+            foreach (var (lead, hour) in new[] { ("u1", 3), ("u2", 1), ("u1", 1), ("u1", 3) })
+            {
+                using var insert = raw.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = "INSERT INTO score_history (lead_id, at, scores, grade, stage, model_version, message_id) VALUES ($l, $t, '{}', NULL, NULL, 'v1', $m);";
+                insert.Parameters.AddWithValue("$l", lead);
+                insert.Parameters.AddWithValue("$t", StoreKit.T0.AddHours(hour).UtcTicks);
+                insert.Parameters.AddWithValue("$m", $"{lead}-{hour}");
+                insert.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+
+        await using (var store = await StoreKit.OpenAsync(path, historyMergeRows: 2))
+        {
+            (await store.GetHistoryAsync("u1", default)).Select(h => h.MessageId).Should().Equal("u1-1", "u1-3", "u1-3");
+            (await store.GetHistoryAsync("u2", default)).Select(h => h.MessageId).Should().Equal("u2-1");
+
+            // Rows after the migration: the first commit stays in the tail, the second merges both into the index.
+            await store.CommitAsync(new LeadStoreBatch { History = [StoreKit.History("u1", StoreKit.T0.AddHours(2), 1, messageId: "a")] }, default);
+            using (var raw = StoreKit.Raw(path))
+            {
+                StoreKit.Scalar(raw, "SELECT count(*) FROM score_history_by_lead;").Should().Be(4L, "one row is in the tail");
+            }
+
+            await store.CommitAsync(new LeadStoreBatch { History = [StoreKit.History("u2", StoreKit.T0, 1, messageId: "b")] }, default);
+            (await store.GetHistoryAsync("u1", default)).Select(h => h.MessageId).Should().Equal("u1-1", "a", "u1-3", "u1-3");
+            (await store.GetHistoryAsync("u2", default)).Select(h => h.MessageId).Should().Equal("b", "u2-1");
+        }
+
+        using var after = StoreKit.Raw(path);
+        StoreKit.Scalar(after, "SELECT count(*) FROM score_history_by_lead;").Should().Be(6L);
+        StoreKit.Scalar(after, "SELECT value FROM meta WHERE key = 'history_indexed';").Should().Be("6");
+        StoreKit.Scalar(after, "SELECT count(*) FROM sqlite_master WHERE name = 'ix_score_history_lead_id';").Should().Be(0L);
+        string.Join(" | ", Rows(after, "EXPLAIN QUERY PLAN SELECT at, id FROM score_history_by_lead WHERE lead_id = 'u1';"))
+            .Should().Contain("PRIMARY KEY").And.NotContain("SCAN");
+    }
+
+    [Fact]
+    public async Task Two_stores_on_one_file_see_each_others_history_rows_and_never_reuse_an_id()
+    {
+        // Each store keeps the history rows not yet indexed by lead in memory; a commit by the other connection
+        // (PRAGMA data_version) makes it read them again.
+        string path = _folder.File();
+        await using var first = await StoreKit.OpenAsync(path);
+        await using var second = await StoreKit.OpenAsync(path);
+        await first.CommitAsync(new LeadStoreBatch { History = [StoreKit.History("u1", StoreKit.T0, 1, messageId: "first-1")] }, default);
+        (await second.GetHistoryAsync("u1", default)).Select(h => h.MessageId).Should().Equal("first-1");
+
+        await second.CommitAsync(new LeadStoreBatch { History = [StoreKit.History("u1", StoreKit.T0.AddHours(1), 2, messageId: "second-1")] }, default);
+        await first.CommitAsync(new LeadStoreBatch
+        {
+            HistoryReplacedFrom = new Dictionary<string, DateTimeOffset> { ["u1"] = StoreKit.T0.AddHours(1) },
+            History = [StoreKit.History("u1", StoreKit.T0.AddHours(2), 3, messageId: "first-2")],
+        }, default);
+
+        (await first.GetHistoryAsync("u1", default)).Select(h => h.MessageId).Should().Equal("first-1", "first-2");
+        (await second.GetHistoryAsync("u1", default)).Select(h => h.MessageId).Should().Equal("first-1", "first-2");
+        using var raw = StoreKit.Raw(path);
+        StoreKit.Scalar(raw, "SELECT count(*) FROM score_history;").Should().Be(2L, "the cut deleted the second store's row");
     }
 
     /// <summary>Makes the database as schema <paramref name="version"/> left it; the caller fills it and commits the transaction returned.</summary>

@@ -39,11 +39,16 @@ internal static class StoreKit
     public static CompiledModel Model { get; } =
         CompiledModel.Compile(ScoringModelLoader.Load(File.ReadAllText(SamplePath("model.json"))).GetModelOrThrow());
 
-    public static async Task<SqliteLeadStore> OpenAsync(string path, Action<SqliteLeadStoreOptions>? configure = null)
+    public static async Task<SqliteLeadStore> OpenAsync(string path, Action<SqliteLeadStoreOptions>? configure = null, int? historyMergeRows = null)
     {
         var options = new SqliteLeadStoreOptions { ConnectionString = "Data Source=" + path };
         configure?.Invoke(options);
         var store = new SqliteLeadStore(options);
+        if (historyMergeRows is { } rows)
+        {
+            store.HistoryMergeRows = rows;
+        }
+
         await store.InitializeAsync(CancellationToken.None);
         return store;
     }
