@@ -186,13 +186,16 @@ internal sealed class ScoreHistoryIndex : IDisposable
         _tailRows = 0;
     }
 
-    /// <summary>The ids and times of the rows of <paramref name="leadId"/> (indexed, then the tail's), not sorted.</summary>
+    /// <summary>
+    /// The ids and times of the rows of <paramref name="leadId"/> (indexed, then the tail's), not sorted. Called in a read
+    /// transaction the commands are enlisted in: its first read fixes the snapshot that the map is then checked against.
+    /// </summary>
     public List<(long At, long Id)> Rows(string leadId)
     {
-        var tail = Load();
         var rows = new List<(long At, long Id)>();
         using (var command = _connection.CreateCommand())
         {
+            command.Transaction = _dataVersion.Transaction;
             command.CommandText = "SELECT at, id FROM score_history_by_lead WHERE lead_id = $lead_id;";
             command.Parameters.AddWithValue("$lead_id", leadId);
             using var reader = command.ExecuteReader();
@@ -202,7 +205,7 @@ internal sealed class ScoreHistoryIndex : IDisposable
             }
         }
 
-        if (tail.TryGetValue(leadId, out var recent))
+        if (Load().TryGetValue(leadId, out var recent))
         {
             rows.AddRange(recent);
         }

@@ -369,9 +369,23 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         try
         {
             var connection = Open();
-            var rows = _commands!.History.Rows(leadId);
+            // One read transaction: the rows found by lead and the rows read are of one snapshot, whoever else writes.
+            using var read = connection.BeginTransaction(deferred: true);
+            var history = _commands!.History;
+            history.Enlist(read);
+            List<(long At, long Id)> rows;
+            try
+            {
+                rows = history.Rows(leadId);
+            }
+            finally
+            {
+                history.Enlist(null);
+            }
+
             rows.Sort();   // by time, then id (commit order)
             using var command = connection.CreateCommand();
+            command.Transaction = read;
             command.CommandText = "SELECT lead_id, at, scores, grade, stage, model_version, message_id FROM score_history WHERE id = $id;";
             var id = command.Parameters.Add("$id", SqliteType.Integer);
             var entries = new List<ScoreHistoryEntry>(rows.Count);
