@@ -47,7 +47,22 @@ trap 'exit 143' TERM
 fail() { echo "orleans-cluster-test: FAILED: $*" >&2; for l in "$work"/*.log; do echo "--- ${l##*/} (last lines)" >&2; tail -n 15 "$l" >&2; done; exit 1; }
 
 db=$(dotnet "$silo_dll" create-db --postgres "$LEADSCORING_TEST_POSTGRES") || fail "could not create a database"
-base=$((20000 + RANDOM % 20000))
+# Five ports in a row, below the kernel's ephemeral range (32768 on), that no socket uses now: a port in that range
+# can be taken meanwhile by any outgoing connection (Npgsql's, the tests'), and a silo that cannot bind it never starts.
+ports_in_use() {
+  local f local_address
+  for f in /proc/net/tcp /proc/net/tcp6; do
+    [ -r "$f" ] || continue
+    while read -r _ local_address _; do echo $((16#${local_address##*:})); done < <(tail -n +2 "$f")
+  done
+}
+for _ in $(seq 1 50); do
+  base=$((20000 + RANDOM % 12000))
+  used=$(ports_in_use)
+  clash=0
+  for p in $(seq "$base" $((base + 4))); do grep -qx "$p" <<<"$used" && clash=1; done
+  [ "$clash" -eq 0 ] && break
+done
 p1=$base; p2=$((base + 1)); g1=$((base + 2)); g2=$((base + 3)); web_port=$((base + 4))
 start=$SECONDS
 dotnet "$silo_dll" silo --clustering adonet --silo-port $p1 --gateway-port $g1 --postgres "$db" >"$work/silo-1.log" 2>&1 &
