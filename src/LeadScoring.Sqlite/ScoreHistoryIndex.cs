@@ -44,6 +44,9 @@ internal sealed class ScoreHistoryIndex : IDisposable
     private long _next;
     private long _seenVersion;
 
+    /// <summary>The transaction the commands are enlisted in (<see cref="Enlist"/>), for the ones made on the spot.</summary>
+    private SqliteTransaction? _transaction;
+
     public ScoreHistoryIndex(SqliteConnection connection, int mergeRows)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(mergeRows, 1);
@@ -74,9 +77,6 @@ internal sealed class ScoreHistoryIndex : IDisposable
     /// <summary>How many tail rows make a merge.</summary>
     public int MergeRows { get; }
 
-    /// <summary>How many rows the tail holds now (tests).</summary>
-    internal int TailRows => _tailRows;
-
     /// <summary>Puts the commands in <paramref name="transaction"/> (or none).</summary>
     public void Enlist(SqliteTransaction? transaction)
     {
@@ -84,6 +84,7 @@ internal sealed class ScoreHistoryIndex : IDisposable
         _deleteIndexed.Transaction = transaction;
         _merge.Transaction = transaction;
         _dataVersion.Transaction = transaction;
+        _transaction = transaction;
     }
 
     /// <summary>Forgets the map: a commit failed and was rolled back, so it may hold rows that are not there.</summary>
@@ -195,7 +196,7 @@ internal sealed class ScoreHistoryIndex : IDisposable
         var rows = new List<(long At, long Id)>();
         using (var command = _connection.CreateCommand())
         {
-            command.Transaction = _dataVersion.Transaction;
+            command.Transaction = _transaction;
             command.CommandText = "SELECT at, id FROM score_history_by_lead WHERE lead_id = $lead_id;";
             command.Parameters.AddWithValue("$lead_id", leadId);
             using var reader = command.ExecuteReader();
@@ -231,7 +232,7 @@ internal sealed class ScoreHistoryIndex : IDisposable
         long last;
         using (var command = _connection.CreateCommand())
         {
-            command.Transaction = _dataVersion.Transaction;
+            command.Transaction = _transaction;
             command.CommandText = $"SELECT CAST(value AS INTEGER) FROM meta WHERE key = '{IndexedKey}';";
             indexed = command.ExecuteScalar() is long i ? i : 0;
             command.CommandText = "SELECT COALESCE(MAX(id), 0) FROM score_history;";

@@ -210,8 +210,9 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         cancellationToken.ThrowIfCancellationRequested();
 
-        // The JSON is made before taking the lock: reads are not held up by it, and the transaction is short. Its buffers
-        // are reused by the next commit (a batch's message log is hundreds of kilobytes: no large object per commit).
+        // The JSON is made outside the lock (the message log's row while the transaction runs, below): reads are not held
+        // up by it. Its buffers are reused by the next commit (a batch's message log is hundreds of kilobytes: no large
+        // object per commit).
         var json = _json.TryTake(out var reused) ? reused : new BatchJson();
         json.Write(batch);
         // The message log's row, most of the JSON, is made on another thread meanwhile: the transaction writes the leads,
@@ -827,7 +828,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// The text columns of a batch, made before its transaction, as UTF-8 in buffers kept from commit to commit (the
+    /// The text columns of a batch (the lead ids and scores before its transaction, the message log row while it runs),
+    /// as UTF-8 in buffers kept from commit to commit (the
     /// store keeps the instances it is done with): the message log row and the history rows' scores are bound from
     /// them without a string each.
     /// </summary>
