@@ -16,7 +16,10 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// (<c>memory</c>, <c>sqlite</c> into a fresh file, <c>postgres</c> into a fresh database on the server of
 /// <c>LEADSCORING_BENCH_POSTGRES</c> or <c>LEADSCORING_TEST_POSTGRES</c>). Timed: from the host's start until every
 /// message is committed. Then the §7 row is checked on every lead read back through <see cref="ILeadScoreReader"/>.
-/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N] [--horizon none|DAYS] [--history log|memory|default] [--allocations]</code>
+/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N] [--horizon none|DAYS] [--history log|memory|default] [--gc server|workstation] [--allocations]</code>
+/// The garbage collector is the Worker sample's (and ASP.NET Core's): server, unless <c>--gc workstation</c>. The
+/// collector is chosen when a process starts, so the tool runs itself again with <c>DOTNET_gcServer</c> set when the
+/// one asked for is not the one it runs with.
 /// </summary>
 public static class PipelineTool
 {
@@ -27,7 +30,7 @@ public static class PipelineTool
         TimeSpan? horizon = TimeSpan.FromDays(30);
         bool? history = null;
         int? batchSize = null, workers = null;
-        bool allocations = false;
+        bool allocations = false, serverGC = true;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--allocations")
@@ -45,6 +48,7 @@ public static class PipelineTool
                 case "--workers": workers = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--repeat": repeat = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--horizon": horizon = value == "none" ? null : TimeSpan.FromDays(double.Parse(value, CultureInfo.InvariantCulture)); break;
+                case "--gc": serverGC = value switch { "server" => true, "workstation" => false, _ => throw new ArgumentException($"pipeline: --gc is server or workstation, not '{value}'") }; break;
                 case "--history": history = value switch { "log" => false, "memory" => true, "default" => null, _ => throw new ArgumentException($"pipeline: --history is log, memory or default, not '{value}'") }; break;
                 default: throw new ArgumentException($"pipeline: unknown option {args[i]}");
             }
@@ -57,6 +61,11 @@ public static class PipelineTool
             stores.AddRange(["memory", "sqlite"]);
         }
 
+        if (System.Runtime.GCSettings.IsServerGC != serverGC)
+        {
+            return RunAgain(serverGC);
+        }
+
         var workload = CanonicalWorkload.Generate(events);
         string root = Directory.CreateTempSubdirectory("leadscoring-pipeline-tool-").FullName;
         try
@@ -64,7 +73,7 @@ public static class PipelineTool
             string inbox = Directory.CreateDirectory(Path.Combine(root, "inbox")).FullName;
             File.WriteAllBytes(Path.Combine(inbox, "messages.jsonl"), CanonicalJson.Build(workload, events));
             int messages = CanonicalWorkload.LeadCount + events;
-            Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}; {messages:N0} messages");
+            Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, load average {LoadAverage()}; {messages:N0} messages");
             Console.WriteLine("| store | run | wall | msgs/s | CPU (user+sys) | batches | allocated | GCs (0/1/2) | GC pause | heap after drain | peak RSS |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             for (int r = 1; r <= repeat; r++)
@@ -185,6 +194,26 @@ public static class PipelineTool
         {
             PostgreSqlDatabases.Drop(database);
         }
+    }
+
+    /// <summary>Runs this command again in a process started with the garbage collector asked for; returns its exit code.</summary>
+    private static int RunAgain(bool serverGC)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(PipelineTool).Assembly.Location);   // run as `dotnet LeadScoring.Benchmarks.dll ...`
+        }
+
+        foreach (string arg in Environment.GetCommandLineArgs().Skip(1))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["DOTNET_gcServer"] = serverGC ? "1" : "0";
+        using var child = Process.Start(start) ?? throw new InvalidOperationException("pipeline: could not start " + start.FileName);
+        child.WaitForExit();
+        return child.ExitCode;
     }
 
     internal static string LoadAverage() =>
