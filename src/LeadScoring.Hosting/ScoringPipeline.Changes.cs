@@ -88,7 +88,10 @@ internal sealed partial class ScoringPipeline
                     string id = changes.Changed[k];
                     var (snapshot, latest) = evaluated[i][k];
                     snapshots.Add(snapshot.LeadId);
-                    if (!_outcomes.TryGetValue(id, out var previous))
+                    // Most leads have one id and are reported under it: their outcome is looked up once (every lookup
+                    // below is of that id) and replaced in place.
+                    bool single = snapshot.Ids.Length == 1 && snapshot.LeadId == id && snapshot.Ids[0] == id;
+                    if (!_outcomes.TryGetValue(id, out var previous) && !single)
                     {
                         foreach (var known in snapshot.Ids)
                         {
@@ -101,11 +104,12 @@ internal sealed partial class ScoringPipeline
 
                     var entry = latest.Entry;
                     var ids = IdsOf(snapshot);
-                    long first = FirstOf(ids, history);
+                    var instants = history.InstantsOf(ids);
+                    long first = single ? Math.Min(instants.First, previous?.First ?? long.MaxValue) : FirstOf(ids, instants.First);
                     bool changed = previous is null || !SameOutcome(previous.Entry, entry);
                     if (!rescore)
                     {
-                        AddHistory(p, snapshot, ids, entry.At.UtcTicks, entry, history);
+                        AddHistory(p, snapshot, ids, instants, single ? new Earliest(previous) : null, entry.At.UtcTicks, entry, history);
                     }
                     else if (changed)
                     {
@@ -135,11 +139,14 @@ internal sealed partial class ScoringPipeline
                         }
                     }
 
-                    foreach (var known in snapshot.Ids)
+                    if (!single)
                     {
-                        if (_outcomes.Remove(known))
+                        foreach (var known in snapshot.Ids)
                         {
-                            _outcomeChanges.Add(known);
+                            if (_outcomes.Remove(known))
+                            {
+                                _outcomeChanges.Add(known);
+                            }
                         }
                     }
 
@@ -218,9 +225,10 @@ internal sealed partial class ScoringPipeline
         snapshot.Ids.Contains(snapshot.LeadId, StringComparer.Ordinal) ? snapshot.Ids : snapshot.Ids.Add(snapshot.LeadId);
 
     /// <summary>The ticks of a changed lead's first message: that of the leads it was, or of its messages in this batch.</summary>
-    private long FirstOf(ImmutableArray<string> ids, HistoryChanges history)
+    /// <param name="ids">Every id of the lead.</param>
+    /// <param name="first">The ticks of the lead's first message in this batch (<see cref="long.MaxValue"/>: none).</param>
+    private long FirstOf(ImmutableArray<string> ids, long first)
     {
-        long first = history.InstantsOf(ids).First;
         foreach (var id in ids)
         {
             if (_outcomes.TryGetValue(id, out var known))
@@ -305,10 +313,13 @@ internal sealed partial class ScoringPipeline
     /// <param name="p">The lead's partition.</param>
     /// <param name="snapshot">The lead's reported id and ids.</param>
     /// <param name="ids">Every id of the lead.</param>
+    /// <param name="instants">The first and last instants (ticks) of the batch's messages for any of <paramref name="ids"/>.</param>
+    /// <param name="only">When the lead has one id, its outcome as last committed, looked up by the caller already (null: not known).</param>
     /// <param name="latestAt">The ticks of the lead's latest message.</param>
     /// <param name="latestEntry">The history entry of the lead at its latest message (made by the caller already).</param>
     /// <param name="history">The batch's history changes.</param>
-    private void AddHistory(Partition p, LeadKey snapshot, ImmutableArray<string> ids, long latestAt, ScoreHistoryEntry latestEntry, HistoryChanges history)
+    private void AddHistory(
+        Partition p, LeadKey snapshot, ImmutableArray<string> ids, (long First, long Last) instants, Earliest? only, long latestAt, ScoreHistoryEntry latestEntry, HistoryChanges history)
     {
         var engine = p.Engine;
         string lead = snapshot.LeadId;
@@ -317,18 +328,33 @@ internal sealed partial class ScoringPipeline
         // by every lead (changes are collected one lead at a time).
         var earlier = _earlier;
         earlier.Clear();
-        if (ids.Length == 1)
+        Outcome? earliest;
+        if (only is { } known)
         {
-            if (_outcomes.ContainsKey(ids[0]))
+            earliest = known.Outcome;
+            if (earliest is not null)
             {
                 earlier.Add(ids[0]);
             }
         }
         else
         {
-            earlier.AddRange(ids.Where(_outcomes.ContainsKey).OrderBy(e => _outcomes[e].First).ThenBy(e => e, StringComparer.Ordinal));
+            if (ids.Length == 1)
+            {
+                if (_outcomes.ContainsKey(ids[0]))
+                {
+                    earlier.Add(ids[0]);
+                }
+            }
+            else
+            {
+                earlier.AddRange(ids.Where(_outcomes.ContainsKey).OrderBy(e => _outcomes[e].First).ThenBy(e => e, StringComparer.Ordinal));
+            }
+
+            earliest = earlier.Count > 0 ? _outcomes[earlier[0]] : null;
         }
-        var (first, last) = history.InstantsOf(ids);
+
+        var (first, last) = instants;
         long from = Math.Min(first, history.FirstGroup);
         if (earlier.Count > 1)
         {
@@ -348,7 +374,7 @@ internal sealed partial class ScoringPipeline
             }
         }
 
-        long previousAt = earlier.Count == 1 ? _outcomes[earlier[0]].Entry.At.UtcTicks : long.MaxValue;
+        long previousAt = earlier.Count == 1 ? earliest!.Entry.At.UtcTicks : long.MaxValue;
         bool append = from > previousAt;   // nothing at or before the lead's latest committed instant changed
 
         if (append && from > latestAt)
@@ -363,7 +389,7 @@ internal sealed partial class ScoringPipeline
         if (append && first == last && last == latestAt)
         {
             // The common case: the lead's one new instant is its latest, whose entry the caller made.
-            before = _outcomes[earlier[0]].Entry;
+            before = earliest!.Entry;
             if (!SameOutcome(before, latestEntry))
             {
                 history.Entries.Add(latestEntry);
@@ -375,7 +401,7 @@ internal sealed partial class ScoringPipeline
         if (append && TryInstantsFromBefore(p, lead, ids, from, out var appended))
         {
             // Several new instants, in order: from the lead's state before the batch (no older message read back).
-            before = _outcomes[earlier[0]].Entry;
+            before = earliest!.Entry;
             steps = appended;
         }
         else
@@ -400,6 +426,9 @@ internal sealed partial class ScoringPipeline
             }
         }
     }
+
+    /// <summary>A one-id lead's outcome as last committed, null when not known: what <see cref="AddHistory"/> would look up.</summary>
+    private readonly record struct Earliest(Outcome? Outcome);
 
     private static ScoreHistoryEntry Entry(LeadResult r, string? messageId)
     {

@@ -1,4 +1,5 @@
 using LeadScoring.Hosting;
+using LeadScoring.Messages;
 using LeadScoring.Tests.Shared;
 
 namespace LeadScoring.Hosting.Tests;
@@ -62,6 +63,35 @@ public class ScoreHistoryTests
         finally
         {
             File.Delete(model);
+        }
+    }
+
+    /// <summary>
+    /// Of two merging leads, the first to start keeps its entries: a lead's start is its first message ever, not its first
+    /// in the last batch. Lead A starts, visitor X starts, A has another message (a batch of its own), then A and X merge:
+    /// A started first, although its last batch's message came after X's.
+    /// </summary>
+    [Fact]
+    public async Task Merge_KeepsTheEntriesOfTheLeadThatStartedFirst_AcrossBatches()
+    {
+        var t0 = new DateTimeOffset(2026, 10, 1, 9, 0, 0, TimeSpan.Zero);
+        static LeadMessage Parse(string json) => MessageParser.Parse(System.Text.Encoding.UTF8.GetBytes(json)).Message!;
+        List<LeadMessage> messages =
+        [
+            LeadMessage.Track("a-1", "lead-a", "Demo Requested", t0),
+            Parse($$$"""{"type":"page","messageId":"x-1","timestamp":"{{{t0.AddHours(1):O}}}","anonymousId":"visitor-x","name":"Pricing","properties":{"path":"/pricing"}}"""),
+            LeadMessage.Track("a-2", "lead-a", "Demo Requested", t0.AddHours(2)),
+            LeadMessage.Identify("a-3", "lead-a", t0.AddHours(3), new Dictionary<string, object?> { ["title"] = "VP Sales" }, "visitor-x"),
+            LeadMessage.Track("a-4", "lead-a", "Demo Requested", t0.AddHours(4)),
+        ];
+        var expected = ScoreHistoryRuns.Expected(messages);
+        expected.Should().Contain(l => l.StartsWith("lead-a|" + t0.UtcTicks + "|", StringComparison.Ordinal), "lead A's first entry is kept");
+
+        foreach (int batchSize in new[] { 1, 2 })
+        {
+            var store = new InMemoryLeadStore();
+            await ScoreHistoryRuns.RunAsync(messages, batchSize, b => b.UseStore(_ => store));
+            ScoreHistoryRuns.FirstDifference(await ScoreHistoryRuns.HistoryAsync(store, messages), expected).Should().BeNull($"batches of {batchSize}");
         }
     }
 }
