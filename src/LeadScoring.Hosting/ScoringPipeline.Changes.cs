@@ -27,8 +27,8 @@ internal sealed partial class ScoringPipeline
     /// <summary><see cref="AddHistory"/>'s list of the leads a changed lead was reported as, reused lead after lead.</summary>
     private readonly List<string> _earlier = [];
 
-    /// <summary>A changed lead's reported id and every id linked to it (its state is exported at the next state checkpoint).</summary>
-    private sealed record LeadKey(string LeadId, ImmutableArray<string> Ids);
+    /// <summary>A changed lead's reported id and every id linked to it (its state is exported at the next state checkpoint); a value, one per changed lead and batch.</summary>
+    private readonly record struct LeadKey(string LeadId, ImmutableArray<string> Ids);
 
     /// <summary>
     /// Lists the changed leads (their states are saved at the next state checkpoint, see <c>ScoringPipeline.Checkpoints.cs</c>),
