@@ -63,7 +63,13 @@ public static class PipelineTool
 
         if (System.Runtime.GCSettings.IsServerGC != serverGC)
         {
-            return RunAgain(serverGC);
+            if (Environment.GetEnvironmentVariable(RestartedVariable) is null)
+            {
+                return RunAgain(serverGC);
+            }
+
+            // Started again and still not the collector asked for (server GC on one core is workstation GC): say so, go on.
+            Console.Error.WriteLine($"pipeline: the runtime would not run the {(serverGC ? "server" : "workstation")} collector; running with the other");
         }
 
         var workload = CanonicalWorkload.Generate(events);
@@ -196,6 +202,9 @@ public static class PipelineTool
         }
     }
 
+    /// <summary>Set in the process <see cref="RunAgain"/> starts: it is not started again, whatever collector it got.</summary>
+    private const string RestartedVariable = "LEADSCORING_PIPELINE_GC_RESTARTED";
+
     /// <summary>Runs this command again in a process started with the garbage collector asked for; returns its exit code.</summary>
     private static int RunAgain(bool serverGC)
     {
@@ -211,6 +220,7 @@ public static class PipelineTool
         }
 
         start.Environment["DOTNET_gcServer"] = serverGC ? "1" : "0";
+        start.Environment[RestartedVariable] = "1";
         using var child = Process.Start(start) ?? throw new InvalidOperationException("pipeline: could not start " + start.FileName);
         child.WaitForExit();
         return child.ExitCode;
