@@ -25,7 +25,10 @@ internal sealed partial class ScoringPipeline
     private readonly Dictionary<string, (long First, long Last)> _instants = new(StringComparer.Ordinal), _spans = new(StringComparer.Ordinal);
 
     /// <summary><see cref="AddHistory"/>'s list of the leads a changed lead was reported as, reused lead after lead.</summary>
-    private readonly List<string> _earlier = [];
+    private readonly List<(string Id, Outcome Outcome)> _earlier = [];
+
+    /// <summary><see cref="KnownOutcomes"/>' list, reused lead after lead.</summary>
+    private readonly List<(string Id, Outcome Outcome)> _known = [];
 
     /// <summary>A changed lead's reported id and every id linked to it (its state is exported at the next state checkpoint); a value, one per changed lead and batch.</summary>
     private readonly record struct LeadKey(string LeadId, ImmutableArray<string> Ids);
@@ -88,28 +91,22 @@ internal sealed partial class ScoringPipeline
                     string id = changes.Changed[k];
                     var (snapshot, latest) = evaluated[i][k];
                     snapshots.Add(snapshot.LeadId);
-                    // Most leads have one id and are reported under it: their outcome is looked up once (every lookup
-                    // below is of that id) and replaced in place.
-                    bool single = snapshot.Ids.Length == 1 && snapshot.LeadId == id && snapshot.Ids[0] == id;
-                    if (!_outcomes.TryGetValue(id, out var previous) && !single)
+                    var ids = IdsOf(snapshot);
+                    // Each of the lead's ids is looked up once; what follows reads these.
+                    var known = KnownOutcomes(ids);
+                    var previous = OutcomeOf(id, ids, known) ?? FirstKnown(snapshot.Ids, known);
+                    var entry = latest.Entry;
+                    var instants = history.InstantsOf(ids);
+                    long first = instants.First;
+                    foreach (var (_, outcome) in known)
                     {
-                        foreach (var known in snapshot.Ids)
-                        {
-                            if (_outcomes.TryGetValue(known, out previous))
-                            {
-                                break;
-                            }
-                        }
+                        first = Math.Min(first, outcome.First);
                     }
 
-                    var entry = latest.Entry;
-                    var ids = IdsOf(snapshot);
-                    var instants = history.InstantsOf(ids);
-                    long first = single ? Math.Min(instants.First, previous?.First ?? long.MaxValue) : FirstOf(ids, instants.First);
                     bool changed = previous is null || !SameOutcome(previous.Entry, entry);
                     if (!rescore)
                     {
-                        AddHistory(p, snapshot, ids, instants, single ? new Earliest(previous) : null, entry.At.UtcTicks, entry, history);
+                        AddHistory(p, snapshot, ids, instants, known, entry.At.UtcTicks, entry, history);
                     }
                     else if (changed)
                     {
@@ -139,14 +136,13 @@ internal sealed partial class ScoringPipeline
                         }
                     }
 
-                    if (!single)
+                    // The lead's other ids lose their outcomes (its own is replaced below).
+                    foreach (var (other, _) in known)
                     {
-                        foreach (var known in snapshot.Ids)
+                        if (other != id && snapshot.Ids.Contains(other))
                         {
-                            if (_outcomes.Remove(known))
-                            {
-                                _outcomeChanges.Add(known);
-                            }
+                            _outcomes.Remove(other);
+                            _outcomeChanges.Add(other);
                         }
                     }
 
@@ -224,20 +220,54 @@ internal sealed partial class ScoringPipeline
     private static ImmutableArray<string> IdsOf(LeadKey snapshot) =>
         snapshot.Ids.Contains(snapshot.LeadId, StringComparer.Ordinal) ? snapshot.Ids : snapshot.Ids.Add(snapshot.LeadId);
 
-    /// <summary>The ticks of a changed lead's first message: that of the leads it was, or of its messages in this batch.</summary>
-    /// <param name="ids">Every id of the lead.</param>
-    /// <param name="first">The ticks of the lead's first message in this batch (<see cref="long.MaxValue"/>: none).</param>
-    private long FirstOf(ImmutableArray<string> ids, long first)
+    /// <summary>
+    /// The outcomes as last committed of those of <paramref name="ids"/> that have one, in the order of
+    /// <paramref name="ids"/>: one lookup per id. One list, reused lead after lead (changes are collected one lead at a time).
+    /// </summary>
+    private List<(string Id, Outcome Outcome)> KnownOutcomes(ImmutableArray<string> ids)
     {
+        var known = _known;
+        known.Clear();
         foreach (var id in ids)
         {
-            if (_outcomes.TryGetValue(id, out var known))
+            if (_outcomes.TryGetValue(id, out var outcome))
             {
-                first = Math.Min(first, known.First);
+                known.Add((id, outcome));
             }
         }
 
-        return first;
+        return known;
+    }
+
+    /// <summary>The outcome of <paramref name="id"/>: from <paramref name="known"/> when it is one of <paramref name="ids"/>.</summary>
+    private Outcome? OutcomeOf(string id, ImmutableArray<string> ids, List<(string Id, Outcome Outcome)> known)
+    {
+        foreach (var (each, outcome) in known)
+        {
+            if (each == id)
+            {
+                return outcome;
+            }
+        }
+
+        return !ids.Contains(id) && _outcomes.TryGetValue(id, out var other) ? other : null;
+    }
+
+    /// <summary>The outcome of the first of <paramref name="ids"/> that has one in <paramref name="known"/>, or null.</summary>
+    private static Outcome? FirstKnown(ImmutableArray<string> ids, List<(string Id, Outcome Outcome)> known)
+    {
+        foreach (var id in ids)
+        {
+            foreach (var (each, outcome) in known)
+            {
+                if (each == id)
+                {
+                    return outcome;
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>What a batch writes to the score history, and the instants of its messages by lead id.</summary>
@@ -313,13 +343,13 @@ internal sealed partial class ScoringPipeline
     /// <param name="p">The lead's partition.</param>
     /// <param name="snapshot">The lead's reported id and ids.</param>
     /// <param name="ids">Every id of the lead.</param>
-    /// <param name="instants">The first and last instants (ticks) of the batch's messages for any of <paramref name="ids"/>.</param>
-    /// <param name="only">When the lead has one id, its outcome as last committed, looked up by the caller already (null: not known).</param>
+    /// <param name="instants">The first and last instants (ticks) of the batch's messages for any of the lead's ids.</param>
+    /// <param name="known">The outcomes as last committed of the lead's ids that have one (<see cref="KnownOutcomes"/>).</param>
     /// <param name="latestAt">The ticks of the lead's latest message.</param>
     /// <param name="latestEntry">The history entry of the lead at its latest message (made by the caller already).</param>
     /// <param name="history">The batch's history changes.</param>
     private void AddHistory(
-        Partition p, LeadKey snapshot, ImmutableArray<string> ids, (long First, long Last) instants, Earliest? only, long latestAt, ScoreHistoryEntry latestEntry, HistoryChanges history)
+        Partition p, LeadKey snapshot, ImmutableArray<string> ids, (long First, long Last) instants, List<(string Id, Outcome Outcome)> known, long latestAt, ScoreHistoryEntry latestEntry, HistoryChanges history)
     {
         var engine = p.Engine;
         string lead = snapshot.LeadId;
@@ -328,53 +358,33 @@ internal sealed partial class ScoringPipeline
         // by every lead (changes are collected one lead at a time).
         var earlier = _earlier;
         earlier.Clear();
-        Outcome? earliest;
-        if (only is { } known)
+        earlier.AddRange(known);
+        if (earlier.Count > 1)
         {
-            earliest = known.Outcome;
-            if (earliest is not null)
-            {
-                earlier.Add(ids[0]);
-            }
-        }
-        else
-        {
-            if (ids.Length == 1)
-            {
-                if (_outcomes.ContainsKey(ids[0]))
-                {
-                    earlier.Add(ids[0]);
-                }
-            }
-            else
-            {
-                earlier.AddRange(ids.Where(_outcomes.ContainsKey).OrderBy(e => _outcomes[e].First).ThenBy(e => e, StringComparer.Ordinal));
-            }
-
-            earliest = earlier.Count > 0 ? _outcomes[earlier[0]] : null;
+            earlier.Sort(static (a, b) => a.Outcome.First != b.Outcome.First ? a.Outcome.First.CompareTo(b.Outcome.First) : string.CompareOrdinal(a.Id, b.Id));
         }
 
         var (first, last) = instants;
         long from = Math.Min(first, history.FirstGroup);
         if (earlier.Count > 1)
         {
-            from = Math.Min(from, _outcomes[earlier[1]].First);
+            from = Math.Min(from, earlier[1].Outcome.First);
         }
 
-        if (earlier.Count > 0 && earlier[0] != lead)
+        if (earlier.Count > 0 && earlier[0].Id != lead)
         {
-            history.Renamed[earlier[0]] = lead;
+            history.Renamed[earlier[0].Id] = lead;
         }
 
         for (int i = 1; i < earlier.Count; i++)
         {
-            if (earlier[i] != lead)
+            if (earlier[i].Id != lead)
             {
-                history.ReplacedFrom[earlier[i]] = DateTimeOffset.MinValue;
+                history.ReplacedFrom[earlier[i].Id] = DateTimeOffset.MinValue;
             }
         }
 
-        long previousAt = earlier.Count == 1 ? earliest!.Entry.At.UtcTicks : long.MaxValue;
+        long previousAt = earlier.Count == 1 ? earlier[0].Outcome.Entry.At.UtcTicks : long.MaxValue;
         bool append = from > previousAt;   // nothing at or before the lead's latest committed instant changed
 
         if (append && from > latestAt)
@@ -389,7 +399,7 @@ internal sealed partial class ScoringPipeline
         if (append && first == last && last == latestAt)
         {
             // The common case: the lead's one new instant is its latest, whose entry the caller made.
-            before = earliest!.Entry;
+            before = earlier[0].Outcome.Entry;
             if (!SameOutcome(before, latestEntry))
             {
                 history.Entries.Add(latestEntry);
@@ -401,7 +411,7 @@ internal sealed partial class ScoringPipeline
         if (append && TryInstantsFromBefore(p, lead, ids, from, out var appended))
         {
             // Several new instants, in order: from the lead's state before the batch (no older message read back).
-            before = earliest!.Entry;
+            before = earlier[0].Outcome.Entry;
             steps = appended;
         }
         else
@@ -426,9 +436,6 @@ internal sealed partial class ScoringPipeline
             }
         }
     }
-
-    /// <summary>A one-id lead's outcome as last committed, null when not known: what <see cref="AddHistory"/> would look up.</summary>
-    private readonly record struct Earliest(Outcome? Outcome);
 
     private static ScoreHistoryEntry Entry(LeadResult r, string? messageId)
     {

@@ -37,7 +37,7 @@ internal sealed class ScoreHistoryIndex : IDisposable
     private readonly SqliteCommand _merge;
     private readonly SqliteCommand _dataVersion;
 
-    /// <summary>The tail's rows of each lead, in id order; null until loaded, and after a failed commit.</summary>
+    /// <summary>The tail's rows of each lead, in no particular order (<see cref="Rows"/>' caller sorts); null until loaded, and after a failed commit.</summary>
     private Dictionary<string, List<(long At, long Id)>>? _tail;
     private int _tailRows;
     private long _indexed;
@@ -107,7 +107,6 @@ internal sealed class ScoreHistoryIndex : IDisposable
             if (tail.TryGetValue(to, out var existing))
             {
                 existing.AddRange(rows);
-                existing.Sort((a, b) => a.Id.CompareTo(b.Id));
             }
             else
             {
