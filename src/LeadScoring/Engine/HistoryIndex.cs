@@ -4,22 +4,28 @@ namespace LeadScoring.Engine;
 
 /// <summary>
 /// What the engine keeps per counted message: its order key, a hash of its id, its handle in the
-/// <see cref="MessageHistory"/>, its lead and the lead's previous message (a list per lead, newest first). 32 bytes per
-/// message, in chunks of 2,048 (64 KiB: growing copies nothing, and no chunk is a large object whose allocation would
-/// start a full collection). Every message is also in an open-addressing table from id hash to message (at most three
+/// <see cref="MessageHistory"/>, its lead, the lead's previous message (a list per lead, newest first) and its field
+/// bits (what a replay would otherwise work out again from the message's properties). 40 bytes per message, in chunks of
+/// 2,048 (80 KiB: growing copies nothing, and no chunk is a large object whose allocation would start a full
+/// collection). Every message is also in an open-addressing table from id hash to message (at most three
 /// quarters full: 5.3 to 10.7 bytes per message), so a copy of <em>any</em> earlier message is found with one probe run,
-/// behind the lead's Bloom filter; the batch apply fetches the run's first slot ahead (<see cref="Hint(ulong)"/>).
-/// Walking the lead's list instead cost a cache miss per entry.
+/// behind the lead's Bloom filter; the batch apply fetches the run's first slot ahead (<see cref="Hint(ulong)"/>). A
+/// slot keeps a fingerprint of the id hash beside the entry's index, so the run reads only the entries whose
+/// fingerprint matches (reading each entry of the run cost a cache miss per slot). Walking the lead's list instead cost
+/// a cache miss per entry.
 /// </summary>
 internal sealed class HistoryIndex
 {
     private const int ChunkBits = 11;
     private const int ChunkSize = 1 << ChunkBits;
 
-    // Entries in chunks of 2,048 (64 KiB): the index grows without copying and without a doubling's spare room.
+    // Entries in chunks of 2,048 (80 KiB): the index grows without copying and without a doubling's spare room.
     private Entry[][] _chunks;
     private int _count;
-    private int[] _table; // entry index + 1; 0 = empty
+    // Slots: (entry index + 1) in the low bits, enough for every entry the table may hold (it is at most three quarters
+    // full, so an index + 1 is below its length), and a fingerprint of the id hash in the bits above; 0 = empty. A
+    // probe compares fingerprints and reads an entry (a cache miss) only when they match.
+    private uint[] _table;
     private int _tableCount;
 
     public HistoryIndex(int capacity)
@@ -38,14 +44,14 @@ internal sealed class HistoryIndex
             size <<= 1;
         }
 
-        _table = new int[size];
+        _table = new uint[size];
     }
 
     /// <summary>Messages indexed, dead ones included.</summary>
     public int Count => _count;
 
     /// <summary>Bytes held by the index (entries and table).</summary>
-    public long Bytes => ((long)_chunks.Count(c => c is not null) * ChunkSize * 32) + ((long)_table.Length * 4);
+    public long Bytes => ((long)_chunks.Count(c => c is not null) * ChunkSize * 40) + ((long)_table.Length * 4);
 
     public ref Entry this[int index] => ref _chunks[index >> ChunkBits][index & (ChunkSize - 1)];
 
@@ -88,7 +94,7 @@ internal sealed class HistoryIndex
     /// Indexes a message as the newest of <paramref name="row"/>'s list, whose head was <paramref name="prev"/>, and in
     /// the id-hash table.
     /// </summary>
-    public int Add(int row, int prev, long ticks, ulong idHash, long handle)
+    public int Add(int row, int prev, long ticks, ulong idHash, long handle, ulong bits = 0)
     {
         int chunk = _count >> ChunkBits;
         if (chunk == _chunks.Length)
@@ -98,7 +104,7 @@ internal sealed class HistoryIndex
 
         var entries = _chunks[chunk] ??= new Entry[ChunkSize];
         int index = _count++;
-        entries[index & (ChunkSize - 1)] = new Entry { Ticks = ticks, IdHash = idHash, Handle = handle, Row = row, Prev = prev };
+        entries[index & (ChunkSize - 1)] = new Entry { Ticks = ticks, IdHash = idHash, Handle = handle, Row = row, Prev = prev, Bits = bits };
         Insert(index);
         return index;
     }
@@ -130,24 +136,29 @@ internal sealed class HistoryIndex
     {
         var table = _table;
         int mask = table.Length - 1;
+        uint fingerprint = Fingerprint(idHash, table.Length);
         int i = probe < 0 ? (int)idHash & mask : (probe + 1) & mask;
-        while (table[i] != 0)
+        for (uint slot; (slot = table[i]) != 0; i = (i + 1) & mask)
         {
-            ref Entry e = ref this[table[i] - 1];
+            if ((slot & ~(uint)mask) != fingerprint)
+            {
+                continue;
+            }
+
+            int index = (int)(slot & (uint)mask) - 1;
+            ref Entry e = ref this[index];
             if (e.IdHash == idHash && e.Row == row)
             {
                 probe = i;
-                return table[i] - 1;
+                return index;
             }
-
-            i = (i + 1) & mask;
         }
 
         probe = i;
         return -1;
     }
 
-    private static void Insert(int[] table, int index, ulong idHash)
+    private static void Insert(uint[] table, int index, ulong idHash)
     {
         int mask = table.Length - 1;
         int i = (int)idHash & mask;
@@ -156,17 +167,25 @@ internal sealed class HistoryIndex
             i = (i + 1) & mask;
         }
 
-        table[i] = index + 1;
+        table[i] = (uint)(index + 1) | Fingerprint(idHash, table.Length);
     }
+
+    /// <summary>
+    /// The bits of a slot above those of an entry index, in a table of <paramref name="length"/> slots (a power of two),
+    /// taken from the id hash's top bits (its low bits chose the slot).
+    /// </summary>
+    private static uint Fingerprint(ulong idHash, int length) => (uint)(idHash >> 32) & ~(uint)(length - 1);
 
     private void GrowTable()
     {
-        var table = new int[_table.Length * 2];
-        foreach (int slot in _table)
+        int mask = _table.Length - 1;
+        var table = new uint[_table.Length * 2];
+        foreach (uint slot in _table)
         {
             if (slot != 0)
             {
-                Insert(table, slot - 1, this[slot - 1].IdHash);
+                int index = (int)(slot & (uint)mask) - 1;
+                Insert(table, index, this[index].IdHash);
             }
         }
 
@@ -179,6 +198,9 @@ internal sealed class HistoryIndex
         public long Ticks;
         public long Handle;
         public ulong IdHash;
+
+        /// <summary>The message's field bits under the engine's model (0 where it has none): they depend only on the message and the model.</summary>
+        public ulong Bits;
         public int Row;
         public int Prev;
 

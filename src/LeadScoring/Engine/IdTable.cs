@@ -13,7 +13,10 @@ internal sealed class IdTable
 
     public int Count => _count;
 
-    /// <summary>Changes whenever an id is added or re-pointed, so a row found earlier can be known to be still right.</summary>
+    /// <summary>
+    /// Changes whenever an id is re-pointed (a merge, a removal), so a row found earlier can be known to be still right.
+    /// Adding an id changes no row found earlier, only an earlier "unknown" (-1): callers look those up again.
+    /// </summary>
     public int Version { get; private set; }
 
     /// <summary>The seeded hash of an id (<see cref="HistoryIndex.Hash"/>), folded to 32 bits.</summary>
@@ -64,7 +67,6 @@ internal sealed class IdTable
             Grow();
         }
 
-        Version++;
         int hash = Hash(key);
         var entries = _entries;
         int mask = entries.Length - 1;
@@ -73,7 +75,12 @@ internal sealed class IdTable
         {
             if (entries[i].Hash == hash && string.Equals(k, key, StringComparison.Ordinal))
             {
-                entries[i].Row = row;
+                if (entries[i].Row != row)
+                {
+                    entries[i].Row = row;
+                    Version++;
+                }
+
                 return;
             }
 

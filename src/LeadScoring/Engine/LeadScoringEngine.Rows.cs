@@ -92,7 +92,10 @@ public sealed partial class LeadScoringEngine
     /// The in-order step: applies the lead's next message in spec 2.3 order. Every message reaches a lead's state
     /// through here (live, or replayed from the history); flat rows take the mask path where the message allows it.
     /// </summary>
-    private void ApplyInOrder(int row, LeadMessage m)
+    private void ApplyInOrder(int row, LeadMessage m) => ApplyInOrder(row, m, FieldBitsOf(m));
+
+    /// <summary><see cref="ApplyInOrder(int, LeadMessage)"/> with the message's field bits known (<see cref="FieldBitsOf"/>).</summary>
+    private void ApplyInOrder(int row, LeadMessage m, ulong bits)
     {
         if (_plan is not { } plan)
         {
@@ -101,19 +104,21 @@ public sealed partial class LeadScoringEngine
         }
 
         ref HotRow r = ref _hot[row];
-        if (m.AnonymousId is null && m.PreviousId is null && m.UserId is { } user && string.Equals(user, r.UserId, StringComparison.Ordinal)
-            && m.TimestampTicks > r.LastTicks)
+        if (m.AnonymousId is null && m.PreviousId is null && m.UserId is { } user && m.TimestampTicks > r.LastTicks
+            && (string.Equals(user, r.UserId, StringComparison.Ordinal) || IsBlank(row, ref r)))
         {
+            // A blank row (a new lead, or one being replayed from its first message) takes the message's user id, as
+            // the general step would (spec 2.3: the latest user id; here the row's only one, from its latest message).
+            r.UserId ??= user;
             if (m.Type == MessageType.Page)
             {
-                ApplyFlat(row, plan.Page, MessageBits(plan.Page, m), m);
+                ApplyFlat(row, plan.Page, bits, m);
                 return;
             }
 
             if (m.Type == MessageType.Track)
             {
-                var set = EventSet(plan, m.Event!);
-                ApplyFlat(row, set, set is null ? 0 : MessageBits(set, m), m);
+                ApplyFlat(row, EventSet(plan, m.Event!), bits, m);
                 return;
             }
 
@@ -128,6 +133,21 @@ public sealed partial class LeadScoringEngine
         Load(row, _scratch);
         _evaluator.Apply(_scratch, m);
         Store(row, _scratch, m.Traits is not null);
+    }
+
+    /// <summary>
+    /// Whether a flat row holds no state at all: no message applied, no base state, no user or anonymous id, no traits
+    /// (a row just made, or just emptied for a replay). Its first message by a user id alone can then take the flat step.
+    /// </summary>
+    private bool IsBlank(int row, ref HotRow r)
+    {
+        if (r.UserId is not null || r.MessageCount != 0)
+        {
+            return false;
+        }
+
+        ref ColdRow c = ref _rows[row];
+        return c.AnonymousId is null && c.Traits is null && c.Folded is null && c.Extra is not { GroupId: not null };
     }
 
     /// <summary>Empties a row's state (its ids and history stay), before a replay.</summary>
@@ -240,6 +260,26 @@ public sealed partial class LeadScoringEngine
         _eventSets[_nextEvent] = set;
         _nextEvent = (_nextEvent + 1) & (names.Length - 1);
         return set;
+    }
+
+    /// <summary>
+    /// A message's field bits under the model's flat plan: of the page rules for a page message, of its event's rules for
+    /// a track message, 0 otherwise (and without a flat plan). They depend only on the message and the model, so the
+    /// history index keeps them and replays do not work them out again.
+    /// </summary>
+    private ulong FieldBitsOf(LeadMessage m)
+    {
+        if (_plan is not { } plan)
+        {
+            return 0;
+        }
+
+        return m.Type switch
+        {
+            MessageType.Page => MessageBits(plan.Page, m),
+            MessageType.Track when EventSet(plan, m.Event!) is { } set => MessageBits(set, m),
+            _ => 0,
+        };
     }
 
     private static ulong MessageBits(FastRuleSet set, LeadMessage m)

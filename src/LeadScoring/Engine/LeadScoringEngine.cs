@@ -232,7 +232,7 @@ public sealed partial class LeadScoringEngine
                 if ((r.IdBloom & bloom) != bloom || FindCopy(row, hash, message.MessageId) == NoCopy)
                 {
                     ApplyFlat(row, set, messageBits, message);
-                    Record(row, message, hash, afterEvery: true);
+                    Record(row, message, hash, messageBits, afterEvery: true);
                     Statistics.Applied++;
                     return ApplyOutcome.Applied;
                 }
@@ -246,11 +246,11 @@ public sealed partial class LeadScoringEngine
     /// Applies messages in order, exactly as <see cref="Apply(LeadMessage)"/> one by one, and writes each one's outcome.
     /// On flat rows it works in chunks of <see cref="LookAhead.Chunk"/>: first it hashes each message's ids, works out its
     /// field bits and starts fetching its lead's id-table entry (independent work, whose memory reads the processor
-    /// overlaps), and fetches the message 16 places on and the user id and properties of the message 8 on; then,
-    /// applying one message, it finds the row of the message <see cref="LookAhead.Near"/> places on and starts fetching
-    /// that row and the message's slot in the id-hash table of kept messages. So each message's ids are hashed once, and
-    /// its lead's row is usually in the cache when it comes (per message the cost is dominated by memory reads once
-    /// leads outnumber the cache).
+    /// overlaps), and fetches both cache lines of the message 16 places on and the user id, message id and properties of
+    /// the message 8 on; then it finds every message's row (the entries have arrived by then); then, applying one
+    /// message, it starts fetching the row of the message <see cref="LookAhead.Near"/> places on and that message's slot
+    /// in the id-hash table of kept messages. So each message's ids are hashed once, and its lead's row is usually in
+    /// the cache when it comes (per message the cost is dominated by memory reads once leads outnumber the cache).
     /// </summary>
     /// <param name="messages">The messages, in arrival order.</param>
     /// <param name="outcomes">Receives the outcome of each message, at its index; at least as long as <paramref name="messages"/>.</param>
@@ -280,32 +280,44 @@ public sealed partial class LeadScoringEngine
             int n = chunk.Length;
             for (int j = 0; j < n; j++)
             {
-                // Fetching ahead: the message 16 on, then the user id and properties of the message 8 on (a lead's id
-                // string is shared by its messages, so it is rarely next to the message in memory).
+                // Fetching ahead: both cache lines of the message 16 on (its fields span two: the properties and the
+                // time are on the second), then the user id, message id and properties of the message 8 on (a lead's id
+                // string is shared by its messages, so it is rarely next to the message in memory; the message id was
+                // made just before the message, so it is on a line of its own).
                 if (j + (2 * LookAhead.Near) < n && chunk[j + (2 * LookAhead.Near)] is { } far)
                 {
                     MemoryHint.Prefetch(far);
+                    MemoryHint.Prefetch(far, MemoryHint.Line);
                 }
 
                 if (j + LookAhead.Near < n && chunk[j + LookAhead.Near] is { } near)
                 {
                     MemoryHint.Prefetch(near.UserId);
+                    MemoryHint.Prefetch(near.MessageId);
                     MemoryHint.Prefetch(near.Properties);
                 }
 
                 Prepare(plan, chunk[j], ref ahead[j]);
             }
 
-            for (int j = 0; j < Math.Min(LookAhead.Near, n); j++)
+            // Every hot message's row, in a pass of its own: the id-table entries were fetched while the chunk was
+            // prepared, so these lookups rarely wait. A merge applied before a message's turn changes the table's
+            // version, and the message's row is then looked up again (so is a row unknown here: a new lead).
+            for (int j = 0; j < n; j++)
             {
                 Locate(chunk[j], ref ahead[j]);
+            }
+
+            for (int j = 0; j < Math.Min(LookAhead.Near, n); j++)
+            {
+                Fetch(ref ahead[j]);
             }
 
             for (int i = 0; i < n; i++)
             {
                 if (i + LookAhead.Near < n)
                 {
-                    Locate(chunk[i + LookAhead.Near], ref ahead[i + LookAhead.Near]);
+                    Fetch(ref ahead[i + LookAhead.Near]);
                 }
 
                 ref LookAhead a = ref ahead[i];
@@ -316,8 +328,9 @@ public sealed partial class LeadScoringEngine
                     continue;
                 }
 
-                // The row was found a few messages ago: a new lead or a merge since then may have moved the id.
-                int row = a.IdsVersion == _ids.Version ? a.Row : _ids.Find(m.UserId!, a.UserHash);
+                // The row was found when the chunk began: a merge since then may have moved the id (ApplyHot would
+                // also refuse a merged-away row: it has no user id), and a lead unknown then may be known now.
+                int row = a.Row >= 0 && a.IdsVersion == _ids.Version ? a.Row : _ids.Find(m.UserId!, a.UserHash);
                 outcomes[start + i] = ApplyHot(m, row, a.Set, a.Bits, a.IdHash);
             }
         }
@@ -339,13 +352,21 @@ public sealed partial class LeadScoringEngine
         }
     }
 
-    /// <summary>The batch apply's second look: the lead's row, whose memory is then fetched in the background.</summary>
+    /// <summary>The batch apply's second look: the lead's row (-1 for a lead not known yet).</summary>
     private void Locate(LeadMessage? m, ref LookAhead a)
     {
         if (a.Hot)
         {
             a.Row = _ids.Find(m!.UserId!, a.UserHash);
             a.IdsVersion = _ids.Version;
+        }
+    }
+
+    /// <summary>The batch apply's third look, a few messages before the message's turn: starts fetching its lead's row and its slot in the id-hash table.</summary>
+    private void Fetch(ref LookAhead a)
+    {
+        if (a.Hot)
+        {
             HintRow(a.Row);
             _index.Hint(a.IdHash);
         }
@@ -446,7 +467,7 @@ public sealed partial class LeadScoringEngine
             Release(copy);
             _accounts.Remove(counted);
             _accounts.Add(m, row);
-            Record(row, m, hash);
+            Record(row, m, hash, FieldBitsOf(m));
             MarkStale(row);
             return ApplyOutcome.Reordered;
         }
@@ -472,7 +493,8 @@ public sealed partial class LeadScoringEngine
 
         _accounts.Add(m, row);
         bool inOrder = IsAfterLast(row, m.TimestampTicks, m.MessageId);
-        Record(row, m, hash);
+        ulong bits = FieldBitsOf(m);
+        Record(row, m, hash, bits);
         if (inOrder)
         {
             if (_hot[row].Dirty)
@@ -482,7 +504,7 @@ public sealed partial class LeadScoringEngine
             }
             else
             {
-                ApplyInOrder(row, m);
+                ApplyInOrder(row, m, bits);
             }
 
             Statistics.Applied++;
@@ -509,7 +531,7 @@ public sealed partial class LeadScoringEngine
     /// in-order step on a row that awaits no replay: its list is then newest first or already marked unsorted), so the
     /// list's head is not read (on the hot path it is usually not in the cache).
     /// </summary>
-    private void Record(int row, LeadMessage m, ulong hash, bool afterEvery = false)
+    private void Record(int row, LeadMessage m, ulong hash, ulong bits, bool afterEvery = false)
     {
         long handle = _history.Add(m);
         ref HotRow r = ref _hot[row];
@@ -518,7 +540,7 @@ public sealed partial class LeadScoringEngine
             NoteOrder(ref r, m.TimestampTicks);
         }
 
-        r.History = _index.Add(row, r.History, m.TimestampTicks, hash, handle);
+        r.History = _index.Add(row, r.History, m.TimestampTicks, hash, handle, bits);
         r.IdBloom |= BloomBits(hash);
         r.Kept++;
         MarkChanged(row);
@@ -642,9 +664,13 @@ public sealed partial class LeadScoringEngine
         CollectHistory(row, long.MaxValue);
         foreach (var m in _replay)
         {
-            // What the in-order step reads of each message beyond the message itself, fetched for all of them at once.
+            // What the in-order step reads of each message beyond the message itself, fetched for all of them at once
+            // (on flat rows the properties are not read: the index kept the messages' field bits).
             MemoryHint.Prefetch(m.UserId);
-            MemoryHint.Prefetch(m.Properties);
+            if (_plan is null)
+            {
+                MemoryHint.Prefetch(m.Properties);
+            }
         }
 
         ResetRow(row);
@@ -653,12 +679,14 @@ public sealed partial class LeadScoringEngine
             SetState(row, LeadStateCodec.Decode(folded.State, Model));
         }
 
-        foreach (var m in _replay)
+        // The field bits noted when each message was kept: a replay does not read the messages' properties again.
+        foreach (var item in _replayItems)
         {
-            ApplyInOrder(row, m);
+            ApplyInOrder(row, item.Message, item.Bits);
         }
 
         _replay.Clear();
+        _replayItems.Clear();
         _hot[row].Dirty = false;
         UnpinLastId(row);
     }
@@ -666,17 +694,67 @@ public sealed partial class LeadScoringEngine
     /// <summary>Fills <see cref="_replay"/> with the lead's live messages up to <paramref name="asOf"/>, in spec 2.3 order.</summary>
     private void CollectHistory(int row, long asOf)
     {
-        _replay.Clear();
+        var items = _replayItems;
+        items.Clear();
         for (int e = _hot[row].History; e >= 0; e = _index[e].Prev)
         {
             ref var entry = ref _index[e];
             if (entry.Live && entry.Ticks <= asOf)
             {
-                _replay.Add(Read(e));
+                if (_historyKeepsObjects)
+                {
+                    // The in-memory history hands back the objects it was given: each message is only fetched while
+                    // the list is walked (its fields span two cache lines), so the misses overlap; the check that it
+                    // is the message kept there (Read) comes after the walk, against the order key noted.
+                    var m = _history.Get(entry.Handle);
+                    MemoryHint.Prefetch(m);
+                    MemoryHint.Prefetch(m, MemoryHint.Line);
+                    items.Add(new ReplayItem(m, entry.Ticks, entry.Bits));
+                }
+                else
+                {
+                    items.Add(new ReplayItem(Read(e), entry.Ticks, entry.Bits));
+                }
             }
         }
 
-        _replay.Sort(MessageOrder.Instance);
+        bool sorted = true;
+        for (int i = 0; i < items.Count; i++)
+        {
+            var m = items[i].Message;
+            if (m.TimestampTicks != items[i].Ticks)
+            {
+                throw new InvalidDataException($"The message history returned message '{m.MessageId}' at {m.Timestamp:O}, not the message the engine kept there: the history's storage changed.");
+            }
+
+            sorted &= i == 0 || items[i - 1].Ticks > items[i].Ticks;
+        }
+
+        // The list is newest first, so usually in strictly falling time: then reversed it is in spec 2.3 order (a sort
+        // of a falling list is the insertion sort's worst case). Equal times, or a message kept out of its place (a late
+        // one), sort.
+        items.Reverse();
+        if (!sorted)
+        {
+            items.Sort(ReplayItem.Order);
+        }
+
+        var replay = _replay;
+        replay.Clear();
+        foreach (var item in items)
+        {
+            replay.Add(item.Message);
+        }
+    }
+
+    /// <summary>The messages of <see cref="_replay"/> with their order keys and field bits as the index noted them (<see cref="CollectHistory"/>).</summary>
+    private readonly List<ReplayItem> _replayItems = [];
+
+    /// <summary>A message to replay, with its order key and field bits from the index.</summary>
+    private readonly record struct ReplayItem(LeadMessage Message, long Ticks, ulong Bits)
+    {
+        /// <summary>Spec 2.3 order of the messages.</summary>
+        public static readonly Comparison<ReplayItem> Order = static (a, b) => LeadMessage.CompareTotal(a.Message, b.Message);
     }
 
     /// <summary>
@@ -1113,7 +1191,7 @@ public sealed partial class LeadScoringEngine
 
             long handle = _history.Add(m);
             NoteOrder(ref _hot[row], m.TimestampTicks);
-            _hot[row].History = _index.Add(row, _hot[row].History, m.TimestampTicks, hash, handle);
+            _hot[row].History = _index.Add(row, _hot[row].History, m.TimestampTicks, hash, handle, FieldBitsOf(m));
             _hot[row].IdBloom |= BloomBits(hash);
             _hot[row].Kept++;
             _accounts.Add(m, row);

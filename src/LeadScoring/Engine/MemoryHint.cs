@@ -11,7 +11,8 @@ namespace LeadScoring.Engine;
 /// </summary>
 internal static unsafe class MemoryHint
 {
-    private const int Line = 64;
+    /// <summary>The cache line size assumed (x86: 64 bytes).</summary>
+    public const int Line = 64;
 
     /// <summary>Starts fetching the cache line that holds <paramref name="value"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -30,6 +31,16 @@ internal static unsafe class MemoryHint
         if (Sse.IsSupported && value is not null)
         {
             Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.As<RawData>(value).Data));
+        }
+    }
+
+    /// <summary>Starts fetching the cache line <paramref name="offset"/> bytes past an object's first field (an object whose fields span two lines); nothing when null. The object is not read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Prefetch(object? value, int offset)
+    {
+        if (Sse.IsSupported && value is not null)
+        {
+            Sse.Prefetch0((byte*)Unsafe.AsPointer(ref Unsafe.As<RawData>(value).Data) + offset);
         }
     }
 

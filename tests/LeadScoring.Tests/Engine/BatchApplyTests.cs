@@ -51,4 +51,37 @@ public sealed class BatchApplyTests
         act.Should().Throw<ArgumentException>().WithParameterName("outcomes");
         engine.LeadCount.Should().Be(0);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MessagesAfterAMergeInTheSameBatch_GoToTheLeadThatRemains(bool newLeadFirst)
+    {
+        // Two leads with history; then, in one batch, an alias makes them one lead, and clicks by the merged-away
+        // lead's id follow. The batch looks every row up before applying any message: those rows are out of date.
+        var engine = new LeadScoringEngine(FlatStreams.Model, new LeadScoringEngineOptions { ReorderHorizon = null });
+        engine.Apply([Click("c1", "u1", 1), Click("c2", "u2", 2)], new ApplyOutcome[2]);
+        var batch = new List<LeadMessage>();
+        if (newLeadFirst)
+        {
+            // A lead unknown when the batch begins, with two clicks: the second is looked up again after the first.
+            batch.Add(Click("n1", "new", 3));
+            batch.Add(Click("n2", "new", 4));
+        }
+
+        batch.Add(LeadMessage.Alias("link", "u1", "u2", T0.AddMinutes(5)));
+        batch.Add(Click("c3", "u2", 6));
+        batch.Add(Click("c4", "u2", 7));
+        var outcomes = new ApplyOutcome[batch.Count];
+        engine.Apply(batch.ToArray(), outcomes);
+
+        outcomes.Should().AllSatisfy(o => o.Should().Be(ApplyOutcome.Applied));
+        var asOf = T0.AddHours(1);
+        engine.Evaluate("u1", asOf, explain: true)!.Contributions.Single(c => c.Rule == "E09_email_click").Awards.Should().Be(4, "every click of both ids is the merged lead's");
+        engine.Evaluate("u2", asOf, explain: true)!.Contributions.Single(c => c.Rule == "E09_email_click").Awards.Should().Be(4);
+        if (newLeadFirst)
+        {
+            engine.Evaluate("new", asOf, explain: true)!.Contributions.Single(c => c.Rule == "E09_email_click").Awards.Should().Be(2);
+        }
+    }
 }
