@@ -240,30 +240,31 @@ internal sealed partial class ScoringPipeline
     }
 
     /// <summary>The outcome of <paramref name="id"/>: from <paramref name="known"/> when it is one of <paramref name="ids"/>.</summary>
-    private Outcome? OutcomeOf(string id, ImmutableArray<string> ids, List<(string Id, Outcome Outcome)> known)
-    {
-        foreach (var (each, outcome) in known)
-        {
-            if (each == id)
-            {
-                return outcome;
-            }
-        }
-
-        return !ids.Contains(id) && _outcomes.TryGetValue(id, out var other) ? other : null;
-    }
+    private Outcome? OutcomeOf(string id, ImmutableArray<string> ids, List<(string Id, Outcome Outcome)> known) =>
+        Find(known, id) ?? (!ids.Contains(id) && _outcomes.TryGetValue(id, out var other) ? other : null);
 
     /// <summary>The outcome of the first of <paramref name="ids"/> that has one in <paramref name="known"/>, or null.</summary>
     private static Outcome? FirstKnown(ImmutableArray<string> ids, List<(string Id, Outcome Outcome)> known)
     {
         foreach (var id in ids)
         {
-            foreach (var (each, outcome) in known)
+            if (Find(known, id) is { } outcome)
             {
-                if (each == id)
-                {
-                    return outcome;
-                }
+                return outcome;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The outcome of <paramref name="id"/> in <paramref name="known"/>, or null.</summary>
+    private static Outcome? Find(List<(string Id, Outcome Outcome)> known, string id)
+    {
+        foreach (var (each, outcome) in known)
+        {
+            if (each == id)
+            {
+                return outcome;
             }
         }
 

@@ -91,10 +91,9 @@ public sealed partial class LeadScoringEngine
     /// <summary>
     /// The in-order step: applies the lead's next message in spec 2.3 order. Every message reaches a lead's state
     /// through here (live, or replayed from the history); flat rows take the mask path where the message allows it.
+    /// <paramref name="bits"/> are the message's field bits (<see cref="FieldBitsOf"/>), worked out by the caller or
+    /// kept in the history index.
     /// </summary>
-    private void ApplyInOrder(int row, LeadMessage m) => ApplyInOrder(row, m, FieldBitsOf(m));
-
-    /// <summary><see cref="ApplyInOrder(int, LeadMessage)"/> with the message's field bits known (<see cref="FieldBitsOf"/>).</summary>
     private void ApplyInOrder(int row, LeadMessage m, ulong bits)
     {
         if (_plan is not { } plan)
@@ -105,28 +104,14 @@ public sealed partial class LeadScoringEngine
 
         ref HotRow r = ref _hot[row];
         if (m.AnonymousId is null && m.PreviousId is null && m.UserId is { } user && m.TimestampTicks > r.LastTicks
+            && m.Type is (MessageType.Page or MessageType.Track or MessageType.Identify)
             && (string.Equals(user, r.UserId, StringComparison.Ordinal) || IsBlank(row, ref r)))
         {
             // A blank row (a new lead, or one being replayed from its first message) takes the message's user id, as
             // the general step would (spec 2.3: the latest user id; here the row's only one, from its latest message).
             r.UserId ??= user;
-            if (m.Type == MessageType.Page)
-            {
-                ApplyFlat(row, plan.Page, bits, m);
-                return;
-            }
-
-            if (m.Type == MessageType.Track)
-            {
-                ApplyFlat(row, EventSet(plan, m.Event!), bits, m);
-                return;
-            }
-
-            if (m.Type == MessageType.Identify)
-            {
-                ApplyFlat(row, null, 0, m);
-                return;
-            }
+            ApplyFlat(row, RuleSetOf(plan, m), bits, m);
+            return;
         }
 
         // On flat rows: the general evaluator on a full state loaded from the row and stored back.
@@ -267,20 +252,15 @@ public sealed partial class LeadScoringEngine
     /// a track message, 0 otherwise (and without a flat plan). They depend only on the message and the model, so the
     /// history index keeps them and replays do not work them out again.
     /// </summary>
-    private ulong FieldBitsOf(LeadMessage m)
-    {
-        if (_plan is not { } plan)
-        {
-            return 0;
-        }
+    private ulong FieldBitsOf(LeadMessage m) => _plan is { } plan && RuleSetOf(plan, m) is { } set ? MessageBits(set, m) : 0;
 
-        return m.Type switch
-        {
-            MessageType.Page => MessageBits(plan.Page, m),
-            MessageType.Track when EventSet(plan, m.Event!) is { } set => MessageBits(set, m),
-            _ => 0,
-        };
-    }
+    /// <summary>The flat plan's rules for a message: the page rules for a page message, its event's for a track message (null for an event no rule names), else null.</summary>
+    private FastRuleSet? RuleSetOf(FastPlan plan, LeadMessage m) => m.Type switch
+    {
+        MessageType.Page => plan.Page,
+        MessageType.Track => EventSet(plan, m.Event!),
+        _ => null,
+    };
 
     private static ulong MessageBits(FastRuleSet set, LeadMessage m)
     {

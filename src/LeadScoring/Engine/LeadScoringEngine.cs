@@ -196,22 +196,14 @@ public sealed partial class LeadScoringEngine
             return false;
         }
 
-        var type = message.Type;
-        if (type == MessageType.Page)
+        if (message.Type is not (MessageType.Page or MessageType.Track or MessageType.Identify))
         {
-            set = plan.Page;
-            messageBits = MessageBits(set, message);
-            return true;
+            return false;
         }
 
-        if (type == MessageType.Track)
-        {
-            set = EventSet(plan, message.Event!);
-            messageBits = set is null ? 0 : MessageBits(set, message);
-            return true;
-        }
-
-        return type == MessageType.Identify;
+        set = RuleSetOf(plan, message);
+        messageBits = set is null ? 0 : MessageBits(set, message);
+        return true;
     }
 
     /// <summary>
