@@ -127,8 +127,10 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
     /// Writes <paramref name="batch"/> in one transaction: stored leads are deleted first when
     /// <see cref="LeadStoreBatch.ReplaceAllLeads"/> is set, then <see cref="LeadStoreBatch.RemovedLeads"/> are deleted,
     /// then <see cref="LeadStoreBatch.Leads"/> inserted or replaced (so a lead both removed and written is kept; a lead
-    /// given twice is stored as its last snapshot), then the messages (one batch number, and for a state checkpoint the position recorded), history and dead letters appended, the checkpoints set, the model version stored when given and the
-    /// notifications added to the outbox. When it returns, the batch is committed; when it throws, nothing of it was
+    /// given twice is stored as its last snapshot), then the score history renamed, cut and appended and the current
+    /// outcomes written, then the messages (one batch number, and for a state checkpoint the position recorded) and dead
+    /// letters appended, the checkpoints set, the model version stored when given and the notifications added to the
+    /// outbox. When it returns, the batch is committed; when it throws, nothing of it was
     /// written (and the write connection is opened again for the next commit).
     /// </summary>
     public async ValueTask CommitAsync(LeadStoreBatch batch, CancellationToken cancellationToken)
@@ -136,17 +138,21 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         ArgumentNullException.ThrowIfNull(batch);
         cancellationToken.ThrowIfCancellationRequested();
 
-        // The columns are made before taking the lock: reads and other commits are not held up by it. The messages' JSON
-        // buffer is reused by the next commit (a batch's is hundreds of kilobytes: no large object per commit).
+        // The columns are made before taking the lock: reads and other commits are not held up by it. The message log's
+        // row, most of a commit's JSON, is made on another thread meanwhile: the transaction writes the leads, the score
+        // history and the outcomes first, then waits for it (as SQLite's store does). The messages' JSON buffer is reused
+        // by the next commit (a batch's is hundreds of kilobytes: no large object per commit).
         var json = _messageJson.TryTake(out var reused) ? reused : new MessageJsonLines();
+        var logJson = batch.Messages.Count == 0 ? Task.CompletedTask : Task.Run(() => json.Write(batch.Messages), CancellationToken.None);
         try
         {
-            json.Write(batch.Messages);
             var rows = new BatchRows(batch, json);
-            await OnWriterAsync(connection => WriteAsync(connection, batch, rows, cancellationToken), cancellationToken).ConfigureAwait(false);
+            await OnWriterAsync(connection => WriteAsync(connection, batch, rows, logJson, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
+            // The buffer is written to until the task ends, even when the commit failed first.
+            await logJson.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (json.Clear())
             {
                 _messageJson.Add(json);
@@ -182,7 +188,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         }
     }
 
-    private async Task WriteAsync(NpgsqlConnection connection, LeadStoreBatch batch, BatchRows rows, CancellationToken cancellationToken)
+    private async Task WriteAsync(NpgsqlConnection connection, LeadStoreBatch batch, BatchRows rows, Task logJson, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (Lease is not null)
@@ -237,12 +243,80 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         }
 
         Step("leads");
-        long logged = 0;
+        // The numbers the commit draws, in one round trip: the logged batch's position (ILeadStateStore, IMessageLog) and
+        // the history rows' commit numbers (see below).
+        var (logged, commits) = await DrawNumbersAsync(connection, batch.Messages.Count > 0, batch.History.Count, cancellationToken).ConfigureAwait(false);
+        // Renames one by one, in the batch's order, as every store applies them (a rename may follow another), then the
+        // rewritten histories' deletes: one round trip.
+        var rewrites = new List<NpgsqlBatchCommand>();
+        foreach (var (from, to) in batch.HistoryRenamed)
+        {
+            rewrites.Add(Statement("UPDATE score_history SET lead_id = $2 WHERE lead_id = $1;", PgText.Encode(from), PgText.Encode(to)));
+        }
+
+        if (batch.HistoryReplacedFrom.Count > 0)
+        {
+            // "lead_id = ANY": an index condition on the history whatever the planner knows of it (without statistics, a
+            // join with the list alone is planned as a scan of the whole history).
+            rewrites.Add(Statement("""
+                DELETE FROM score_history h USING unnest($1::text[], $2::bigint[]) AS d(lead_id, from_at)
+                WHERE h.lead_id = d.lead_id AND h.at >= d.from_at AND h.lead_id = ANY($1::text[]);
+                """,
+                batch.HistoryReplacedFrom.Keys.Select(PgText.Encode).ToArray(),
+                batch.HistoryReplacedFrom.Values.Select(v => v.UtcTicks).ToArray()));
+        }
+
+        await ExecuteAsync(connection, rewrites, cancellationToken).ConfigureAwait(false);
+
+        if (batch.History.Count > 0)
+        {
+            // The rows' ids: a number per 2^24 rows from score_history_commits, shifted, plus the row's place (schema
+            // migration 7). They order a lead's rows of one instant as they were written; no number is drawn per row.
+            var copy = await connection.BeginBinaryImportAsync(
+                "COPY score_history (id, lead_id, at, score_names, score_values, grade, stage, model_version, message_id) FROM STDIN (FORMAT BINARY);",
+                cancellationToken).ConfigureAwait(false);
+            await using (copy.ConfigureAwait(false))
+            {
+                string[] names = [];
+                double[] values = [];
+                for (int row = 0; row < batch.History.Count; row++)
+                {
+                    var entry = batch.History[row];
+                    await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync((commits[row >> HistoryRowBits] << HistoryRowBits) | (long)(row & ((1 << HistoryRowBits) - 1)), NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, entry.LeadId, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(entry.At.UtcTicks, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                    names = ScoreNames(entry.Scores, names);
+                    // One array for every row of the same length: the importer has written it out when the call ends.
+                    if (values.Length != entry.Scores.Count)
+                    {
+                        values = new double[entry.Scores.Count];
+                    }
+
+                    for (int i = 0; i < values.Length; i++)
+                    {
+                        values[i] = entry.Scores[i].Value;
+                    }
+
+                    await copy.WriteAsync(names, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(values, NpgsqlDbType.Array | NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, entry.Grade, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, entry.Stage, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, entry.ModelVersion, cancellationToken).ConfigureAwait(false);
+                    await WriteTextAsync(copy, entry.MessageId, cancellationToken).ConfigureAwait(false);
+                }
+
+                await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // The current outcomes the batch gives (ILeadOutcomeStore): at state checkpoints and stage-clock commits.
+        await WriteOutcomesAsync(connection, batch, cancellationToken).ConfigureAwait(false);
+        Step("history");
         if (batch.Messages.Count > 0)
         {
-            // One number per logged batch: its position (ILeadStateStore, IMessageLog).
-            logged = Convert.ToInt64(await ScalarAsync(connection, "SELECT nextval('message_batches');", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-            // The batch's messages as one row of JSON Lines (the UTF-8 text as it is).
+            // The batch's messages as one row of JSON Lines (the UTF-8 text as it is), made meanwhile on another thread.
+            await logJson.ConfigureAwait(false);
             var copy = await connection.BeginBinaryImportAsync("COPY message_log (batch, messages) FROM STDIN (FORMAT BINARY);", cancellationToken).ConfigureAwait(false);
             await using (copy.ConfigureAwait(false))
             {
@@ -266,58 +340,6 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         }
 
         Step("messages");
-        // Renames one by one, in the batch's order, as every store applies them (a rename may follow another).
-        foreach (var (from, to) in batch.HistoryRenamed)
-        {
-            await ExecuteAsync(connection, "UPDATE score_history SET lead_id = $2 WHERE lead_id = $1;", cancellationToken,
-                PgText.Encode(from), PgText.Encode(to)).ConfigureAwait(false);
-        }
-
-        if (batch.HistoryReplacedFrom.Count > 0)
-        {
-            await ExecuteAsync(connection, """
-                DELETE FROM score_history h USING unnest($1::text[], $2::bigint[]) AS d(lead_id, from_at)
-                WHERE h.lead_id = d.lead_id AND h.at >= d.from_at;
-                """, cancellationToken,
-                batch.HistoryReplacedFrom.Keys.Select(PgText.Encode).ToArray(),
-                batch.HistoryReplacedFrom.Values.Select(v => v.UtcTicks).ToArray()).ConfigureAwait(false);
-        }
-
-        if (batch.History.Count > 0)
-        {
-            var copy = await connection.BeginBinaryImportAsync(
-                "COPY score_history (lead_id, at, score_names, score_values, grade, stage, model_version, message_id) FROM STDIN (FORMAT BINARY);",
-                cancellationToken).ConfigureAwait(false);
-            await using (copy.ConfigureAwait(false))
-            {
-                string[] names = [];
-                foreach (var entry in batch.History)
-                {
-                    await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                    await WriteTextAsync(copy, entry.LeadId, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(entry.At.UtcTicks, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-                    names = ScoreNames(entry.Scores, names);
-                    var values = new double[entry.Scores.Count];
-                    for (int i = 0; i < values.Length; i++)
-                    {
-                        values[i] = entry.Scores[i].Value;
-                    }
-
-                    await copy.WriteAsync(names, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(values, NpgsqlDbType.Array | NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
-                    await WriteTextAsync(copy, entry.Grade, cancellationToken).ConfigureAwait(false);
-                    await WriteTextAsync(copy, entry.Stage, cancellationToken).ConfigureAwait(false);
-                    await WriteTextAsync(copy, entry.ModelVersion, cancellationToken).ConfigureAwait(false);
-                    await WriteTextAsync(copy, entry.MessageId, cancellationToken).ConfigureAwait(false);
-                }
-
-                await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        // The current outcomes the batch gives (ILeadOutcomeStore): at state checkpoints and stage-clock commits.
-        await WriteOutcomesAsync(connection, batch, cancellationToken).ConfigureAwait(false);
-        Step("history");
         if (batch.DeadLetters.Count > 0)
         {
             var copy = await connection.BeginBinaryImportAsync("COPY dead_letters (source, location, reason, raw, at) FROM STDIN (FORMAT BINARY);", cancellationToken).ConfigureAwait(false);
@@ -338,45 +360,48 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         }
 
         Step("dead-letters");
+        // The commit's small statements, in one round trip.
+        var last = new List<NpgsqlBatchCommand>();
         if (batch.Checkpoints.Count > 0)
         {
-            await ExecuteAsync(connection, """
+            last.Add(Statement("""
                 INSERT INTO checkpoints (source, checkpoint) SELECT * FROM unnest($1::text[], $2::text[])
                 ON CONFLICT (source) DO UPDATE SET checkpoint = excluded.checkpoint;
-                """, cancellationToken,
+                """,
                 batch.Checkpoints.Keys.Select(PgText.Encode).ToArray(),
-                batch.Checkpoints.Values.Select(PgText.EncodeOrNull).ToArray()).ConfigureAwait(false);
+                batch.Checkpoints.Values.Select(PgText.EncodeOrNull).ToArray()));
         }
 
-        Step("checkpoints");
         if (batch.ModelVersion is not null)
         {
-            await ExecuteAsync(connection, """
+            last.Add(Statement("""
                 INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
-                """, cancellationToken, ModelVersionKey, PgText.Encode(batch.ModelVersion)).ConfigureAwait(false);
+                """, ModelVersionKey, PgText.Encode(batch.ModelVersion)));
         }
 
-        Step("model-version");
         if (batch.StageClock is { } tick)
         {
-            await ExecuteAsync(connection, """
+            last.Add(Statement("""
                 INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
-                """, cancellationToken, StageClockKey, tick.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+                """, StageClockKey, tick.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
 
-        Step("stage-clock");
         if (rows.Notifications.Count > 0)
         {
-            await ExecuteAsync(connection, """
+            last.Add(Statement("""
                 INSERT INTO outbox (key, kind, lead_id, payload) SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[])
                 ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, lead_id = excluded.lead_id, payload = excluded.payload;
-                """, cancellationToken,
+                """,
                 rows.Notifications.Select(n => PgText.Encode(n.Key)).ToArray(),
                 rows.Notifications.Select(n => (int)n.Kind).ToArray(),
                 rows.Notifications.Select(n => PgText.Encode(n.LeadId)).ToArray(),
-                rows.Notifications.Select(n => PgText.Encode(n.Payload)).ToArray()).ConfigureAwait(false);
+                rows.Notifications.Select(n => PgText.Encode(n.Payload)).ToArray()));
         }
 
+        await ExecuteAsync(connection, last, cancellationToken).ConfigureAwait(false);
+        Step("checkpoints");
+        Step("model-version");
+        Step("stage-clock");
         Step("notifications");
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         batch.LogPosition = batch.Messages.Count > 0 ? logged : 0;
@@ -596,6 +621,34 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         }
     }
 
+    /// <summary>How many low bits of a score history row's id number it within its commit (schema migration 7).</summary>
+    private const int HistoryRowBits = 24;
+
+    /// <summary>
+    /// The numbers a commit draws, in one query: a position from <c>message_batches</c> when it logs messages (else 0),
+    /// and for <paramref name="historyRows"/> score history rows one number per 2^24 rows from
+    /// <c>score_history_commits</c>, rising (the sequence only rises; none without history rows).
+    /// </summary>
+    private static async Task<(long Logged, long[] HistoryCommits)> DrawNumbersAsync(
+        NpgsqlConnection connection, bool logs, int historyRows, CancellationToken cancellationToken)
+    {
+        int count = historyRows == 0 ? 0 : (historyRows >> HistoryRowBits) + 1;
+        if (!logs && count == 0)
+        {
+            return (0, []);
+        }
+
+        await using var command = new NpgsqlCommand("""
+            SELECT CASE WHEN $1 THEN nextval('message_batches') ELSE 0 END,
+                   ARRAY(SELECT nextval('score_history_commits') FROM generate_series(1, $2) ORDER BY 1);
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = logs });
+        command.Parameters.Add(new NpgsqlParameter { Value = count });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return (reader.GetInt64(0), reader.GetFieldValue<long[]>(1));
+    }
+
     private void Step(string name) => CommitStepHook?.Invoke(name);
 
     private void ThrowIfNotOpen()
@@ -632,6 +685,35 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>A statement of a batch run by <see cref="ExecuteAsync(NpgsqlConnection, List{NpgsqlBatchCommand}, CancellationToken)"/>, with its positional parameters.</summary>
+    private static NpgsqlBatchCommand Statement(string sql, params object[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        return command;
+    }
+
+    /// <summary>Runs <paramref name="statements"/> in order, in one round trip; nothing when there are none.</summary>
+    private static async Task ExecuteAsync(NpgsqlConnection connection, List<NpgsqlBatchCommand> statements, CancellationToken cancellationToken)
+    {
+        if (statements.Count == 0)
+        {
+            return;
+        }
+
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var statement in statements)
+        {
+            batch.BatchCommands.Add(statement);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)

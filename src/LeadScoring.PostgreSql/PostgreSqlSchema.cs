@@ -148,6 +148,15 @@ internal static class PostgreSqlSchema
                 SELECT batch, string_agg(json, E'\n' ORDER BY seq) FROM messages GROUP BY batch;
             DROP TABLE messages;
             """),
+        new(7, "the score history without a number drawn per row and with a hash index by lead: a row's id is its commit's number (score_history_commits) times 2^24 plus its place in the commit, and the B-tree on (lead_id, at, id) and the primary key on id give way to a hash index on lead_id (a history is read, rewritten and renamed by lead; its few rows are sorted as read)", """
+            ALTER TABLE score_history ALTER COLUMN id DROP IDENTITY IF EXISTS;
+            ALTER TABLE score_history DROP CONSTRAINT IF EXISTS score_history_pkey;
+            DROP INDEX IF EXISTS ix_score_history_lead_id;
+            CREATE INDEX ix_score_history_lead ON score_history USING hash (lead_id);
+            CREATE SEQUENCE score_history_commits;
+            -- Above every id written before (those were 1, 2, 3, ...).
+            SELECT setval('score_history_commits', (SELECT COALESCE(MAX(id), 0) >> 24 FROM score_history) + 1, false);
+            """),
     ];
 
     /// <summary>The schema version this code creates.</summary>

@@ -8,7 +8,8 @@ namespace LeadScoring.Stores.Tests;
 
 /// <summary>
 /// PostgreSQL migrations on a database an older version left: migration 4 fills the current outcomes from the history and
-/// the two queries read their indexes; migration 6 moves the message log's rows into one row per batch.
+/// the two queries read their indexes; migration 6 moves the message log's rows into one row per batch; migration 7 numbers
+/// new history rows above the old ones and reads a lead's history by its hash index.
 /// </summary>
 [RequiresPostgreSql]
 public sealed class PostgreSqlSchemaTests(PostgreSqlDatabase database) : IClassFixture<PostgreSqlDatabase>
@@ -108,6 +109,48 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabase database) : IClassF
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'messages';", connection);
             (await command.ExecuteScalarAsync()).Should().Be(0L, "the per-message table is dropped");
+        }
+    }
+
+    [StoreFact]
+    public async Task Migration7_NumbersNewHistoryRowsAboveTheOldOnes_AndReadsALeadsHistoryByItsHashIndex()
+    {
+        // A database as version 6 left it: history rows numbered 1, 2, 3 by the identity column, two at the same instant.
+        string connectionString = await database.NewSchemaAsync();
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await MigrateTo(connection, 6);
+            foreach (var (lead, hour, message) in new[] { ("u1", 2, "old1"), ("u1", 2, "old2"), ("u2", 1, "other") })
+            {
+                await Run(connection, $"""
+                    INSERT INTO score_history (lead_id, at, score_names, score_values, grade, stage, model_version, message_id)
+                    VALUES ('{lead}', {StoreKit.T0.AddHours(hour).UtcTicks}, ARRAY['fit'], ARRAY[1::double precision], NULL, 'mql', 'v1', '{message}');
+                    """);
+            }
+        }
+
+        await using (var store = new PostgreSqlLeadStore(new PostgreSqlLeadStoreOptions { ConnectionString = connectionString }))
+        {
+            await store.InitializeAsync(CancellationToken.None);
+            // New rows at the instant of the old ones come after them (a lead's rows of one instant, in the order written),
+            // and a row of an earlier instant before them; within one commit, in the commit's order.
+            await store.CommitAsync(new LeadStoreBatch
+            {
+                History = [StoreKit.History("u1", StoreKit.T0.AddHours(2), 3, messageId: "new1"), StoreKit.History("u1", StoreKit.T0.AddHours(1), 1, messageId: "early"), StoreKit.History("u1", StoreKit.T0.AddHours(2), 4, messageId: "new2")],
+            }, CancellationToken.None);
+            await store.CommitAsync(new LeadStoreBatch { History = [StoreKit.History("u1", StoreKit.T0.AddHours(2), 5, messageId: "next")] }, CancellationToken.None);
+            (await store.GetHistoryAsync("u1", CancellationToken.None)).Select(h => h.MessageId).Should().Equal("early", "old1", "old2", "new1", "new2", "next");
+            (await store.GetHistoryAsync("u2", CancellationToken.None)).Select(h => h.MessageId).Should().Equal("other");
+        }
+
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await Run(connection, "SET enable_seqscan = off;");
+            (await Plan(connection, "SELECT at, id FROM score_history WHERE lead_id = 'u1' ORDER BY at, id")).Should().Contain("ix_score_history_lead");
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'score_history';", connection);
+            (await command.ExecuteScalarAsync()).Should().Be(1L, "the B-tree by lead and instant and the primary key are gone: one index, the hash by lead");
         }
     }
 
