@@ -143,25 +143,36 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         // history and the outcomes first, then waits for it (as SQLite's store does). The messages' JSON buffer is reused
         // by the next commit (a batch's is hundreds of kilobytes: no large object per commit).
         var json = _messageJson.TryTake(out var reused) ? reused : new MessageJsonLines();
+        var history = _historyRows.TryTake(out var reusedRows) ? reusedRows : new HistoryCopyRows();
         var logJson = batch.Messages.Count == 0 ? Task.CompletedTask : Task.Run(() => json.Write(batch.Messages), CancellationToken.None);
+        var historyCopy = batch.History.Count == 0 ? Task.CompletedTask : Task.Run(() => history.Write(batch.History), CancellationToken.None);
         try
         {
-            var rows = new BatchRows(batch, json);
-            await OnWriterAsync(connection => WriteAsync(connection, batch, rows, logJson, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var rows = new BatchRows(batch, json, history);
+            await OnWriterAsync(connection => WriteAsync(connection, batch, rows, logJson, historyCopy, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            // The buffer is written to until the task ends, even when the commit failed first.
+            // The buffers are written to until the tasks end, even when the commit failed first.
             await logJson.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await historyCopy.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (json.Clear())
             {
                 _messageJson.Add(json);
+            }
+
+            if (history.Clear())
+            {
+                _historyRows.Add(history);
             }
         }
     }
 
     /// <summary>The message JSON buffers of finished commits, for the next ones.</summary>
     private readonly System.Collections.Concurrent.ConcurrentBag<MessageJsonLines> _messageJson = [];
+
+    /// <summary>The score history row buffers of finished commits, for the next ones.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentBag<HistoryCopyRows> _historyRows = [];
 
     /// <summary>Runs <paramref name="write"/> on the write connection, under the write lock.</summary>
     private async Task OnWriterAsync(Func<NpgsqlConnection, Task> write, CancellationToken cancellationToken)
@@ -188,7 +199,7 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
         }
     }
 
-    private async Task WriteAsync(NpgsqlConnection connection, LeadStoreBatch batch, BatchRows rows, Task logJson, CancellationToken cancellationToken)
+    private async Task WriteAsync(NpgsqlConnection connection, LeadStoreBatch batch, BatchRows rows, Task logJson, Task historyCopy, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (Lease is not null)
@@ -270,43 +281,16 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
 
         if (batch.History.Count > 0)
         {
-            // The rows' ids: a number per 2^24 rows from score_history_commits, shifted, plus the row's place (schema
+            // The rows, made meanwhile on another thread in PostgreSQL's binary copy format (HistoryCopyRows), sent in one
+            // write. Their ids: a number per 2^24 rows from score_history_commits, shifted, plus the row's place (schema
             // migration 7). They order a lead's rows of one instant as they were written; no number is drawn per row.
-            var copy = await connection.BeginBinaryImportAsync(
-                "COPY score_history (id, lead_id, at, score_names, score_values, grade, stage, model_version, message_id) FROM STDIN (FORMAT BINARY);",
-                cancellationToken).ConfigureAwait(false);
+            await historyCopy.ConfigureAwait(false);
+            rows.History.SetIds(row => (commits[row >> HistoryRowBits] << HistoryRowBits) | (long)(row & ((1 << HistoryRowBits) - 1)));
+            var copy = await connection.BeginRawBinaryCopyAsync(
+                $"COPY score_history ({HistoryCopyRows.Columns}) FROM STDIN (FORMAT BINARY);", cancellationToken).ConfigureAwait(false);
             await using (copy.ConfigureAwait(false))
             {
-                string[] names = [];
-                double[] values = [];
-                for (int row = 0; row < batch.History.Count; row++)
-                {
-                    var entry = batch.History[row];
-                    await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync((commits[row >> HistoryRowBits] << HistoryRowBits) | (long)(row & ((1 << HistoryRowBits) - 1)), NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-                    await WriteTextAsync(copy, entry.LeadId, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(entry.At.UtcTicks, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-                    names = ScoreNames(entry.Scores, names);
-                    // One array for every row of the same length: the importer has written it out when the call ends.
-                    if (values.Length != entry.Scores.Count)
-                    {
-                        values = new double[entry.Scores.Count];
-                    }
-
-                    for (int i = 0; i < values.Length; i++)
-                    {
-                        values[i] = entry.Scores[i].Value;
-                    }
-
-                    await copy.WriteAsync(names, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(values, NpgsqlDbType.Array | NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
-                    await WriteTextAsync(copy, entry.Grade, cancellationToken).ConfigureAwait(false);
-                    await WriteTextAsync(copy, entry.Stage, cancellationToken).ConfigureAwait(false);
-                    await WriteTextAsync(copy, entry.ModelVersion, cancellationToken).ConfigureAwait(false);
-                    await WriteTextAsync(copy, entry.MessageId, cancellationToken).ConfigureAwait(false);
-                }
-
-                await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                await copy.WriteAsync(rows.History.Payload, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -811,37 +795,12 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
             Text(reader, 0)!, new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), scores, Text(reader, 4), Text(reader, 5), Text(reader, 6)!, Text(reader, 7));
     }
 
-    /// <summary>
-    /// A history row's score names, encoded: <paramref name="previous"/> (the row before's) when they are the same names,
-    /// as they are for every row of one model, else a new array.
-    /// </summary>
-    private static string[] ScoreNames(IReadOnlyList<KeyValuePair<string, double>> scores, string[] previous)
-    {
-        bool same = previous.Length == scores.Count;
-        for (int i = 0; same && i < previous.Length; i++)
-        {
-            same = string.Equals(previous[i], PgText.Encode(scores[i].Key), StringComparison.Ordinal);
-        }
-
-        if (same)
-        {
-            return previous;
-        }
-
-        var names = new string[scores.Count];
-        for (int i = 0; i < names.Length; i++)
-        {
-            names[i] = PgText.Encode(scores[i].Key);
-        }
-
-        return names;
-    }
-
     /// <summary>The columns of a batch that take work to make, made before the write lock is taken.</summary>
     private sealed class BatchRows
     {
-        public BatchRows(LeadStoreBatch batch, MessageJsonLines messages)
+        public BatchRows(LeadStoreBatch batch, MessageJsonLines messages, HistoryCopyRows history)
         {
+            History = history;
             // A lead given twice is stored as its last snapshot (an upsert statement may touch a row once).
             var last = new Dictionary<string, int>(batch.Leads.Count, StringComparer.Ordinal);
             for (int i = 0; i < batch.Leads.Count; i++)
@@ -879,6 +838,9 @@ public sealed class PostgreSqlLeadStore : ILeadStore, IAsyncDisposable, IDisposa
 
         /// <summary>Each message's JSON (the batch's counted messages: each once).</summary>
         public MessageJsonLines Messages { get; }
+
+        /// <summary>The score history rows, as the payload of a binary <c>COPY</c>.</summary>
+        public HistoryCopyRows History { get; }
 
         public IReadOnlyList<LeadNotification> Notifications { get; }
     }

@@ -142,6 +142,12 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabase database) : IClassF
             await store.CommitAsync(new LeadStoreBatch { History = [StoreKit.History("u1", StoreKit.T0.AddHours(2), 5, messageId: "next")] }, CancellationToken.None);
             (await store.GetHistoryAsync("u1", CancellationToken.None)).Select(h => h.MessageId).Should().Equal("early", "old1", "old2", "new1", "new2", "next");
             (await store.GetHistoryAsync("u2", CancellationToken.None)).Select(h => h.MessageId).Should().Equal("other");
+
+            // A row without scores, grade, stage or message id (empty arrays and NULLs in the binary rows).
+            await store.CommitAsync(new LeadStoreBatch { History = [new ScoreHistoryEntry("u3", StoreKit.T0, [], null, null, "v1", null)] }, CancellationToken.None);
+            var bare = (await store.GetHistoryAsync("u3", CancellationToken.None)).Should().ContainSingle().Subject;
+            bare.Scores.Should().BeEmpty();
+            (bare.Grade, bare.Stage, bare.MessageId, bare.ModelVersion).Should().Be(((string?)null, (string?)null, (string?)null, "v1"));
         }
 
         await using (var connection = new NpgsqlConnection(connectionString))
