@@ -23,7 +23,7 @@ internal sealed class HistoryCopyRows
     /// <summary>The binary copy signature, flags and header extension length.</summary>
     private static ReadOnlySpan<byte> Header => [(byte)'P', (byte)'G', (byte)'C', (byte)'O', (byte)'P', (byte)'Y', (byte)'\n', 0xFF, (byte)'\r', (byte)'\n', 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
-    /// <summary>UTF-8 that refuses a lone surrogate, as Npgsql's writer does, rather than replacing it.</summary>
+    /// <summary>UTF-8 that refuses a lone surrogate rather than replacing it: a text that is not valid UTF-16 fails the commit instead of being stored changed.</summary>
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
