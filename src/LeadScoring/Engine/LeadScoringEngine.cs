@@ -112,7 +112,8 @@ public sealed partial class LeadScoringEngine
     private readonly HistoryIndex _index;
     private readonly List<int> _changed = [];
     private readonly List<string> _removedIds = [];
-    private readonly List<LeadMessage> _replay = [];
+    /// <summary>A lead's kept messages with their order keys and field bits as the index noted them, in spec 2.3 order (<see cref="CollectHistory"/>); reused.</summary>
+    private readonly List<ReplayItem> _replay = [];
     private readonly long _horizon;
 
     /// <summary>Creates an engine for a compiled model.</summary>
@@ -654,14 +655,14 @@ public sealed partial class LeadScoringEngine
 
         Statistics.Replays++;
         CollectHistory(row, long.MaxValue);
-        foreach (var m in _replay)
+        foreach (var item in _replay)
         {
             // What the in-order step reads of each message beyond the message itself, fetched for all of them at once
             // (on flat rows the properties are not read: the index kept the messages' field bits).
-            MemoryHint.Prefetch(m.UserId);
+            MemoryHint.Prefetch(item.Message.UserId);
             if (_plan is null)
             {
-                MemoryHint.Prefetch(m.Properties);
+                MemoryHint.Prefetch(item.Message.Properties);
             }
         }
 
@@ -672,13 +673,12 @@ public sealed partial class LeadScoringEngine
         }
 
         // The field bits noted when each message was kept: a replay does not read the messages' properties again.
-        foreach (var item in _replayItems)
+        foreach (var item in _replay)
         {
             ApplyInOrder(row, item.Message, item.Bits);
         }
 
         _replay.Clear();
-        _replayItems.Clear();
         _hot[row].Dirty = false;
         UnpinLastId(row);
     }
@@ -686,7 +686,7 @@ public sealed partial class LeadScoringEngine
     /// <summary>Fills <see cref="_replay"/> with the lead's live messages up to <paramref name="asOf"/>, in spec 2.3 order.</summary>
     private void CollectHistory(int row, long asOf)
     {
-        var items = _replayItems;
+        var items = _replay;
         items.Clear();
         for (int e = _hot[row].History; e >= 0; e = _index[e].Prev)
         {
@@ -730,17 +730,20 @@ public sealed partial class LeadScoringEngine
         {
             items.Sort(ReplayItem.Order);
         }
-
-        var replay = _replay;
-        replay.Clear();
-        foreach (var item in items)
-        {
-            replay.Add(item.Message);
-        }
     }
 
-    /// <summary>The messages of <see cref="_replay"/> with their order keys and field bits as the index noted them (<see cref="CollectHistory"/>).</summary>
-    private readonly List<ReplayItem> _replayItems = [];
+    /// <summary>The messages of <see cref="_replay"/>, which is emptied.</summary>
+    private LeadMessage[] TakeReplayMessages()
+    {
+        var messages = new LeadMessage[_replay.Count];
+        for (int i = 0; i < messages.Length; i++)
+        {
+            messages[i] = _replay[i].Message;
+        }
+
+        _replay.Clear();
+        return messages;
+    }
 
     /// <summary>A message to replay, with its order key and field bits from the index.</summary>
     private readonly record struct ReplayItem(LeadMessage Message, long Ticks, ulong Bits)
@@ -995,8 +998,7 @@ public sealed partial class LeadScoringEngine
         Replay(row);
         string id = ReportedId(row);
         CollectHistory(row, long.MaxValue);
-        var messages = _replay.ToArray();
-        _replay.Clear();
+        var messages = TakeReplayMessages();
         LeadState state;
         if (_rows[row].Folded is { } folded)
         {
@@ -1078,9 +1080,9 @@ public sealed partial class LeadScoringEngine
             past.Reset();
         }
 
-        foreach (var m in _replay)
+        foreach (var item in _replay)
         {
-            _evaluator.Apply(past, m);
+            _evaluator.Apply(past, item.Message);
         }
 
         _replay.Clear();
@@ -1109,8 +1111,7 @@ public sealed partial class LeadScoringEngine
         if (withJournal)
         {
             CollectHistory(row, long.MaxValue);
-            journal = [.. _replay];
-            _replay.Clear();
+            journal = ImmutableArray.Create(TakeReplayMessages());
         }
 
         return new LeadSnapshot(ReportedId(row), [.. IdsOf(row).Order(StringComparer.Ordinal)], LeadStateCodec.Encode(CurrentState(row), Model),
