@@ -16,7 +16,11 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// (<c>memory</c>, <c>sqlite</c> into a fresh file, <c>postgres</c> into a fresh database on the server of
 /// <c>LEADSCORING_BENCH_POSTGRES</c> or <c>LEADSCORING_TEST_POSTGRES</c>). Timed: from the host's start until every
 /// message is committed. Then the §7 row is checked on every lead read back through <see cref="ILeadScoreReader"/>.
-/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N] [--horizon none|DAYS] [--history log|memory|default] [--gc server|workstation] [--allocations]</code>
+/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N] [--horizon none|DAYS] [--history log|memory|default] [--gc server|workstation] [--allocations] [--bench PATH/leadscore.dll]</code>
+/// With <c>--repeat N</c> (N &gt; 1) it ends with a summary per store: the first run (the process's JIT still compiling
+/// and tiering up, the heap still growing) and the median of the later ones (steady state), each run into a fresh
+/// file or database. With <c>--bench</c> it also runs <c>leadscore bench</c> (that build of the command-line tool, in a
+/// process of its own) on the same messages.jsonl, before the pipelines, and gives each store's ratio to it.
 /// The garbage collector is the Worker sample's (and ASP.NET Core's): server, unless <c>--gc workstation</c>. The
 /// collector is chosen when a process starts, so the tool runs itself again with <c>DOTNET_gcServer</c> set when the
 /// one asked for is not the one it runs with.
@@ -31,6 +35,7 @@ public static class PipelineTool
         bool? history = null;
         int? batchSize = null, workers = null;
         bool allocations = false, serverGC = true;
+        string? bench = null;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--allocations")
@@ -43,6 +48,7 @@ public static class PipelineTool
             switch (args[i])
             {
                 case "--store": stores.Add(value); break;
+                case "--bench": bench = File.Exists(value) ? Path.GetFullPath(value) : throw new ArgumentException($"pipeline: --bench {value}: no such file (the command-line tool's leadscore.dll)"); break;
                 case "--events": events = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--batch-size": batchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--workers": workers = int.Parse(value, CultureInfo.InvariantCulture); break;
@@ -80,15 +86,19 @@ public static class PipelineTool
             File.WriteAllBytes(Path.Combine(inbox, "messages.jsonl"), CanonicalJson.Build(workload, events));
             int messages = CanonicalWorkload.LeadCount + events;
             Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, load average {LoadAverage()}; {messages:N0} messages");
+            double? benchRate = bench is null ? null : RunBench(bench, root, Path.Combine(inbox, "messages.jsonl"));
             Console.WriteLine("| store | run | wall | msgs/s | CPU (user+sys) | batches | allocated | GCs (0/1/2) | GC pause | heap after drain | peak RSS |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            var rates = stores.Distinct().ToDictionary(s => s, _ => new List<double>());
             for (int r = 1; r <= repeat; r++)
             {
                 foreach (string store in stores)
                 {
-                    RunOnce(store, r, workload, events, root, inbox, batchSize, workers, allocations, horizon, history);
+                    rates[store].Add(RunOnce(store, r, workload, events, root, inbox, batchSize, workers, allocations, horizon, history));
                 }
             }
+
+            Summarize(rates, benchRate);
 
             Console.WriteLine($"load average after: {LoadAverage()}");
             return 0;
@@ -106,11 +116,66 @@ public static class PipelineTool
         }
     }
 
-    private static void RunOnce(string store, int run, CanonicalWorkload workload, int events, string root, string inbox, int? batchSize, int? workers, bool allocations, TimeSpan? horizon, bool? history)
+    /// <summary>
+    /// Runs <c>leadscore bench</c> (<paramref name="cli"/>) on <paramref name="messages"/> with the §6 model and the
+    /// workload's as-of time, echoes its throughput line and returns its messages/s (parse + score).
+    /// </summary>
+    private static double RunBench(string cli, string root, string messages)
+    {
+        string model = Path.Combine(root, "model.json");
+        File.WriteAllText(model, CanonicalWorkload.ModelJson);
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) != "dotnet")
+        {
+            start.FileName = "dotnet";
+        }
+
+        foreach (string arg in (string[])[cli, "bench", "--model", model, "--events", messages, "--as-of", CanonicalWorkload.AsOf.ToString("O", CultureInfo.InvariantCulture)])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Remove("DOTNET_gcServer");   // the tool's own collector, as a user runs it
+        using var child = Process.Start(start) ?? throw new InvalidOperationException("pipeline: could not start " + cli);
+        string output = child.StandardOutput.ReadToEnd();
+        child.WaitForExit();
+        string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith("throughput: ", StringComparison.Ordinal));
+        if (child.ExitCode != 0 || line is null)
+        {
+            throw new InvalidOperationException($"pipeline: leadscore bench exited with {child.ExitCode}:\n{output}");
+        }
+
+        Console.WriteLine("leadscore bench, same messages.jsonl: " + line.Trim());
+        return double.Parse(line["throughput: ".Length..].Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Per store: the first run, the median of the later runs, and each one's ratio to <c>leadscore bench</c>.</summary>
+    private static void Summarize(Dictionary<string, List<double>> rates, double? bench)
+    {
+        foreach (var (store, runs) in rates)
+        {
+            string Ratio(double rate) => bench is { } b ? string.Create(CultureInfo.InvariantCulture, $" ({b / rate:F1}× under leadscore bench)") : "";
+            var text = string.Create(CultureInfo.InvariantCulture, $"summary {store}: run 1 (cold) {runs[0]:N0} msgs/s{Ratio(runs[0])}");
+            if (runs.Count > 1)
+            {
+                var later = runs.Skip(1).Order().ToArray();
+                double median = later.Length % 2 == 1 ? later[later.Length / 2] : (later[later.Length / 2 - 1] + later[later.Length / 2]) / 2;
+                text += runs.Count == 2
+                    ? string.Create(CultureInfo.InvariantCulture, $"; run 2 (warm) {median:N0} msgs/s{Ratio(median)}")
+                    : string.Create(CultureInfo.InvariantCulture, $"; runs 2–{runs.Count} (warm) median {median:N0} msgs/s{Ratio(median)}, from {later[0]:N0} to {later[^1]:N0}");
+            }
+
+            Console.WriteLine(text);
+        }
+    }
+
+    /// <summary>One run of the pipeline into <paramref name="store"/>; returns its messages/s.</summary>
+    private static double RunOnce(string store, int run, CanonicalWorkload workload, int events, string root, string inbox, int? batchSize, int? workers, bool allocations, TimeSpan? horizon, bool? history)
     {
         int messages = CanonicalWorkload.LeadCount + events;
         string folder = Directory.CreateDirectory(Path.Combine(root, $"{store}-{run}")).FullName;
         string? database = null;
+        double rate;
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = folder });
         builder.Logging.ClearProviders();
         var scoring = builder.Services
@@ -194,12 +259,15 @@ public static class PipelineTool
             }
 
             CanonicalWorkload.Check($"{store} pipeline, run {run}", events, CanonicalWorkload.Describe(totals));
+            rate = messages / wall.TotalSeconds;
         }
 
         if (database is not null)
         {
             PostgreSqlDatabases.Drop(database);
         }
+
+        return rate;
     }
 
     /// <summary>Set in the process <see cref="RunAgain"/> starts: it is not started again, whatever collector it got.</summary>
