@@ -87,8 +87,8 @@ public static class PipelineTool
             int messages = CanonicalWorkload.LeadCount + events;
             Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, load average {LoadAverage()}; {messages:N0} messages");
             double? benchRate = bench is null ? null : RunBench(bench, root, Path.Combine(inbox, "messages.jsonl"));
-            Console.WriteLine("| store | run | wall | msgs/s | CPU (user+sys) | batches | allocated | GCs (0/1/2) | GC pause | heap after drain | peak RSS |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| store | run | host | wall | msgs/s | CPU (user+sys) | batches | allocated | GCs (0/1/2) | GC pause | heap after drain | peak RSS |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             var rates = stores.Distinct().ToDictionary(s => s, _ => new List<double>());
             for (int r = 1; r <= repeat; r++)
             {
@@ -205,6 +205,7 @@ public static class PipelineTool
 
         using (var host = builder.Build())
         {
+            double capacity = HostCapacity.Measure();
             GC.Collect();
             GC.WaitForPendingFinalizers();
             var status = host.Services.GetRequiredService<LeadScoringStatus>();
@@ -240,7 +241,7 @@ public static class PipelineTool
             long heap = GC.GetTotalMemory(forceFullCollection: true);
             process.Refresh();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {store} | {run} | {wall.TotalSeconds:F2} s | {messages / wall.TotalSeconds:N0} | {used.TotalSeconds:F1} s | {status.Batches:N0} | {allocatedBytes / (1024.0 * 1024):N0} MiB | {gcs} | {pause.TotalSeconds:F2} s | {heap / (1024.0 * 1024):N0} MiB | {process.PeakWorkingSet64 / (1024.0 * 1024):N0} MiB |"));
+                $"| {store} | {run} | {capacity:F2}× | {wall.TotalSeconds:F2} s | {messages / wall.TotalSeconds:N0} | {used.TotalSeconds:F1} s | {status.Batches:N0} | {allocatedBytes / (1024.0 * 1024):N0} MiB | {gcs} | {pause.TotalSeconds:F2} s | {heap / (1024.0 * 1024):N0} MiB | {process.PeakWorkingSet64 / (1024.0 * 1024):N0} MiB |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  replay history: {status.HistoryLogReads:N0} message-log batches read back from the store"));
             host.StopAsync().GetAwaiter().GetResult();
             sampler?.Report(Console.Out, messages);
@@ -296,6 +297,71 @@ public static class PipelineTool
 
     internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+}
+
+/// <summary>
+/// How much of two cores the host gives right now: the work two threads do at once, in units of what one thread alone
+/// does in the same time (2.00: two free cores; 1.00: one core's worth shared by both). On a shared virtual machine it
+/// moves from minute to minute (1.1–1.7 seen on the development machine within an hour, 2026-12-04), and a pipeline
+/// that keeps two threads busy moves with it, so each run's row shows it, measured just before the run.
+/// </summary>
+internal static class HostCapacity
+{
+    private static readonly TimeSpan Span = TimeSpan.FromMilliseconds(300);
+
+    public static double Measure()
+    {
+        if (Environment.ProcessorCount < 2)
+        {
+            return 1.0;
+        }
+
+        Spin(1);   // warm up the loop's code
+        double one = Spin(1);
+        double two = Spin(2);
+        return one > 0 ? two / one : double.NaN;
+    }
+
+    /// <summary>Runs <paramref name="threads"/> threads of integer work for <see cref="Span"/>; returns their total iterations.</summary>
+    private static double Spin(int threads)
+    {
+        var counts = new long[threads];
+        var workers = new Thread[threads];
+        using var start = new ManualResetEventSlim();
+        for (int t = 0; t < threads; t++)
+        {
+            int index = t;
+            workers[t] = new Thread(() =>
+            {
+                start.Wait();
+                var clock = Stopwatch.StartNew();
+                ulong x = 88172645463325252UL + (ulong)index;
+                long n = 0;
+                while (clock.Elapsed < Span)
+                {
+                    for (int i = 0; i < 4096; i++)
+                    {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                    }
+
+                    n += 4096;
+                }
+
+                counts[index] = n + (long)(x & 1);
+            }) { IsBackground = true };
+            workers[t].Start();
+        }
+
+        start.Set();
+        foreach (var w in workers)
+        {
+            w.Join();
+        }
+
+        return counts.Sum();
+    }
 }
 
 /// <summary>Throwaway PostgreSQL databases for the pipeline benchmarks, on the server of <c>LEADSCORING_BENCH_POSTGRES</c> (else <c>LEADSCORING_TEST_POSTGRES</c>).</summary>
