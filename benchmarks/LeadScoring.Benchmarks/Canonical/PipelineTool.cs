@@ -209,6 +209,7 @@ public static class PipelineTool
             GC.Collect();
             GC.WaitForPendingFinalizers();
             var status = host.Services.GetRequiredService<LeadScoringStatus>();
+            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             var process = Process.GetCurrentProcess();
             var cpu = process.TotalProcessorTime;
             long allocated = GC.GetTotalAllocatedBytes();
@@ -223,6 +224,14 @@ public static class PipelineTool
                 if (status.Fault is { } fault)
                 {
                     throw new InvalidOperationException("pipeline: " + fault);
+                }
+
+                if (stopping.IsCancellationRequested)
+                {
+                    // SIGTERM or Ctrl+C: the host's console lifetime took the signal and waits for a shutdown; end here
+                    // (a run that waited on for ever kept a core busy unseen).
+                    Console.Error.WriteLine("pipeline: stopped by a signal");
+                    Environment.Exit(130);
                 }
 
                 Thread.Sleep(5);
