@@ -23,19 +23,42 @@ public readonly struct SourceRecord
     public SourceRecord(MessageParseResult result, string checkpoint, string location, string? raw = null)
     {
         Result = result;
-        Checkpoint = checkpoint ?? throw new ArgumentNullException(nameof(checkpoint));
-        Location = location ?? throw new ArgumentNullException(nameof(location));
+        _checkpoint = checkpoint ?? throw new ArgumentNullException(nameof(checkpoint));
+        _location = location ?? throw new ArgumentNullException(nameof(location));
         Raw = raw;
     }
+
+    /// <summary>
+    /// A record whose checkpoint and location are written out only when read (<see cref="RecordPosition"/>): a source
+    /// hands over thousands of records a second, and the pipeline reads the checkpoint of a batch's last record only,
+    /// and the location of a rejected one only.
+    /// </summary>
+    internal SourceRecord(MessageParseResult result, RecordPosition position, long offset, long line, bool unterminated, string? raw)
+    {
+        Result = result;
+        _position = position;
+        _offset = offset;
+        _line = line;
+        _unterminated = unterminated;
+        Raw = raw;
+    }
+
+    private readonly string? _checkpoint, _location;
+    private readonly RecordPosition? _position;
+    private readonly long _offset, _line;
+    private readonly bool _unterminated;
 
     /// <summary>The parsed message, or the reason it was rejected.</summary>
     public MessageParseResult Result { get; }
 
     /// <summary>The source position just after this record, opaque to the pipeline.</summary>
-    public string Checkpoint { get; }
+    public string Checkpoint => _checkpoint ?? _position?.Checkpoint(_offset, _line, _unterminated)!;
 
     /// <summary>Where the record is, in plain words (e.g. <c>events-01.jsonl: line 12</c>).</summary>
-    public string Location { get; }
+    public string Location => _location ?? _position?.Location(_line)!;
+
+    /// <summary>Whether the record came from a source (it has a checkpoint), not from a default value.</summary>
+    internal bool HasCheckpoint => _checkpoint is not null || _position is not null;
 
     /// <summary>The record's text, kept with a dead letter; may be null.</summary>
     public string? Raw { get; }

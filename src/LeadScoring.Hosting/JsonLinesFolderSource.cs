@@ -218,7 +218,7 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
             bool idle = !_options.Follow || now - state.SeenAt >= _options.IdleTimeout;
             var framer = new JsonLinesFramer(stream, MessageParser.MaxMessageBytes, 0, state.Line) { ReadUnterminatedLastLine = idle };
             long start = state.Offset;
-            string others = Others(files, name);
+            var position = new FilePosition(Others(files, name), name);
             records.Clear();
             while (framer.MoveNext())
             {
@@ -226,24 +226,21 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
                 state.Offset = start + framer.BytesConsumed;
                 state.Line = framer.LineNumber;
                 state.Unterminated = state.Offset == length && length > 0 && !EndsWithBreak(stream, length);
-                string cp = Checkpoint(others, name, state);
-                string location = $"{name}: line {framer.LineNumber}";
                 switch (framer.Kind)
                 {
                     case JsonFrameKind.Line:
                         var result = MessageParser.Parse(framer.Current, _options.Limits);
-                        records.Add(result.IsIgnored ? null : new SourceRecord(result, cp, location, result.IsRejected ? Encoding.UTF8.GetString(framer.Current) : null));
+                        records.Add(result.IsIgnored ? null : new SourceRecord(result, position, state.Offset, state.Line, state.Unterminated, result.IsRejected ? Encoding.UTF8.GetString(framer.Current) : null));
                         break;
                     default:
                         if (framer.Kind == JsonFrameKind.NotJsonLines)
                         {
                             // Nothing more of this file is read: it is not JSON Lines.
                             state.Offset = length;
-                            cp = Checkpoint(others, name, state);
                             _logger?.LogWarning("{File}: {Reason}; the file is skipped.", path, framer.Reason);
                         }
 
-                        records.Add(new SourceRecord(MessageParseResult.Reject(framer.Reason!), cp, location, null));
+                        records.Add(new SourceRecord(MessageParseResult.Reject(framer.Reason!), position, state.Offset, state.Line, state.Unterminated, null));
                         break;
                 }
 
@@ -276,11 +273,23 @@ public sealed class JsonLinesFolderSource : ILeadMessageSource
         return nl;
     }
 
-    /// <summary>The checkpoint after a record: the other files' entries, then this file's, as one string (one per record).</summary>
-    private static string Checkpoint(string others, string file, FileState s) =>
-        string.Create(CultureInfo.InvariantCulture, $"{others}{s.Offset}:{s.Line}{(s.Unterminated ? "+" : "")}:{file}");
+    /// <summary>The checkpoint after a record: the other files' entries, then this file's, as one string.</summary>
+    private static string Checkpoint(string others, string file, long offset, long line, bool unterminated) =>
+        string.Create(CultureInfo.InvariantCulture, $"{others}{offset}:{line}{(unterminated ? "+" : "")}:{file}");
 
-    private static string Entry(string file, FileState s) => Checkpoint("", file, s);
+    private static string Entry(string file, FileState s) => Checkpoint("", file, s.Offset, s.Line, s.Unterminated);
+
+    /// <summary>
+    /// The records of one file read: the other files' checkpoint entries as they were when it began (they do not move
+    /// while this file is read) and the file's name; a record's checkpoint and location are written out when read.
+    /// </summary>
+    private sealed class FilePosition(string others, string file) : RecordPosition
+    {
+        public override string Checkpoint(long offset, long line, bool unterminated) =>
+            JsonLinesFolderSource.Checkpoint(others, file, offset, line, unterminated);
+
+        public override string Location(long line) => string.Create(CultureInfo.InvariantCulture, $"{file}: line {line}");
+    }
 
     private static string Others(Dictionary<string, FileState> files, string except)
     {

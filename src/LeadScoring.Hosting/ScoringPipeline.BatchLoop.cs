@@ -167,18 +167,23 @@ internal sealed partial class ScoringPipeline
             // Route in arrival order; a message linking leads of two partitions moves them together first.
             foreach (var item in items)
             {
-                if (item.Checkpoint is not null)
-                {
-                    checkpoints[item.Source] = item.Checkpoint;
-                }
-
                 if (item.Message is null)
                 {
-                    deadLetters.Add(new DeadLetter(item.Source, item.Location ?? "", item.Error ?? "unusable message", item.Raw, now));
+                    var r = item.Record;
+                    deadLetters.Add(new DeadLetter(item.Source, r.HasCheckpoint ? r.Location : "", r.Result.Error ?? "unusable message", r.Result.IsRejected ? r.Raw : null, now));
                     continue;
                 }
 
                 _partitions[Route(item.Message)].Batch.Add(item.Message);
+            }
+
+            // Each source's checkpoint after its last record of the batch (only those are written out).
+            for (int i = items.Count - 1; i >= 0; i--)
+            {
+                if (items[i].Record.HasCheckpoint && !checkpoints.ContainsKey(items[i].Source))
+                {
+                    checkpoints.Add(items[i].Source, items[i].Record.Checkpoint);
+                }
             }
 
             var logBatch = _messageLog?.Open();

@@ -59,24 +59,26 @@ internal sealed partial class ScoringPipeline
 
         // The changed leads' ids and latest results: each partition's on its own thread (the costly part, engine reads
         // only); what follows compares them with the shared outcomes one partition after the other, in a fixed order.
-        var evaluated = new (LeadKey Key, Latest Latest)[_partitions.Length][];
         Parallel.For(0, _partitions.Length, i =>
         {
             var p = _partitions[i];
             var changed = taken[i].Changed;
-            var leads = new (LeadKey, Latest)[changed.Count];
+            if (p.Evaluated.Length < changed.Count)
+            {
+                p.Evaluated = new (LeadKey, Latest)[Math.Max(changed.Count, p.Evaluated.Length * 2)];
+            }
+
+            var leads = p.Evaluated;
             lock (p.Gate)
             {
                 var model = p.Engine.Model;
                 Span<double> values = stackalloc double[Math.Min(model.ScoreNames.Length, 64)];
-                for (int k = 0; k < leads.Length; k++)
+                for (int k = 0; k < changed.Count; k++)
                 {
                     p.Engine.TryGetLeadIds(changed[k], out string reported, out var leadIds);
                     leads[k] = (new LeadKey(reported, leadIds), LatestOf(p.Engine, changed[k], reported, rescore, values));
                 }
             }
-
-            evaluated[i] = leads;
         });
 
         for (int i = 0; i < _partitions.Length; i++)
@@ -89,7 +91,7 @@ internal sealed partial class ScoringPipeline
                 for (int k = 0; k < changes.Changed.Count; k++)
                 {
                     string id = changes.Changed[k];
-                    var (snapshot, latest) = evaluated[i][k];
+                    var (snapshot, latest) = p.Evaluated[k];
                     snapshots.Add(snapshot.LeadId);
                     var ids = IdsOf(snapshot);
                     // Each of the lead's ids is looked up once; what follows reads these.
@@ -153,6 +155,9 @@ internal sealed partial class ScoringPipeline
                     // A re-scoring's entry is at the latest message: a later one (a stage-clock tick's) stays the latest.
                     KeepLaterOutcome(id, rescore && previous is not null && previous.Entry.At > entry.At ? previous.Entry : null);
                 }
+
+                // The array is the partition's, reused by the next batch: it does not keep this batch's entries alive.
+                Array.Clear(p.Evaluated, 0, changes.Changed.Count);
             }
         }
 
@@ -217,8 +222,19 @@ internal sealed partial class ScoringPipeline
     }
 
     /// <summary>Every id of a lead, its reported id included.</summary>
-    private static ImmutableArray<string> IdsOf(LeadKey snapshot) =>
-        snapshot.Ids.Contains(snapshot.LeadId, StringComparer.Ordinal) ? snapshot.Ids : snapshot.Ids.Add(snapshot.LeadId);
+    private static ImmutableArray<string> IdsOf(LeadKey snapshot)
+    {
+        // A loop, not Enumerable.Contains: that one would box the array, once per changed lead and batch.
+        foreach (string id in snapshot.Ids)
+        {
+            if (string.Equals(id, snapshot.LeadId, StringComparison.Ordinal))
+            {
+                return snapshot.Ids;
+            }
+        }
+
+        return snapshot.Ids.Add(snapshot.LeadId);
+    }
 
     /// <summary>
     /// The outcomes as last committed of those of <paramref name="ids"/> that have one, in the order of

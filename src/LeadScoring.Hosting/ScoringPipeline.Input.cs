@@ -13,11 +13,7 @@ internal sealed partial class ScoringPipeline
         {
             await foreach (var record in source.ReadAsync(checkpoint, cancellationToken).ConfigureAwait(false))
             {
-                var r = record.Result;
-                var item = r.IsRejected
-                    ? new Item(source.Name, null, r.Error, record.Checkpoint, record.Location, record.Raw)
-                    : new Item(source.Name, r.Message, null, record.Checkpoint, record.Location, null);
-                await _queue.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+                await _queue.Writer.WriteAsync(new Item(source.Name, record.Result.Message, record), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -36,6 +32,6 @@ internal sealed partial class ScoringPipeline
     public ValueTask WriteAsync(LeadMessage message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return _queue.Writer.WriteAsync(new Item(WriterSource, message, null, null, null, null), cancellationToken);
+        return _queue.Writer.WriteAsync(new Item(WriterSource, message, default), cancellationToken);
     }
 }

@@ -97,7 +97,12 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
     internal bool QueueIsEmpty => _queue.Reader.Count == 0;
 
     /// <summary>A queued record (a struct: the queue and the batch hold them by value, no object per message).</summary>
-    private readonly record struct Item(string Source, LeadMessage? Message, string? Error, string? Checkpoint, string? Location, string? Raw);
+    /// <summary>
+    /// One entry of the queue: a message (or a rejected record) and the source record it came from (default for a
+    /// message written by the host), whose checkpoint and location are read only where needed (a batch's last record
+    /// per source, a rejected record).
+    /// </summary>
+    private readonly record struct Item(string Source, LeadMessage? Message, SourceRecord Record);
 
     private sealed class Partition(CompiledModel model, LeadScoringEngineOptions options, MessageLogHistory? history)
     {
@@ -116,6 +121,9 @@ internal sealed partial class ScoringPipeline : ILeadMessageWriter, ILeadScoreRe
 
         /// <summary>The engine's replays and merges before the batch was applied.</summary>
         public long WorkBefore;
+
+        /// <summary>Change tracking's scratch: the changed leads' ids and latest outcomes, one batch at a time (<c>ScoringPipeline.Changes.cs</c>).</summary>
+        public (LeadKey Key, Latest Latest)[] Evaluated = [];
     }
 
     // ------------------------------------------------------------------ lifecycle
