@@ -425,6 +425,17 @@ internal sealed partial class ScoringPipeline
             return;
         }
 
+        if (earlier.Count == 0 && first == last && last == latestAt)
+        {
+            // A new lead, all of whose messages are at one instant. (Every lead the engines know has an outcome under one
+            // of its ids: each is given one when the pipeline loads, and each changed lead after every batch. So a lead
+            // none of whose ids has one is new in this batch, and its messages are the batch's.) Its history is the entry
+            // at that instant, which the caller made: the replay below would give that entry and nothing before it.
+            history.ReplacedFrom[lead] = new DateTimeOffset(from, TimeSpan.Zero);
+            history.Entries.Add(latestEntry);
+            return;
+        }
+
         if (append && TryInstantsFromBefore(p, lead, ids, from, out var appended))
         {
             // Several new instants, in order: from the lead's state before the batch (no older message read back).
