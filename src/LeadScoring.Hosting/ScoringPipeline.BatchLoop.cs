@@ -177,12 +177,19 @@ internal sealed partial class ScoringPipeline
                 _partitions[Route(item.Message)].Batch.Add(item.Message);
             }
 
-            // Each source's checkpoint after its last record of the batch (only those are written out).
+            // Each source's checkpoint after its last record of the batch (only those are written out). The map is
+            // looked at only where the source changes from one record to the one before it, not once per record.
+            string? seen = null;
             for (int i = items.Count - 1; i >= 0; i--)
             {
-                if (items[i].Record.HasCheckpoint && !checkpoints.ContainsKey(items[i].Source))
+                var item = items[i];
+                if (item.Record.HasCheckpoint && !ReferenceEquals(item.Source, seen))
                 {
-                    checkpoints.Add(items[i].Source, items[i].Record.Checkpoint);
+                    seen = item.Source;
+                    if (!checkpoints.ContainsKey(item.Source))
+                    {
+                        checkpoints.Add(item.Source, item.Record.Checkpoint);
+                    }
                 }
             }
 
