@@ -430,8 +430,9 @@ internal sealed partial class ScoringPipeline
             // A new lead, all of whose messages are at one instant. (Every lead the engines know has an outcome under one
             // of its ids: each is given one when the pipeline loads, and each changed lead after every batch. So a lead
             // none of whose ids has one is new in this batch, and its messages are the batch's.) Its history is the entry
-            // at that instant, which the caller made: the replay below would give that entry and nothing before it.
-            history.ReplacedFrom[lead] = new DateTimeOffset(from, TimeSpan.Zero);
+            // at that instant, which the caller made: the replay below would give that entry and nothing before it. The
+            // store holds no entry of it (entries are committed only for leads given an outcome), so it is asked to delete
+            // none: on the canonical workload that was 100,000 deletions per run that found nothing.
             history.Entries.Add(latestEntry);
             return;
         }
