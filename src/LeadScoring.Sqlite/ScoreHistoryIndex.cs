@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using LeadScoring.Hosting;
 using Microsoft.Data.Sqlite;
 
@@ -29,7 +30,14 @@ internal sealed class ScoreHistoryIndex : IDisposable
     internal const int DefaultMergeRows = 65_536;
 
     private readonly SqliteConnection _connection;
+    /// <summary>How many rows <see cref="InsertAll"/> writes with one statement (the rest of a commit's rows one at a time).</summary>
+    internal const int RowsPerInsert = 16;
+
+    /// <summary>The columns of a <c>score_history</c> row as inserted.</summary>
+    private const int Columns = 8;
+
     private readonly RawStatement _insert;
+    private readonly RawStatement _insertMany;
     private readonly RawStatement _deleteRow;
     private readonly RawStatement _renameRow;
     private readonly SqliteCommand _renameIndexed;
@@ -56,6 +64,12 @@ internal sealed class ScoreHistoryIndex : IDisposable
             INSERT INTO score_history (id, lead_id, at, scores, grade, stage, model_version, message_id)
             VALUES ($id, $lead_id, $at, $scores, $grade, $stage, $model_version, $message_id);
             """);
+        // The same insert for RowsPerInsert rows at once: one statement run instead of sixteen (its parameters ?1..?128,
+        // row after row in the order of the single insert's).
+        _insertMany = new RawStatement(connection, "INSERT INTO score_history (id, lead_id, at, scores, grade, stage, model_version, message_id) VALUES "
+            + string.Join(", ", Enumerable.Range(0, RowsPerInsert).Select(row =>
+                "(" + string.Join(", ", Enumerable.Range(1, Columns).Select(column => "?" + ((row * Columns) + column).ToString(CultureInfo.InvariantCulture))) + ")"))
+            + ";");
         _deleteRow = new RawStatement(connection, "DELETE FROM score_history WHERE id = $id;");
         _renameRow = new RawStatement(connection, "UPDATE score_history SET lead_id = $to WHERE id = $id;");
         _renameIndexed = OutcomeWriter.Prepare(connection, null, """
@@ -145,28 +159,49 @@ internal sealed class ScoreHistoryIndex : IDisposable
         }
     }
 
-    /// <summary>Appends one row (its scores as UTF-8 JSON) to the tail. After <see cref="Load"/>.</summary>
-    public void Insert(ScoreHistoryEntry entry, ReadOnlySpan<byte> scores)
+    /// <summary>The scores of a commit's entry <paramref name="index"/>, as UTF-8 JSON.</summary>
+    public delegate ReadOnlySpan<byte> ScoresOf(int index);
+
+    /// <summary>
+    /// Appends <paramref name="entries"/> to the tail, in their order (their ids given in that order), with their scores
+    /// from <paramref name="scores"/>: <see cref="RowsPerInsert"/> rows per statement, then the rest one by one. After
+    /// <see cref="Load"/>.
+    /// </summary>
+    public void InsertAll(IReadOnlyList<ScoreHistoryEntry> entries, ScoresOf scores)
     {
-        var tail = _tail!;
-        long id = _next;
-        long at = entry.At.UtcTicks;
-        _insert.Int64(1, id);
-        _insert.Text(2, entry.LeadId);
-        _insert.Int64(3, at);
-        _insert.Utf8(4, scores);
-        _insert.Text(5, entry.Grade);
-        _insert.Text(6, entry.Stage);
-        _insert.Text(7, entry.ModelVersion);
-        _insert.Text(8, entry.MessageId);
-        _insert.Run();
-        _next = id + 1;
-        if (!tail.TryGetValue(entry.LeadId, out var rows))
+        int i = 0;
+        for (; i + RowsPerInsert <= entries.Count; i += RowsPerInsert)
         {
-            tail[entry.LeadId] = rows = new List<(long, long)>(2);
+            for (int row = 0; row < RowsPerInsert; row++)
+            {
+                Bind(_insertMany, row * Columns, entries[i + row], scores(i + row));
+            }
+
+            _insertMany.Run();
         }
 
-        rows.Add((at, id));
+        for (; i < entries.Count; i++)
+        {
+            Bind(_insert, 0, entries[i], scores(i));
+            _insert.Run();
+        }
+    }
+
+    /// <summary>Binds one row, the next id, to the parameters after <paramref name="offset"/>, and notes it in the tail.</summary>
+    private void Bind(RawStatement statement, int offset, ScoreHistoryEntry entry, ReadOnlySpan<byte> scores)
+    {
+        long id = _next++;
+        long at = entry.At.UtcTicks;
+        statement.Int64(offset + 1, id);
+        statement.Text(offset + 2, entry.LeadId);
+        statement.Int64(offset + 3, at);
+        statement.Utf8(offset + 4, scores);
+        statement.Text(offset + 5, entry.Grade);
+        statement.Text(offset + 6, entry.Stage);
+        statement.Text(offset + 7, entry.ModelVersion);
+        statement.Text(offset + 8, entry.MessageId);
+        ref var rows = ref CollectionsMarshal.GetValueRefOrAddDefault(_tail!, entry.LeadId, out _);
+        (rows ??= new List<(long, long)>(2)).Add((at, id));
         _tailRows++;
     }
 
@@ -270,6 +305,7 @@ internal sealed class ScoreHistoryIndex : IDisposable
     public void Dispose()
     {
         _insert.Dispose();
+        _insertMany.Dispose();
         _deleteRow.Dispose();
         _renameRow.Dispose();
         _renameIndexed.Dispose();

@@ -275,10 +275,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 history.DeleteFrom(leadId, from.UtcTicks);
             }
 
-            for (int i = 0; i < batch.History.Count; i++)
-            {
-                history.Insert(batch.History[i], json.Scores(i));
-            }
+            history.InsertAll(batch.History, json.Scores);
 
             history.MergeIfDue();
 

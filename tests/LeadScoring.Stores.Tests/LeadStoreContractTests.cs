@@ -235,6 +235,28 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task ManyHistoryEntriesInOneCommit_AreEachReadBackInOrder_WithTheirOwnValues()
+    {
+        // 37 entries of five leads, interleaved (a store may write them several rows to a statement: SQLite 16, then the
+        // rest one by one), then a commit of exactly 16: every entry is read back under its lead, in order, with its values.
+        var first = Enumerable.Range(0, 37)
+            .Select(i => StoreKit.History($"u{i % 5}", StoreKit.T0.AddMinutes(i), fit: i, grade: i % 2 == 0 ? "A" : null, stage: $"s{i}", messageId: $"m{i}"))
+            .ToList();
+        var second = Enumerable.Range(37, 16)
+            .Select(i => StoreKit.History($"u{i % 5}", StoreKit.T0.AddMinutes(i), fit: i, messageId: $"m{i}"))
+            .ToList();
+        await using var store = await OpenAsync();
+        await store.CommitAsync(new LeadStoreBatch { History = first }, CancellationToken.None);
+        await store.CommitAsync(new LeadStoreBatch { History = second }, CancellationToken.None);
+
+        foreach (string lead in Enumerable.Range(0, 5).Select(i => $"u{i}"))
+        {
+            (await store.GetHistoryAsync(lead, CancellationToken.None)).Should().BeEquivalentTo(
+                first.Concat(second).Where(h => h.LeadId == lead), o => o.WithStrictOrdering(), "lead {0}'s entries", lead);
+        }
+    }
+
+    [StoreFact]
     public async Task TheLog_GivesItsBatchesInOrder_AndAStateCheckpointRecordsTheLogEnd()
     {
         var messages = StoreKit.Messages();
