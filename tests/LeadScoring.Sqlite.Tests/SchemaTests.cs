@@ -33,6 +33,40 @@ public sealed class SchemaTests : IDisposable
     }
 
     [Fact]
+    public async Task A_new_file_has_16_KiB_pages_and_an_existing_file_keeps_its_own()
+    {
+        // A new database: 16 KiB pages (a commit writes each changed page to the log as a frame of its own), and the log
+        // is checkpointed every 64 MiB of them.
+        string fresh = _folder.File("fresh.db");
+        var batch = new LeadScoring.Hosting.LeadStoreBatch { Messages = StoreKit.Messages(), History = [StoreKit.History("u1", StoreKit.T0, 1)] };
+        await using (var store = await StoreKit.OpenAsync(fresh))
+        {
+            await store.CommitAsync(batch, CancellationToken.None);
+            using var raw = StoreKit.Raw(fresh);
+            StoreKit.Scalar(raw, "PRAGMA page_size;").Should().Be((long)SqliteLeadStore.PageSize);
+            StoreKit.Scalar(raw, "PRAGMA page_size;").Should().Be(16_384L);
+        }
+
+        // A database made before (4 KiB pages, in WAL mode already): opened and written as it is, its pages unchanged.
+        string older = _folder.File("older.db");
+        using (var raw = StoreKit.Raw(older))
+        {
+            StoreKit.Scalar(raw, "PRAGMA page_size=4096;");
+            StoreKit.Scalar(raw, "PRAGMA journal_mode=WAL;");
+            StoreKit.Scalar(raw, "CREATE TABLE before_the_store (x);");
+        }
+
+        await using (var store = await StoreKit.OpenAsync(older))
+        {
+            await store.CommitAsync(batch, CancellationToken.None);
+            (await StoreKit.ToListAsync(store.LoggedMessagesAsync(CancellationToken.None))).Should().HaveCount(batch.Messages.Count);
+            (await store.GetHistoryAsync("u1", CancellationToken.None)).Should().ContainSingle();
+            using var raw = StoreKit.Raw(older);
+            StoreKit.Scalar(raw, "PRAGMA page_size;").Should().Be(4096L, "SQLite keeps an existing database's page size");
+        }
+    }
+
+    [Fact]
     public async Task Initialize_CreatesEveryTable_AtTheLatestSchemaVersion_InWalMode()
     {
         string path = _folder.File();
