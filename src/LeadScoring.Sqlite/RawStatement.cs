@@ -26,6 +26,15 @@ internal sealed class RawStatement : IDisposable
         SqliteException.ThrowExceptionForRC(rc, connection.Handle);
     }
 
+    /// <summary>
+    /// The <c>VALUES</c> list of a multi-row insert: <paramref name="rows"/> rows of <paramref name="columns"/> numbered
+    /// parameters each, "(?1, ?2), (?3, ?4)", row after row, so that row <c>r</c>'s column <c>c</c> (from 1) is parameter
+    /// <c>r * columns + c</c>.
+    /// </summary>
+    public static string Values(int rows, int columns) =>
+        string.Join(", ", Enumerable.Range(0, rows).Select(row =>
+            "(" + string.Join(", ", Enumerable.Range(1, columns).Select(column => "?" + ((row * columns) + column).ToString(System.Globalization.CultureInfo.InvariantCulture))) + ")"));
+
     /// <summary>Binds text (UTF-16, as .NET holds it: SQLite converts it), or NULL for null, to parameter <paramref name="index"/> (from 1).</summary>
     public void Text(int index, string? value) =>
         Check(value is null ? raw.sqlite3_bind_null(_statement, index) : raw.sqlite3_bind_text16(_statement, index, value));

@@ -67,9 +67,7 @@ internal sealed class ScoreHistoryIndex : IDisposable
         // The same insert for RowsPerInsert rows at once: one statement run instead of sixteen (its parameters ?1..?128,
         // row after row in the order of the single insert's).
         _insertMany = new RawStatement(connection, "INSERT INTO score_history (id, lead_id, at, scores, grade, stage, model_version, message_id) VALUES "
-            + string.Join(", ", Enumerable.Range(0, RowsPerInsert).Select(row =>
-                "(" + string.Join(", ", Enumerable.Range(1, Columns).Select(column => "?" + ((row * Columns) + column).ToString(CultureInfo.InvariantCulture))) + ")"))
-            + ";");
+            + RawStatement.Values(RowsPerInsert, Columns) + ";");
         _deleteRow = new RawStatement(connection, "DELETE FROM score_history WHERE id = $id;");
         _renameRow = new RawStatement(connection, "UPDATE score_history SET lead_id = $to WHERE id = $id;");
         _renameIndexed = OutcomeWriter.Prepare(connection, null, """

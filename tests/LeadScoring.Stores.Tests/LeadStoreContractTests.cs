@@ -456,6 +456,36 @@ public abstract class LeadStoreContractTests<TStore> : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task ManyOutcomesInOneCommit_AreEachWritten_ThenReplaced_AndAnOutcomeWithOtherScoresLosesItsOldOnes()
+    {
+        // 37 outcomes of four scores each (148 score rows: a store may write them several to a statement, SQLite 16, then
+        // the rest one by one), given out of lead id order.
+        var leads = Enumerable.Range(0, 37).Select(i => $"u{i:D2}").Reverse().ToList();
+        var first = leads.Select(l => StoreKit.History(l, StoreKit.T0, fit: int.Parse(l[1..]), stage: int.Parse(l[1..]) % 3 == 0 ? "mql" : "lead")).ToList();
+        await using var store = await OpenAsync();
+        await store.CommitAsync(new LeadStoreBatch { Outcomes = first }, CancellationToken.None);
+
+        (await store.TopAsync("fit", 100, CancellationToken.None)).Should().Equal(
+            Enumerable.Range(0, 37).Reverse().Select(i => ($"u{i:D2}", (double)i)), "every outcome, by its fit");
+        (await store.TopAsync("engagement", 100, CancellationToken.None)).Should().HaveCount(37).And.OnlyContain(e => e.Item2 == 0.1 + 0.2);
+        (await store.InStageAsync("mql", 100, CancellationToken.None)).Ids().Should().Equal(
+            Enumerable.Range(0, 37).Where(i => i % 3 == 0).Reverse().Select(i => $"u{i:D2}"));
+
+        // Every outcome replaced (the fit reversed), u05's by one with other scores: its fit and the rest go.
+        var second = leads.Select(l => l == "u05"
+                ? new ScoreHistoryEntry(l, StoreKit.T0.AddHours(1), [new("other", 7.0)], "A", "lead", "2026.11.2", "m")
+                : StoreKit.History(l, StoreKit.T0.AddHours(1), fit: 100 - int.Parse(l[1..]), stage: "lead"))
+            .ToList();
+        await store.CommitAsync(new LeadStoreBatch { Outcomes = second }, CancellationToken.None);
+        (await store.TopAsync("fit", 100, CancellationToken.None)).Should().Equal(
+            Enumerable.Range(0, 37).Where(i => i != 5).Select(i => ($"u{i:D2}", 100.0 - i)), "the new values, u05 without a fit");
+        (await store.TopAsync("total", 100, CancellationToken.None)).Ids().Should().HaveCount(36).And.NotContain("u05");
+        (await store.TopAsync("other", 100, CancellationToken.None)).Should().Equal([("u05", 7.0)]);
+        (await store.InStageAsync("mql", 100, CancellationToken.None)).Should().BeEmpty();
+        (await store.InStageAsync("lead", 100, CancellationToken.None)).Should().HaveCount(37);
+    }
+
+    [StoreFact]
     public async Task Checkpoints_AndTheModelVersion_AreOverwritten_AndKeptWhenNotGiven()
     {
         await using var store = await OpenAsync();
