@@ -29,13 +29,13 @@ internal sealed class ScoreHistoryIndex : IDisposable
     /// <summary>How many tail rows are merged at once by default: about 40 commits of the canonical workload.</summary>
     internal const int DefaultMergeRows = 65_536;
 
-    private readonly SqliteConnection _connection;
     /// <summary>How many rows <see cref="InsertAll"/> writes with one statement (the rest of a commit's rows one at a time).</summary>
     internal const int RowsPerInsert = 16;
 
     /// <summary>The columns of a <c>score_history</c> row as inserted.</summary>
     private const int Columns = 8;
 
+    private readonly SqliteConnection _connection;
     private readonly RawStatement _insert;
     private readonly RawStatement _insertMany;
     private readonly RawStatement _deleteRow;

@@ -591,8 +591,9 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     /// The page size of a database file the store creates: 16 KiB, not SQLite's 4 KiB. A commit writes each page it
     /// changed to the write-ahead log as a frame of its own, and a batch is mostly long rows (its message log) and rows
     /// appended in order (the score history), so with a quarter of the pages it makes a quarter of the writes: on the
-    /// canonical workload the store's commits took about half the CPU and the pipeline ran 1.16–1.27× faster
-    /// (benchmarks/README.md). It only applies to a new file: SQLite keeps an existing database's page size.
+    /// canonical workload the commit's own step took about half the CPU, and the pipeline ran 1.16–1.27× faster in a
+    /// screen of two runs each (benchmarks/README.md, "SQLite's commit"). It only applies to a new file: SQLite keeps an
+    /// existing database's page size.
     /// </summary>
     internal const int PageSize = 16_384;
 
