@@ -42,10 +42,15 @@ public sealed class HistoryDeletionTests
         {
             o.ModelPath = HostKit.Sample("model.json");
             o.BatchSize = 20;
+            o.BatchDelay = TimeSpan.FromSeconds(1);   // batches of 20 in arrival order: the first holds u-60's two messages
         }, b => b.UseStore(_ => store));
         await host.StartAsync();
         var writer = host.Services.GetRequiredService<ILeadMessageWriter>();
         var start = HostKit.AsOf.AddDays(-10);
+
+        // A new lead with two instants in its first batch (worked out by a replay, not taken from its latest entry).
+        await writer.WriteAsync(LeadMessage.Identify("i-60", "u-60", start, new Dictionary<string, object?> { ["jobTitle"] = "VP Sales" }));
+        await writer.WriteAsync(LeadMessage.Track("t-60", "u-60", "Demo Requested", start.AddHours(1)));
 
         // 60 new leads, each with its messages at one instant (an identify and an event with the same timestamp).
         for (int i = 0; i < 60; i++)
@@ -55,7 +60,7 @@ public sealed class HistoryDeletionTests
             await writer.WriteAsync(LeadMessage.Track($"t-{i:D2}", $"u-{i:D2}", "Demo Requested", at));
         }
 
-        await HostKit.WaitForCommittedAsync(host.Services, 120);
+        await HostKit.WaitForCommittedAsync(host.Services, 122);
         lock (recording.Deletions)
         {
             recording.Deletions.Should().BeEmpty("a lead new in its batch has no entries in the store to delete");
@@ -64,11 +69,11 @@ public sealed class HistoryDeletionTests
         // Later messages of one lead, then one that is late (before them): its entries after the late one are replaced.
         await writer.WriteAsync(LeadMessage.Track("t-late-1", "u-07", "Demo Requested", start.AddDays(2)));
         await writer.WriteAsync(LeadMessage.Track("t-late-2", "u-07", "Demo Requested", start.AddDays(3)));
-        await HostKit.WaitForCommittedAsync(host.Services, 122);
+        await HostKit.WaitForCommittedAsync(host.Services, 124);
         (await ((IScoreHistoryStore)recording.Inner).GetHistoryAsync("u-07", default)).Select(e => e.At).Should().Equal(
             [start.AddMinutes(7), start.AddDays(2)], "day 3 left the capped intent where day 2 put it");
         await writer.WriteAsync(LeadMessage.Track("t-late-0", "u-07", "Demo Requested", start.AddDays(1)));
-        await HostKit.WaitForCommittedAsync(host.Services, 123);
+        await HostKit.WaitForCommittedAsync(host.Services, 125);
         await host.StopAsync();
 
         lock (recording.Deletions)
