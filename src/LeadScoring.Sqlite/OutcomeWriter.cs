@@ -20,8 +20,20 @@ internal sealed class OutcomeWriter : IDisposable
     private readonly RawStatement _upsertScores;
     private readonly SqliteCommand _delete;
     private readonly SqliteCommand _deleteAll;
+    private readonly SqliteCommand _storedNames;
+    private readonly SqliteCommand _dataVersion;
     private readonly ArrayBufferWriter<byte> _json = new(64 * 1024);
     private readonly SqliteTransaction? _transaction;
+
+    /// <summary>
+    /// Every <c>score_names</c> value <c>lead_outcome</c> may hold (a superset: names written since are added, rows
+    /// replaced or deleted are not taken out); null when not known (not read yet, or a commit failed). Read again when
+    /// another connection has committed (<see cref="_seenVersion"/>).
+    /// </summary>
+    private HashSet<string>? _known;
+
+    /// <summary>The <c>PRAGMA data_version</c> at which <see cref="_known"/> was read (it changes when another connection commits).</summary>
+    private long _seenVersion;
 
     /// <param name="connection">The store's connection.</param>
     /// <param name="transaction">The transaction in progress on it (the migration's), or null.</param>
@@ -57,9 +69,14 @@ internal sealed class OutcomeWriter : IDisposable
             DELETE FROM lead_outcome_score WHERE lead_id IN (SELECT value FROM {Rows});
             """, "$rows");
         _deleteAll = Prepare(connection, "DELETE FROM lead_outcome; DELETE FROM lead_outcome_score;");
+        _storedNames = Prepare(connection, "SELECT DISTINCT score_names FROM lead_outcome;");
+        _dataVersion = Prepare(connection, "PRAGMA data_version;");
     }
 
-    private IEnumerable<SqliteCommand> All => [_delete, _deleteAll];
+    private IEnumerable<SqliteCommand> All => [_delete, _deleteAll, _storedNames, _dataVersion];
+
+    /// <summary>Forgets the score names known to be stored: a commit failed and was rolled back (a deletion of every outcome in it, too).</summary>
+    public void Invalidate() => _known = null;
 
     public void Enlist(SqliteTransaction? transaction)
     {
@@ -75,6 +92,7 @@ internal sealed class OutcomeWriter : IDisposable
         if (batch.ReplaceAllLeads)
         {
             _deleteAll.ExecuteNonQuery();
+            _known = null;   // read again (an empty table) by the next write: this transaction may yet roll back
         }
 
         if (batch.RemovedOutcomes.Count > 0)
@@ -94,21 +112,48 @@ internal sealed class OutcomeWriter : IDisposable
             return;
         }
 
-        _deleteStaleScores.Utf8(1, JsonArray(outcomes, static (writer, entry) =>
+        // Each outcome's score names as stored: one string for a run of outcomes with the same names (every outcome of
+        // one model has its score names), not one per outcome.
+        var names = new string[outcomes.Count];
+        var batchNames = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Length; i++)
         {
-            writer.WriteStartObject();
-            writer.WriteString("l", PgText.Encode(entry.LeadId));
-            writer.WriteString("m", Names(entry));
-            writer.WriteEndObject();
-        }));
-        _deleteStaleScores.Run();
+            names[i] = i > 0 && SameNames(outcomes[i - 1], outcomes[i]) ? names[i - 1] : Names(outcomes[i]);
+            batchNames.Add(names[i]);
+        }
 
+        // Score rows of names a lead's new outcome does not have: deleted only where the table may hold other names than
+        // the batch's. Usually it holds one model's, the batch's (a re-scoring deletes every outcome first), and the JSON
+        // join below would delete nothing. Skipping it, with the names made once per run, took a fifth off the thread CPU
+        // of writing a checkpoint's 100,000 outcomes (benchmarks/README.md, "A first run, phase by phase").
+        var known = KnownNames();
+        if (known.Count > 0 && !(known.Count == 1 && batchNames.Count == 1 && known.SetEquals(batchNames)))
+        {
+            _deleteStaleScores.Utf8(1, JsonArray(Enumerable.Range(0, outcomes.Count), (writer, i) =>
+            {
+                writer.WriteStartObject();
+                writer.WriteString("l", PgText.Encode(outcomes[i].LeadId));
+                writer.WriteString("m", names[i]);
+                writer.WriteEndObject();
+            }));
+            _deleteStaleScores.Run();
+        }
+
+        known.UnionWith(batchNames);
         var row = _upsert;
         var score = _upsertScores;
         // In lead id order: the rows of both primary keys then go in one after the other (a quarter less CPU than in
         // the pipeline's order for 100,000 outcomes).
-        foreach (var entry in outcomes.OrderBy(o => o.LeadId, StringComparer.Ordinal))
+        var order = new int[outcomes.Count];
+        for (int i = 0; i < order.Length; i++)
         {
+            order[i] = i;
+        }
+
+        Array.Sort(order, (a, b) => string.CompareOrdinal(outcomes[a].LeadId, outcomes[b].LeadId) is var c && c != 0 ? c : a.CompareTo(b));
+        foreach (int i in order)
+        {
+            var entry = outcomes[i];
             string lead = PgText.Encode(entry.LeadId);
             row.Text(1, lead);
             row.Int64(2, entry.At.UtcTicks);
@@ -117,7 +162,7 @@ internal sealed class OutcomeWriter : IDisposable
             row.Text(5, PgText.EncodeOrNull(entry.Grade));
             row.Text(6, PgText.Encode(entry.ModelVersion));
             row.Double(7, LeadOutcomes.FirstScore(entry));
-            row.Text(8, Names(entry));
+            row.Text(8, names[i]);
             row.Run();
             score.Text(1, lead);
             foreach (var (name, value) in LeadOutcomes.Scores(entry))
@@ -127,6 +172,52 @@ internal sealed class OutcomeWriter : IDisposable
                 score.Run();
             }
         }
+    }
+
+    /// <summary>
+    /// The score names <c>lead_outcome</c> may hold (<see cref="_known"/>): read when not known or when another
+    /// connection has committed since (a full read of the table, once per process in the usual case).
+    /// </summary>
+    private HashSet<string> KnownNames()
+    {
+        long version = Convert.ToInt64(_dataVersion.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        if (_known is { } known && version == _seenVersion)
+        {
+            return known;
+        }
+
+        known = new HashSet<string>(StringComparer.Ordinal);
+        using (var reader = _storedNames.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                known.Add(reader.GetString(0));
+            }
+        }
+
+        _seenVersion = version;
+        return _known = known;
+    }
+
+    /// <summary>Whether two outcomes have the same score names in the same order (the usual case: one model's).</summary>
+    private static bool SameNames(ScoreHistoryEntry a, ScoreHistoryEntry b)
+    {
+        var x = a.Scores;
+        var y = b.Scores;
+        if (x.Count != y.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < x.Count; i++)
+        {
+            if (!string.Equals(x[i].Key, y[i].Key, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>An outcome's score names as stored (<c>lead_outcome.score_names</c>).</summary>

@@ -351,8 +351,10 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         }
         catch
         {
-            // Rolled back: the map of the history's tail may name rows that are not there.
+            // Rolled back: the map of the history's tail may name rows that are not there, and the score names known to be
+            // stored may miss some (a deletion of every outcome was rolled back).
             _commands?.History.Invalidate();
+            _commands?.Outcomes.Invalidate();
             throw;
         }
         finally
