@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using LeadScoring.Engine;
 using LeadScoring.Messages;
 
@@ -22,7 +23,13 @@ internal sealed partial class ScoringPipeline
     /// horizon (<see cref="SplitAtHorizon"/>): one map each, emptied and reused by every batch, so a batch does not grow
     /// new ones (the loop applies and collects one batch at a time).
     /// </summary>
-    private readonly Dictionary<string, (long First, long Last)> _instants = new(StringComparer.Ordinal), _spans = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long First, long Last)> _spans = new(StringComparer.Ordinal);
+
+    /// <summary><see cref="HistoryChanges"/>' map: the first and last instants of a batch's messages by id, and the greatest message id at the last.</summary>
+    private readonly Dictionary<string, (long First, long Last, string LastId)> _instants = new(StringComparer.Ordinal);
+
+    /// <summary>Room for a lead's scores when change tracking reads its latest message's id from its engine (one lead at a time).</summary>
+    private readonly double[] _scores = new double[64];
 
     /// <summary><see cref="AddHistory"/>'s list of the leads a changed lead was reported as, reused lead after lead.</summary>
     private readonly List<(string Id, Outcome Outcome)> _earlier = [];
@@ -76,7 +83,7 @@ internal sealed partial class ScoringPipeline
                 for (int k = 0; k < changed.Count; k++)
                 {
                     p.Engine.TryGetLeadIds(changed[k], out string reported, out var leadIds);
-                    leads[k] = (new LeadKey(reported, leadIds), LatestOf(p.Engine, changed[k], reported, rescore, values));
+                    leads[k] = (new LeadKey(reported, leadIds), LatestOf(p.Engine, changed[k], rescore, values));
                 }
             }
         });
@@ -97,8 +104,8 @@ internal sealed partial class ScoringPipeline
                     // Each of the lead's ids is looked up once; what follows reads these.
                     var known = KnownOutcomes(ids);
                     var previous = OutcomeOf(id, ids, known) ?? FirstKnown(snapshot.Ids, known);
-                    var entry = latest.Entry;
                     var instants = history.InstantsOf(ids);
+                    var entry = latest.Entry ?? EntryOf(p.Engine, id, snapshot.LeadId, latest, rescore, rescore ? null : LatestIdFromBatch(latest, ids, instants, known, previous, history));
                     long first = instants.First;
                     foreach (var (_, outcome) in known)
                     {
@@ -172,20 +179,25 @@ internal sealed partial class ScoringPipeline
 
     /// <summary>
     /// A changed lead at its latest message, as change tracking needs it: its history entry (its instant, and its latest
-    /// message's id except for a re-scoring) and its stage history.
+    /// message's id except for a re-scoring) and its stage history. Read from the engine's row, the entry is made later
+    /// (<see cref="EntryOf"/>), once the latest message's id is known: <paramref name="Entry"/> is then null and the
+    /// outcome is in <paramref name="Scores"/>, <paramref name="AsOf"/>, <paramref name="Grade"/> and <paramref name="Stage"/>.
     /// </summary>
-    private readonly record struct Latest(ScoreHistoryEntry Entry, ImmutableArray<StageMove> StageHistory);
+    private readonly record struct Latest(
+        ScoreHistoryEntry? Entry, ImmutableArray<StageMove> StageHistory,
+        KeyValuePair<string, double>[]? Scores = null, DateTimeOffset AsOf = default, string? Grade = null, string? Stage = null);
 
     /// <summary>
     /// <paramref name="lead"/> at its latest message: read straight from the engine's row where the model allows
-    /// (<see cref="LeadScoringEngine.TryGetLatestOutcome"/>: no full state loaded, no result object), else evaluated.
-    /// <paramref name="values"/>: room for the scores, reused lead after lead.
+    /// (<see cref="LeadScoringEngine.TryGetLatestOutcome(string, Span{double}, out DateTimeOffset, out string?, out string?)"/>:
+    /// no full state loaded, no result object, and not the latest message's id, which the batch usually tells), else
+    /// evaluated. <paramref name="values"/>: room for the scores, reused lead after lead.
     /// </summary>
-    private static Latest LatestOf(LeadScoringEngine engine, string lead, string reported, bool rescore, Span<double> values)
+    private static Latest LatestOf(LeadScoringEngine engine, string lead, bool rescore, Span<double> values)
     {
         var names = engine.Model.ScoreNames;
         if (names.Length <= values.Length
-            && engine.TryGetLatestOutcome(lead, values, out var asOf, out string? grade, out string? stage, out string? messageId))
+            && engine.TryGetLatestOutcome(lead, values, out var asOf, out string? grade, out string? stage))
         {
             var scores = new KeyValuePair<string, double>[names.Length];
             for (int i = 0; i < scores.Length; i++)
@@ -193,12 +205,51 @@ internal sealed partial class ScoringPipeline
                 scores[i] = new KeyValuePair<string, double>(names[i], values[i]);
             }
 
-            var entry = new ScoreHistoryEntry(reported, asOf, scores, grade, stage, engine.Model.Model.Version, rescore ? null : messageId);
-            return new Latest(entry, []);
+            return new Latest(null, [], scores, asOf, grade, stage);
         }
 
         var result = engine.EvaluateLatest(lead)!;
         return new Latest(Entry(result, rescore ? null : result.LatestMessageId), result.StageHistory);
+    }
+
+    /// <summary>
+    /// The id of a changed lead's latest message when the batch tells it, else null. Every message of the lead before
+    /// the batch is at or before the instant of one of its ids' committed outcomes (an outcome is at the lead's latest
+    /// message, or at a later stage-clock tick), so when all of those are earlier than the lead's latest instant, its
+    /// messages at that instant are all in the batch, and the latest is the one with the greatest id (spec 2.3).
+    /// </summary>
+    private static string? LatestIdFromBatch(
+        Latest latest, ImmutableArray<string> ids, (long First, long Last) instants, List<(string Id, Outcome Outcome)> known, Outcome? previous, HistoryChanges history)
+    {
+        long at = latest.AsOf.UtcTicks;
+        if (instants.Last != at || (previous is not null && previous.Entry.At.UtcTicks >= at))
+        {
+            return null;
+        }
+
+        foreach (var (_, outcome) in known)
+        {
+            if (outcome.Entry.At.UtcTicks >= at)
+            {
+                return null;
+            }
+        }
+
+        return history.LatestIdAt(ids, at);
+    }
+
+    /// <summary>
+    /// The history entry of a changed lead read from its engine's row (<see cref="LatestOf"/>), with its latest message's
+    /// id: <paramref name="messageId"/> when the batch told it, else read from the engine; none for a re-scoring.
+    /// </summary>
+    private ScoreHistoryEntry EntryOf(LeadScoringEngine engine, string lead, string reported, Latest latest, bool rescore, string? messageId)
+    {
+        if (messageId is null && !rescore)
+        {
+            engine.TryGetLatestOutcome(lead, _scores, out _, out _, out _, out messageId);
+        }
+
+        return new ScoreHistoryEntry(reported, latest.AsOf, latest.Scores!, latest.Grade, latest.Stage, engine.Model.Model.Version, messageId);
     }
 
     /// <summary>The stage moves known of a lead: those told before and those of its latest result (the earlier set when nothing is new).</summary>
@@ -290,11 +341,11 @@ internal sealed partial class ScoringPipeline
     /// <summary>What a batch writes to the score history, and the instants of its messages by lead id.</summary>
     private sealed class HistoryChanges
     {
-        private readonly Dictionary<string, (long First, long Last)> _instants;
+        private readonly Dictionary<string, (long First, long Last, string LastId)> _instants;
 
         /// <param name="counted">The batch's counted messages.</param>
         /// <param name="instants">The pipeline's map of instants by id, reused from batch to batch (emptied here).</param>
-        public HistoryChanges(IReadOnlyList<LeadMessage> counted, Dictionary<string, (long First, long Last)> instants)
+        public HistoryChanges(IReadOnlyList<LeadMessage> counted, Dictionary<string, (long First, long Last, string LastId)> instants)
         {
             _instants = instants;
             _instants.Clear();
@@ -306,7 +357,28 @@ internal sealed partial class ScoringPipeline
                     FirstGroup = Math.Min(FirstGroup, m.TimestampTicks);
                 }
 
-                Widen(_instants, m);
+                long t = m.TimestampTicks;
+                foreach (var id in (ReadOnlySpan<string?>)[m.UserId, m.AnonymousId, m.PreviousId])
+                {
+                    if (id is null)
+                    {
+                        continue;
+                    }
+
+                    ref var span = ref CollectionsMarshal.GetValueRefOrAddDefault(_instants, id, out bool exists);
+                    if (!exists)
+                    {
+                        span = (t, t, m.MessageId);
+                    }
+                    else if (t > span.Last || (t == span.Last && string.CompareOrdinal(m.MessageId, span.LastId) > 0))
+                    {
+                        span = (Math.Min(span.First, t), t, m.MessageId);
+                    }
+                    else if (t < span.First)
+                    {
+                        span.First = t;
+                    }
+                }
             }
         }
 
@@ -345,6 +417,21 @@ internal sealed partial class ScoringPipeline
             }
 
             return all;
+        }
+
+        /// <summary>The greatest id of the batch's messages for any of <paramref name="ids"/> at <paramref name="ticks"/>, their last instant; null when none is there.</summary>
+        public string? LatestIdAt(ImmutableArray<string> ids, long ticks)
+        {
+            string? best = null;
+            foreach (var id in ids)
+            {
+                if (_instants.TryGetValue(id, out var span) && span.Last == ticks && (best is null || string.CompareOrdinal(span.LastId, best) > 0))
+                {
+                    best = span.LastId;
+                }
+            }
+
+            return best;
         }
     }
 

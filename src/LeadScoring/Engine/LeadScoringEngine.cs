@@ -935,11 +935,35 @@ public sealed partial class LeadScoringEngine
     public bool TryGetLatestOutcome(
         string leadId, Span<double> scores, out DateTimeOffset asOf, out string? grade, out string? stage, out string? latestMessageId)
     {
+        int row = LatestOutcome(leadId, scores, out asOf, out grade, out stage);
+        latestMessageId = row >= 0 ? LastIdOf(row) : null;
+        return row >= 0;
+    }
+
+    /// <summary>
+    /// <see cref="TryGetLatestOutcome(string, Span{double}, out DateTimeOffset, out string?, out string?, out string?)"/>
+    /// without the id of the lead's latest message, for a caller that knows it already (Hosting's change tracking, for a
+    /// lead whose latest message is in the batch it has just applied): a row does not keep that id, and reading it back
+    /// from the lead's message history is a few memory reads at random.
+    /// </summary>
+    /// <param name="leadId">Any id of the lead.</param>
+    /// <param name="scores">Receives the scores; at least as long as the model has scores.</param>
+    /// <param name="asOf">The instant of the lead's latest message.</param>
+    /// <param name="grade">The grade, or null when the model has none.</param>
+    /// <param name="stage">The stage, or null when the model has none.</param>
+    /// <returns>True when the outcome was read from the lead's row.</returns>
+    /// <exception cref="ArgumentException"><paramref name="scores"/> is shorter than the model's scores.</exception>
+    public bool TryGetLatestOutcome(string leadId, Span<double> scores, out DateTimeOffset asOf, out string? grade, out string? stage) =>
+        LatestOutcome(leadId, scores, out asOf, out grade, out stage) >= 0;
+
+    /// <summary>The two <c>TryGetLatestOutcome</c>: the lead's row, or -1 when its outcome is not read from a row.</summary>
+    private int LatestOutcome(string leadId, Span<double> scores, out DateTimeOffset asOf, out string? grade, out string? stage)
+    {
         ArgumentNullException.ThrowIfNull(leadId);
-        (asOf, grade, stage, latestMessageId) = (default, null, null, null);
+        (asOf, grade, stage) = (default, null, null);
         if (_plan?.TraitRules is not { } traitRules)
         {
-            return false;
+            return -1;
         }
 
         if (scores.Length < Model.ScoreNames.Length)
@@ -950,14 +974,14 @@ public sealed partial class LeadScoringEngine
         int row = _ids.Find(leadId);
         if (row < 0)
         {
-            return false;
+            return -1;
         }
 
         Replay(row);
         long last = _hot[row].LastTicks;
         if (last == long.MinValue)
         {
-            return false;   // no message yet: EvaluateLatest says what such a lead is
+            return -1;   // no message yet: EvaluateLatest says what such a lead is
         }
 
         ScoresOfRow(row, traitRules);
@@ -965,8 +989,7 @@ public sealed partial class LeadScoringEngine
         grade = Model.GradeScore >= 0 ? Model.GradeOf(_values[Model.GradeScore]) : null;
         stage = Model.StageNames.Length > 0 ? Model.StageNames[0] : null;
         asOf = new DateTimeOffset(last, TimeSpan.Zero);
-        latestMessageId = LastIdOf(row);
-        return true;
+        return row;
     }
 
     /// <summary>

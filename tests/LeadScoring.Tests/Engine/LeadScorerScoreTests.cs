@@ -171,6 +171,12 @@ public class LeadScorerScoreTests
                         scores.Should().Equal(Enumerable.Range(0, scores.Length).Select(expected.ValueAt), $"the scores of {id}");
                         (asOf, grade, stage, messageId).Should().Be((expected.AsOf, expected.Grade, expected.Stage, expected.LatestMessageId));
                         expected.StageHistory.Should().BeEmpty();
+
+                        // The overload without the latest message's id: the same outcome.
+                        var without = new double[scores.Length];
+                        engine.TryGetLatestOutcome(id, without, out var asOf2, out string? grade2, out string? stage2).Should().BeTrue();
+                        without.Should().Equal(scores);
+                        (asOf2, grade2, stage2).Should().Be((asOf, grade, stage));
                     }
                 }
             }
@@ -182,8 +188,11 @@ public class LeadScorerScoreTests
         g.Should().NotBeNull().And.Be(graded.EvaluateLatest("u0")!.Grade);
         st.Should().Be("lead", "the model's one stage");
         graded.TryGetLatestOutcome("nobody", new double[3], out _, out _, out _, out _).Should().BeFalse();
+        graded.TryGetLatestOutcome("nobody", new double[3], out _, out _, out _).Should().BeFalse();
         var tooShort = () => graded.TryGetLatestOutcome("u0", new double[2], out _, out _, out _, out _);
         tooShort.Should().Throw<ArgumentException>();
+        var tooShortWithout = () => graded.TryGetLatestOutcome("u0", new double[2], out _, out _, out _);
+        tooShortWithout.Should().Throw<ArgumentException>();
     }
 
     [Fact]
@@ -194,6 +203,7 @@ public class LeadScorerScoreTests
         engine.UsesFlatRows.Should().BeFalse("the sample model has stages that move");
         engine.Apply(LeadMessage.Identify("i0", "u0", Start, new Dictionary<string, object?> { ["title"] = "VP" }));
         engine.TryGetLatestOutcome("u0", new double[staged.ScoreNames.Length], out _, out _, out _, out _).Should().BeFalse();
+        engine.TryGetLatestOutcome("u0", new double[staged.ScoreNames.Length], out _, out _, out _).Should().BeFalse();
         engine.EvaluateLatest("u0").Should().NotBeNull("the caller evaluates instead");
     }
 
