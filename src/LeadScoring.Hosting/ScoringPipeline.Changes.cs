@@ -25,8 +25,8 @@ internal sealed partial class ScoringPipeline
     /// </summary>
     private readonly Dictionary<string, (long First, long Last)> _spans = new(StringComparer.Ordinal);
 
-    /// <summary><see cref="HistoryChanges"/>' map: the first and last instants of a batch's messages by id, and the greatest message id at the last.</summary>
-    private readonly Dictionary<string, (long First, long Last, string LastId)> _instants = new(StringComparer.Ordinal);
+    /// <summary><see cref="HistoryChanges"/>' map: by id, the first instant of a batch's messages and its latest message (spec 2.3 order).</summary>
+    private readonly Dictionary<string, (long First, LeadMessage Latest)> _instants = new(StringComparer.Ordinal);
 
     /// <summary>Room for a lead's scores when change tracking reads its latest message's id from its engine (one lead at a time).</summary>
     private readonly double[] _scores = new double[64];
@@ -341,11 +341,11 @@ internal sealed partial class ScoringPipeline
     /// <summary>What a batch writes to the score history, and the instants of its messages by lead id.</summary>
     private sealed class HistoryChanges
     {
-        private readonly Dictionary<string, (long First, long Last, string LastId)> _instants;
+        private readonly Dictionary<string, (long First, LeadMessage Latest)> _instants;
 
         /// <param name="counted">The batch's counted messages.</param>
         /// <param name="instants">The pipeline's map of instants by id, reused from batch to batch (emptied here).</param>
-        public HistoryChanges(IReadOnlyList<LeadMessage> counted, Dictionary<string, (long First, long Last, string LastId)> instants)
+        public HistoryChanges(IReadOnlyList<LeadMessage> counted, Dictionary<string, (long First, LeadMessage Latest)> instants)
         {
             _instants = instants;
             _instants.Clear();
@@ -368,15 +368,14 @@ internal sealed partial class ScoringPipeline
                     ref var span = ref CollectionsMarshal.GetValueRefOrAddDefault(_instants, id, out bool exists);
                     if (!exists)
                     {
-                        span = (t, t, m.MessageId);
+                        span = (t, m);
+                        continue;
                     }
-                    else if (t > span.Last || (t == span.Last && string.CompareOrdinal(m.MessageId, span.LastId) > 0))
+
+                    span.First = Math.Min(span.First, t);
+                    if (LeadMessage.CompareOrder(m, span.Latest) > 0)
                     {
-                        span = (Math.Min(span.First, t), t, m.MessageId);
-                    }
-                    else if (t < span.First)
-                    {
-                        span.First = t;
+                        span.Latest = m;
                     }
                 }
             }
@@ -412,26 +411,26 @@ internal sealed partial class ScoringPipeline
             {
                 if (_instants.TryGetValue(id, out var span))
                 {
-                    all = (Math.Min(all.First, span.First), Math.Max(all.Last, span.Last));
+                    all = (Math.Min(all.First, span.First), Math.Max(all.Last, span.Latest.TimestampTicks));
                 }
             }
 
             return all;
         }
 
-        /// <summary>The greatest id of the batch's messages for any of <paramref name="ids"/> at <paramref name="ticks"/>, their last instant; null when none is there.</summary>
+        /// <summary>The id of the latest (spec 2.3) of the batch's messages for any of <paramref name="ids"/>, when it is at <paramref name="ticks"/>; else null.</summary>
         public string? LatestIdAt(ImmutableArray<string> ids, long ticks)
         {
-            string? best = null;
+            LeadMessage? latest = null;
             foreach (var id in ids)
             {
-                if (_instants.TryGetValue(id, out var span) && span.Last == ticks && (best is null || string.CompareOrdinal(span.LastId, best) > 0))
+                if (_instants.TryGetValue(id, out var span) && (latest is null || LeadMessage.CompareOrder(span.Latest, latest) > 0))
                 {
-                    best = span.LastId;
+                    latest = span.Latest;
                 }
             }
 
-            return best;
+            return latest?.TimestampTicks == ticks ? latest.MessageId : null;
         }
     }
 
