@@ -16,7 +16,7 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// (<c>memory</c>, <c>sqlite</c> into a fresh file, <c>postgres</c> into a fresh database on the server of
 /// <c>LEADSCORING_BENCH_POSTGRES</c> or <c>LEADSCORING_TEST_POSTGRES</c>). Timed: from the host's start until every
 /// message is committed. Then the §7 row is checked on every lead read back through <see cref="ILeadScoreReader"/>.
-/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N] [--horizon none|DAYS] [--history log|memory|default] [--gc server|workstation] [--allocations] [--bench PATH/leadscore.dll]</code>
+/// <code>pipeline [--store memory|sqlite|postgres]... [--events N] [--batch-size N] [--workers N] [--repeat N] [--horizon none|DAYS] [--history log|memory|default] [--gc server|workstation] [--call-counting-delay MS] [--allocations] [--bench PATH/leadscore.dll]</code>
 /// With <c>--repeat N</c> (N &gt; 1) it ends with a summary per store: the first run (the process's JIT still compiling
 /// and tiering up, the heap still growing) and the median of the later ones (steady state), each run into a fresh
 /// file or database. With <c>--bench</c> it also runs <c>leadscore bench</c> (that build of the command-line tool, in a
@@ -24,6 +24,9 @@ namespace LeadScoring.Benchmarks.Canonical;
 /// The garbage collector is the Worker sample's (and ASP.NET Core's): server, unless <c>--gc workstation</c>. The
 /// collector is chosen when a process starts, so the tool runs itself again with <c>DOTNET_gcServer</c> set when the
 /// one asked for is not the one it runs with.
+/// The tiered compiler's call-counting delay is the Worker sample's too: 0 ms (<c>Worker.csproj</c> and this project set
+/// <c>System.Runtime.TieredCompilation.CallCountingDelayMs</c>); <c>--call-counting-delay 100</c> runs with the runtime's
+/// default (the tool runs itself again with <c>DOTNET_TC_CallCountingDelayMs</c> set, which overrides the setting).
 /// </summary>
 public static class PipelineTool
 {
@@ -35,6 +38,7 @@ public static class PipelineTool
         bool? history = null;
         int? batchSize = null, workers = null;
         bool allocations = false, serverGC = true;
+        int callCountingDelay = WorkerCallCountingDelay;
         string? bench = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -55,6 +59,7 @@ public static class PipelineTool
                 case "--repeat": repeat = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--horizon": horizon = value == "none" ? null : TimeSpan.FromDays(double.Parse(value, CultureInfo.InvariantCulture)); break;
                 case "--gc": serverGC = value switch { "server" => true, "workstation" => false, _ => throw new ArgumentException($"pipeline: --gc is server or workstation, not '{value}'") }; break;
+                case "--call-counting-delay": callCountingDelay = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--history": history = value switch { "log" => false, "memory" => true, "default" => null, _ => throw new ArgumentException($"pipeline: --history is log, memory or default, not '{value}'") }; break;
                 default: throw new ArgumentException($"pipeline: unknown option {args[i]}");
             }
@@ -67,15 +72,18 @@ public static class PipelineTool
             stores.AddRange(["memory", "sqlite"]);
         }
 
-        if (System.Runtime.GCSettings.IsServerGC != serverGC)
+        if (System.Runtime.GCSettings.IsServerGC != serverGC || CallCountingDelay() != callCountingDelay)
         {
             if (Environment.GetEnvironmentVariable(RestartedVariable) is null)
             {
-                return RunAgain(serverGC);
+                return RunAgain(serverGC, callCountingDelay);
             }
 
             // Started again and still not the collector asked for (server GC on one core is workstation GC): say so, go on.
-            Console.Error.WriteLine($"pipeline: the runtime would not run the {(serverGC ? "server" : "workstation")} collector; running with the other");
+            if (System.Runtime.GCSettings.IsServerGC != serverGC)
+            {
+                Console.Error.WriteLine($"pipeline: the runtime would not run the {(serverGC ? "server" : "workstation")} collector; running with the other");
+            }
         }
 
         var workload = CanonicalWorkload.Generate(events);
@@ -85,7 +93,7 @@ public static class PipelineTool
             string inbox = Directory.CreateDirectory(Path.Combine(root, "inbox")).FullName;
             File.WriteAllBytes(Path.Combine(inbox, "messages.jsonl"), CanonicalJson.Build(workload, events));
             int messages = CanonicalWorkload.LeadCount + events;
-            Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, load average {LoadAverage()}; {messages:N0} messages");
+            Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, call-counting delay {CallCountingDelay()} ms, load average {LoadAverage()}; {messages:N0} messages");
             double? benchRate = bench is null ? null : RunBench(bench, root, Path.Combine(inbox, "messages.jsonl"));
             Console.WriteLine("| store | run | host | wall | msgs/s | CPU (user+sys) | batches | allocated | GCs (0/1/2) | GC pause | heap after drain | peak RSS |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -136,6 +144,7 @@ public static class PipelineTool
         }
 
         start.Environment.Remove("DOTNET_gcServer");   // the tool's own collector, as a user runs it
+        start.Environment.Remove("DOTNET_TC_CallCountingDelayMs");
         using var child = Process.Start(start) ?? throw new InvalidOperationException("pipeline: could not start " + cli);
         string output = child.StandardOutput.ReadToEnd();
         child.WaitForExit();
@@ -284,7 +293,27 @@ public static class PipelineTool
     private const string RestartedVariable = "LEADSCORING_PIPELINE_GC_RESTARTED";
 
     /// <summary>Runs this command again in a process started with the garbage collector asked for; returns its exit code.</summary>
-    private static int RunAgain(bool serverGC)
+    /// <summary>The call-counting delay <c>samples/Worker</c> runs with (its <c>Worker.csproj</c>; this project's too), in milliseconds.</summary>
+    private const int WorkerCallCountingDelay = 0;
+
+    /// <summary>
+    /// The tiered compiler's call-counting delay this process runs with, in milliseconds: the environment's
+    /// <c>DOTNET_TC_CallCountingDelayMs</c> (hexadecimal, as the runtime reads it), else the runtimeconfig.json setting,
+    /// else the runtime's default, 100.
+    /// </summary>
+    private static int CallCountingDelay()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_TC_CallCountingDelayMs") is { } variable)
+        {
+            return int.Parse(variable, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        }
+
+        return AppContext.GetData("System.Runtime.TieredCompilation.CallCountingDelayMs") is string setting
+            ? int.Parse(setting, CultureInfo.InvariantCulture)
+            : 100;
+    }
+
+    private static int RunAgain(bool serverGC, int callCountingDelay)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
@@ -298,6 +327,7 @@ public static class PipelineTool
         }
 
         start.Environment["DOTNET_gcServer"] = serverGC ? "1" : "0";
+        start.Environment["DOTNET_TC_CallCountingDelayMs"] = callCountingDelay.ToString("X", CultureInfo.InvariantCulture);
         start.Environment[RestartedVariable] = "1";
         using var child = Process.Start(start) ?? throw new InvalidOperationException("pipeline: could not start " + start.FileName);
         child.WaitForExit();
