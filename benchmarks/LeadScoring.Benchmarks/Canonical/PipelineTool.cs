@@ -292,7 +292,6 @@ public static class PipelineTool
     /// <summary>Set in the process <see cref="RunAgain"/> starts: it is not started again, whatever collector it got.</summary>
     private const string RestartedVariable = "LEADSCORING_PIPELINE_GC_RESTARTED";
 
-    /// <summary>Runs this command again in a process started with the garbage collector asked for; returns its exit code.</summary>
     /// <summary>The call-counting delay <c>samples/Worker</c> runs with (its <c>Worker.csproj</c>; this project's too), in milliseconds.</summary>
     private const int WorkerCallCountingDelay = 0;
 
@@ -313,6 +312,7 @@ public static class PipelineTool
             : 100;
     }
 
+    /// <summary>Runs this command again in a process started with the garbage collector and call-counting delay asked for; returns its exit code.</summary>
     private static int RunAgain(bool serverGC, int callCountingDelay)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
