@@ -9,6 +9,22 @@ public sealed class EndToEndTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// The tool ships tiered compilation's call-counting delay at 0 (its project file; <c>benchmarks/README.md</c>, "The
+    /// call-counting delay": a run of a few seconds otherwise spends its first ones in unoptimised code). The runtime
+    /// reads it from the runtimeconfig.json beside leadscore.dll, the one these tests run.
+    /// </summary>
+    [Fact]
+    public void The_built_tool_counts_calls_for_tiering_up_without_the_startup_delay()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "leadscore.runtimeconfig.json");
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+        properties.TryGetProperty("System.Runtime.TieredCompilation.CallCountingDelayMs", out var delay).Should().BeTrue();
+        delay.GetInt32().Should().Be(0);
+    }
+
     [Fact]
     public async Task The_built_tool_validates_the_sample_model()
     {
