@@ -289,7 +289,7 @@ public static class PipelineTool
         return rate;
     }
 
-    /// <summary>Set in the process <see cref="RunAgain"/> starts: it is not started again, whatever collector it got.</summary>
+    /// <summary>Set in the process <see cref="RunAgain"/> starts: it is not started again, whatever collector and call-counting delay it got.</summary>
     private const string RestartedVariable = "LEADSCORING_PIPELINE_GC_RESTARTED";
 
     /// <summary>The call-counting delay <c>samples/Worker</c> runs with (its <c>Worker.csproj</c>; this project's too), in milliseconds.</summary>
@@ -297,14 +297,18 @@ public static class PipelineTool
 
     /// <summary>
     /// The tiered compiler's call-counting delay this process runs with, in milliseconds: the environment's
-    /// <c>DOTNET_TC_CallCountingDelayMs</c> (hexadecimal, as the runtime reads it), else the runtimeconfig.json setting,
-    /// else the runtime's default, 100.
+    /// <c>DOTNET_TC_CallCountingDelayMs</c> (hexadecimal with or without <c>0x</c>, as the runtime reads it), else the
+    /// runtimeconfig.json setting, else the runtime's default, 100.
     /// </summary>
     private static int CallCountingDelay()
     {
         if (Environment.GetEnvironmentVariable("DOTNET_TC_CallCountingDelayMs") is { } variable)
         {
-            return int.Parse(variable, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            string digits = variable.Trim();
+            digits = digits.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? digits[2..] : digits;
+            return int.TryParse(digits, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int delay)
+                ? delay
+                : throw new ArgumentException($"pipeline: DOTNET_TC_CallCountingDelayMs is '{variable}', not a hexadecimal number of milliseconds");
         }
 
         return AppContext.GetData("System.Runtime.TieredCompilation.CallCountingDelayMs") is string setting
