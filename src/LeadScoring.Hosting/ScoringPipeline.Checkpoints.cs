@@ -43,30 +43,60 @@ internal sealed partial class ScoringPipeline
     /// </summary>
     private (List<LeadSnapshot> States, List<string> Removed) TakeStateCheckpoint()
     {
-        var states = new Dictionary<string, LeadSnapshot>(_dirty.Count, StringComparer.Ordinal);
+        // Each partition exports its own leads, the partitions in parallel (a checkpoint of the canonical workload's
+        // 100,000 leads took 0.9 s on the loop's thread alone, while the commits waited for it).
+        var ids = new List<string>[_partitions.Length];
+        for (int p = 0; p < ids.Length; p++)
+        {
+            ids[p] = [];
+        }
+
         foreach (var id in _dirty)
         {
-            if (!_route.TryGetValue(id, out int p))
+            if (_route.TryGetValue(id, out int p))
             {
-                continue;
-            }
-
-            lock (_partitions[p].Gate)
-            {
-                // An id merged into another lead since exports that lead (under its reported id): once.
-                if (!states.ContainsKey(id) && _partitions[p].Engine.ExportLeadState(id) is { } state)
-                {
-                    states[state.LeadId] = state;
-                }
+                ids[p].Add(id);
             }
         }
 
-        var removed = _removedStates.Where(id => !states.ContainsKey(id)).ToList();
+        var exported = new List<LeadSnapshot>[_partitions.Length];
+        Parallel.For(0, _partitions.Length, p =>
+        {
+            var partition = _partitions[p];
+            var states = new Dictionary<string, LeadSnapshot>(ids[p].Count, StringComparer.Ordinal);
+            lock (partition.Gate)
+            {
+                foreach (var id in ids[p])
+                {
+                    // An id merged into another lead since exports that lead (under its reported id): once. A lead's
+                    // ids are all routed to its partition.
+                    if (!states.ContainsKey(id) && partition.Engine.ExportLeadState(id) is { } state)
+                    {
+                        states[state.LeadId] = state;
+                    }
+                }
+            }
+
+            exported[p] = [.. states.Values];
+        });
+
+        var all = new List<LeadSnapshot>(exported.Sum(e => e.Count));
+        var leads = new HashSet<string>(all.Capacity, StringComparer.Ordinal);
+        foreach (var states in exported)
+        {
+            foreach (var state in states)
+            {
+                all.Add(state);
+                leads.Add(state.LeadId);
+            }
+        }
+
+        var removed = _removedStates.Where(id => !leads.Contains(id)).ToList();
         _dirty.Clear();
         _removedStates.Clear();
         _messagesSinceCheckpoint = 0;
         _lastCheckpoint = _time.GetTimestamp();
-        return ([.. states.Values], removed);
+        return (all, removed);
     }
 
     /// <summary>Every lead's state, for a checkpoint that replaces them all (a re-scoring). The caller holds <see cref="_structure"/>.</summary>

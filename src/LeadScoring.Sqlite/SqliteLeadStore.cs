@@ -27,6 +27,8 @@ namespace LeadScoring.Sqlite;
 /// <para>The SQLite calls are synchronous: the asynchronous methods complete on the calling thread, except that a
 /// commit makes its message log row's JSON on a thread-pool thread while its transaction writes the rest, and waits
 /// for it before inserting that row.</para>
+/// <para>The write-ahead log of a file database is checkpointed into the file every 64 MiB on a thread and a connection
+/// of the store's own, while commits go on, not inside the commit that fills it (<see cref="WalCheckpointer"/>).</para>
 /// </remarks>
 public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 {
@@ -49,6 +51,12 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     private SqliteConnection? _connection;
     private CommitCommands? _commands;
     private bool _disposed;
+
+    /// <summary>Whether the database is a file in write-ahead-log mode (set by <see cref="Configure"/>).</summary>
+    private bool _walMode;
+
+    /// <summary>The log's checkpoints, off the commit path (a file database in WAL mode).</summary>
+    private WalCheckpointer? _checkpointer;
 
     /// <summary>The connection of <see cref="ReadLogBatch"/> on a file database, and the lock it is used under.</summary>
     private readonly object _logReadGate = new();
@@ -76,6 +84,12 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
     /// <summary>Called after each step of a commit, inside its transaction (tests inject failures with it).</summary>
     internal Action<string>? CommitStepHook { get; set; }
 
+    /// <summary>Pages written to the log between two of its checkpoints; null: <see cref="CheckpointBytes"/> worth. Set before <see cref="InitializeAsync"/> (tests).</summary>
+    internal long? CheckpointPages { get; set; }
+
+    /// <summary>The log's checkpointer, once open on a file database (tests).</summary>
+    internal WalCheckpointer? Checkpointer => _checkpointer;
+
     /// <summary>How many score history rows are appended before they are indexed by lead (<see cref="ScoreHistoryIndex"/>); set before <see cref="InitializeAsync"/> (tests).</summary>
     internal int HistoryMergeRows { get; set; } = ScoreHistoryIndex.DefaultMergeRows;
 
@@ -98,9 +112,16 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
                 Configure(connection);
                 SqliteSchema.Migrate(connection, _time.GetUtcNow().UtcTicks);
                 _commands = new CommitCommands(connection, HistoryMergeRows);
+                if (_walMode)
+                {
+                    _checkpointer = new WalCheckpointer(
+                        connection, _connectionString, _options.FlushEveryCommit ? "FULL" : "NORMAL", CheckpointPages ?? CheckpointBytes / PageSizeOf(connection));
+                }
             }
             catch
             {
+                _checkpointer?.Dispose();
+                _checkpointer = null;
                 _commands?.Dispose();
                 _commands = null;
                 await connection.DisposeAsync().ConfigureAwait(false);
@@ -347,6 +368,7 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
 
             Step("notifications");
             transaction.Commit();
+            _checkpointer?.Committed();
             batch.LogPosition = logged;
         }
         catch
@@ -583,6 +605,8 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         }
 
         _disposed = true;
+        _checkpointer?.Dispose();
+        _checkpointer = null;
         _commands?.Dispose();
         _commands = null;
         _connection?.Dispose();
@@ -629,12 +653,16 @@ public sealed class SqliteLeadStore : ILeadStore, IAsyncDisposable, IDisposable
         Execute(connection, "PRAGMA cache_size=-65536;");
         // Checkpoint the log every 64 MiB (4,096 pages of 16 KiB, 16,384 of an older file's 4 KiB) instead of every 1,000
         // pages: a batch rewrites the pages of the leads it changes, scattered over the table, and a checkpoint copies each
-        // page once however many commits rewrote it.
-        long pageSize = Convert.ToInt64(Execute(connection, "PRAGMA page_size;"), CultureInfo.InvariantCulture);
-        Execute(connection, "PRAGMA wal_autocheckpoint=" + (CheckpointBytes / Math.Max(pageSize, 512)).ToString(CultureInfo.InvariantCulture) + ";");
+        // page once however many commits rewrote it. In WAL mode not here but on the checkpointer's thread (WalCheckpointer):
+        // this connection checkpoints only the few pages committed while that thread's checkpoint ran.
+        _walMode = mode.Equals("wal", StringComparison.OrdinalIgnoreCase);
+        Execute(connection, "PRAGMA wal_autocheckpoint=" + (_walMode ? 0 : CheckpointBytes / PageSizeOf(connection)).ToString(CultureInfo.InvariantCulture) + ";");
         long busyMilliseconds = _options.CommandTimeoutSeconds == 0 ? int.MaxValue : Math.Min((long)_options.CommandTimeoutSeconds * 1000, int.MaxValue);
         Execute(connection, "PRAGMA busy_timeout=" + busyMilliseconds.ToString(CultureInfo.InvariantCulture) + ";");
     }
+
+    private static long PageSizeOf(SqliteConnection connection) =>
+        Math.Max(Convert.ToInt64(Execute(connection, "PRAGMA page_size;"), CultureInfo.InvariantCulture), 512);
 
     private static object? Execute(SqliteConnection connection, string sql)
     {

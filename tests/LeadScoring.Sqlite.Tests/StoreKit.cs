@@ -39,7 +39,7 @@ internal static class StoreKit
     public static CompiledModel Model { get; } =
         CompiledModel.Compile(ScoringModelLoader.Load(File.ReadAllText(SamplePath("model.json"))).GetModelOrThrow());
 
-    public static async Task<SqliteLeadStore> OpenAsync(string path, Action<SqliteLeadStoreOptions>? configure = null, int? historyMergeRows = null)
+    public static async Task<SqliteLeadStore> OpenAsync(string path, Action<SqliteLeadStoreOptions>? configure = null, int? historyMergeRows = null, long? checkpointPages = null)
     {
         var options = new SqliteLeadStoreOptions { ConnectionString = "Data Source=" + path };
         configure?.Invoke(options);
@@ -48,6 +48,8 @@ internal static class StoreKit
         {
             store.HistoryMergeRows = rows;
         }
+
+        store.CheckpointPages = checkpointPages;
 
         await store.InitializeAsync(CancellationToken.None);
         return store;
