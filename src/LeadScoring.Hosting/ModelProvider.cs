@@ -158,8 +158,15 @@ internal sealed class ModelFileChangeTokenSource : IOptionsChangeTokenSource<Lea
         _watcher.Changed += (_, _) => Signal();
         _watcher.Created += (_, _) => Signal();
         _watcher.Renamed += (_, _) => Signal();
+        // The watcher sees every file of the folder (on Linux one inotify watch per folder, filtered in process): in a
+        // folder that also holds a busy database its event queue can overflow, and the lost events may include the
+        // model's own. Reload then: an unchanged model is left as it is (Reload compares the documents).
+        _watcher.Error += (_, _) => Signal();
         _watcher.EnableRaisingEvents = true;
     }
+
+    /// <summary>The folder watcher, when the model comes from a file (tests).</summary>
+    internal FileSystemWatcher? Watcher => _watcher;
 
     public string Name => Microsoft.Extensions.Options.Options.DefaultName;
 

@@ -155,9 +155,13 @@ internal sealed class WalCheckpointer : IDisposable
     /// <summary>Stops the thread (after the checkpoint it runs, if any) and closes its connection.</summary>
     public void Dispose()
     {
-        // Called under the store's lock, as Committed is: the thread is waiting for a wake-up or running a checkpoint.
+        // Called under the store's lock, as Committed is. A wake-up the thread has not taken yet (it may be between the end
+        // of a checkpoint and its wait) stops it as well: only one is given.
         _stopping = true;
-        _wake.Release();
+        if (_wake.CurrentCount == 0)
+        {
+            _wake.Release();
+        }
 
         _thread.Join();
         _checkpoint.Dispose();

@@ -3,6 +3,7 @@ using LeadScoring.Hosting;
 using LeadScoring.Messages;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace LeadScoring.Hosting.Tests;
 
@@ -20,6 +21,35 @@ public class ModelReloadTests
 
             await Task.Delay(25);
         }
+    }
+
+    [Fact]
+    public async Task A_watcher_that_lost_events_reloads_the_model_file()
+    {
+        // An overflowed event queue (a folder that also holds a busy database) may have lost the model's own change.
+        string dir = Directory.CreateTempSubdirectory("ls-model-").FullName;
+        string path = Path.Combine(dir, "model.json");
+        string v1 = File.ReadAllText(HostKit.Sample("model.json"));
+        string v2 = v1.Replace("\"version\": \"2026.11.1\"", "\"version\": \"2026.12.1\"", StringComparison.Ordinal);
+        v2.Should().NotBe(v1);
+        File.WriteAllText(path, v1);
+        using var host = HostKit.Build(o => o.ModelPath = path);
+        await host.StartAsync();
+        var provider = host.Services.GetRequiredService<ModelProvider>();
+        var watcher = host.Services.GetServices<IOptionsChangeTokenSource<LeadScoringOptions>>().OfType<ModelFileChangeTokenSource>().Single().Watcher!;
+
+        // The change is not seen, as when the queue overflowed.
+        watcher.EnableRaisingEvents = false;
+        File.WriteAllText(path, v2);
+        watcher.EnableRaisingEvents = true;
+        provider.Current.Model.Version.Should().Be("2026.11.1");
+
+        // The watcher reports the overflow (FileSystemWatcher raises Error with InternalBufferOverflowException).
+        typeof(FileSystemWatcher).GetMethod("OnError", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .Invoke(watcher, [new ErrorEventArgs(new InternalBufferOverflowException())]);
+        await WaitAsync(() => provider.Current.Model.Version == "2026.12.1", "the model reloaded after the watcher lost events");
+        await host.StopAsync();
+        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]

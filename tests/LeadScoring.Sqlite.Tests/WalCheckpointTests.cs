@@ -136,6 +136,23 @@ public sealed class WalCheckpointTests : IDisposable
     }
 
     [Fact]
+    public async Task Closing_right_after_a_commit_woke_the_thread_stops_it()
+    {
+        // The wake-up may not have been taken yet when the store closes: closing must stop the thread all the same.
+        string path = _folder.File();
+        for (int i = 0; i < 20; i++)
+        {
+            var store = await StoreKit.OpenAsync(path, checkpointPages: 1);
+            await store.CommitAsync(Batch(), CancellationToken.None);
+            await store.DisposeAsync().AsTask().WaitAsync(Patience);
+        }
+
+        File.Exists(path + "-wal").Should().BeFalse("closing the store merges the log into the file");
+        await using var reopened = await StoreKit.OpenAsync(path);
+        (await StoreKit.ToListAsync(reopened.LoggedMessagesAsync(CancellationToken.None))).Should().HaveCount(20 * Batch().Messages.Count);
+    }
+
+    [Fact]
     public async Task An_in_memory_database_has_no_checkpointer()
     {
         await using var store = new SqliteLeadStore(new SqliteLeadStoreOptions { ConnectionString = "Data Source=:memory:" });
