@@ -59,7 +59,7 @@ internal sealed partial class ScoringPipeline
             }
         }
 
-        var exported = new List<LeadSnapshot>[_partitions.Length];
+        var exported = new Dictionary<string, LeadSnapshot>[_partitions.Length];
         Parallel.For(0, _partitions.Length, p =>
         {
             var partition = _partitions[p];
@@ -77,21 +77,16 @@ internal sealed partial class ScoringPipeline
                 }
             }
 
-            exported[p] = [.. states.Values];
+            exported[p] = states;
         });
 
         var all = new List<LeadSnapshot>(exported.Sum(e => e.Count));
-        var leads = new HashSet<string>(all.Capacity, StringComparer.Ordinal);
         foreach (var states in exported)
         {
-            foreach (var state in states)
-            {
-                all.Add(state);
-                leads.Add(state.LeadId);
-            }
+            all.AddRange(states.Values);
         }
 
-        var removed = _removedStates.Where(id => !leads.Contains(id)).ToList();
+        var removed = _removedStates.Where(id => !exported.Any(states => states.ContainsKey(id))).ToList();
         _dirty.Clear();
         _removedStates.Clear();
         _messagesSinceCheckpoint = 0;

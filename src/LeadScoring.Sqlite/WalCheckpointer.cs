@@ -112,7 +112,7 @@ internal sealed class WalCheckpointer : IDisposable
                 }
                 catch (SqliteException)
                 {
-                    Failures++;
+                    Interlocked.Increment(ref Failures);
                 }
 
                 Volatile.Write(ref _state, Idle);
@@ -142,9 +142,10 @@ internal sealed class WalCheckpointer : IDisposable
                 Interlocked.Increment(ref Checkpoints);
                 AfterCheckpoint?.Invoke();
             }
-            catch (SqliteException)
+            catch (Exception)
             {
-                // Not needed for durability: the pages stay in the log, and the next commit's checkpoint copies them.
+                // Not needed for durability: the pages stay in the log, and the next commit's checkpoint copies them. Any
+                // exception: one escaping this thread would end the process.
                 Interlocked.Increment(ref Failures);
             }
 
