@@ -55,8 +55,33 @@ internal sealed class IdTable
         MemoryHint.Prefetch(ref entries[hash & (entries.Length - 1)]);
     }
 
-    /// <summary>The row of <paramref name="key"/>, whose <see cref="Hash"/> is <paramref name="hash"/>; -1 when unknown.</summary>
-    public int Find(string key, int hash) => Find(key.AsSpan(), hash, key);
+    /// <summary>
+    /// The row of <paramref name="key"/>, whose <see cref="Hash"/> is <paramref name="hash"/>; -1 when unknown. The key's
+    /// characters are read only when the entry holds another string object with the same hash: a host that passes the
+    /// same id string again and again (or a message whose <see cref="Messages.LeadMessage.UserIdHash"/> was worked out
+    /// when it was made) finds its lead without touching the string.
+    /// </summary>
+    public int Find(string key, int hash)
+    {
+        var entries = _entries;
+        int mask = entries.Length - 1;
+        int i = hash & mask;
+        while (true)
+        {
+            ref Entry e = ref entries[i];
+            if (e.Key is not { } k)
+            {
+                return -1;
+            }
+
+            if (e.Hash == hash && (ReferenceEquals(k, key) || string.Equals(k, key, StringComparison.Ordinal)))
+            {
+                return e.Row;
+            }
+
+            i = (i + 1) & mask;
+        }
+    }
 
     /// <summary>Maps <paramref name="key"/> to <paramref name="row"/>, adding it or re-pointing it.</summary>
     public void Set(string key, int row)

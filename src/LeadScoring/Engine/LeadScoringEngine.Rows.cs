@@ -508,7 +508,7 @@ public sealed partial class LeadScoringEngine
 
     private int RowFor(LeadMessage m)
     {
-        int row = m.UserId is { } user ? _ids.Find(user) : -1;
+        int row = m.UserId is { } user ? _ids.Find(user, m.UserIdHash) : -1;
         if (row >= 0 && m.PreviousId is null && (m.AnonymousId is null || string.Equals(m.AnonymousId, AnonymousIdOf(row), StringComparison.Ordinal)))
         {
             return row;

@@ -178,7 +178,7 @@ public sealed partial class LeadScoringEngine
         {
             // The message's field bits first: they depend only on the message, so their memory reads overlap
             // with the lead lookup's below instead of waiting for them.
-            return ApplyHot(message, _ids.Find(message.UserId!), set, messageBits, HistoryIndex.Hash(message.MessageId));
+            return ApplyHot(message, _ids.Find(message.UserId!, message.UserIdHash), set, messageBits, message.IdHash);
         }
 
         return ApplyGeneral(message);
@@ -237,13 +237,14 @@ public sealed partial class LeadScoringEngine
 
     /// <summary>
     /// Applies messages in order, exactly as <see cref="Apply(LeadMessage)"/> one by one, and writes each one's outcome.
-    /// On flat rows it works in chunks of <see cref="LookAhead.Chunk"/>: first it hashes each message's ids, works out its
-    /// field bits and starts fetching its lead's id-table entry (independent work, whose memory reads the processor
-    /// overlaps), and fetches both cache lines of the message 16 places on and the user id, message id and properties of
-    /// the message 8 on; then it finds every message's row (the entries have arrived by then); then, applying one
-    /// message, it starts fetching the row of the message <see cref="LookAhead.Near"/> places on and that message's slot
-    /// in the id-hash table of kept messages. So each message's ids are hashed once, and its lead's row is usually in
-    /// the cache when it comes (per message the cost is dominated by memory reads once leads outnumber the cache).
+    /// On flat rows it works in chunks of <see cref="LookAhead.Chunk"/>: first it works out each message's field bits and
+    /// starts fetching its lead's id-table entry (independent work, whose memory reads the processor overlaps), and
+    /// fetches both cache lines of the message 16 places on and the properties of the message 8 on; then it finds every
+    /// message's row (the entries have arrived by then) and starts fetching the message's slot in the id-hash table of
+    /// kept messages; then, applying one message, it starts fetching the row of the message <see cref="LookAhead.Near"/>
+    /// places on. The ids' hashes were worked out when each message was made (<see cref="LeadMessage.IdHash"/>), so
+    /// neither id string is read unless a lookup meets another string with the same hash; the lead's row is usually in
+    /// the cache when its message comes (per message the cost is dominated by memory reads once leads outnumber the cache).
     /// </summary>
     /// <param name="messages">The messages, in arrival order.</param>
     /// <param name="outcomes">Receives the outcome of each message, at its index; at least as long as <paramref name="messages"/>.</param>
@@ -274,9 +275,8 @@ public sealed partial class LeadScoringEngine
             for (int j = 0; j < n; j++)
             {
                 // Fetching ahead: both cache lines of the message 16 on (its fields span two: the properties and the
-                // time are on the second), then the user id, message id and properties of the message 8 on (a lead's id
-                // string is shared by its messages, so it is rarely next to the message in memory; the message id was
-                // made just before the message, so it is on a line of its own).
+                // time are on the second), then the properties of the message 8 on (its field bits read them). The id
+                // strings are not fetched: the message carries their hashes, and the id table compares ids by reference first.
                 if (j + (2 * LookAhead.Near) < n && chunk[j + (2 * LookAhead.Near)] is { } far)
                 {
                     MemoryHint.Prefetch(far);
@@ -285,8 +285,6 @@ public sealed partial class LeadScoringEngine
 
                 if (j + LookAhead.Near < n && chunk[j + LookAhead.Near] is { } near)
                 {
-                    MemoryHint.Prefetch(near.UserId);
-                    MemoryHint.Prefetch(near.MessageId);
                     MemoryHint.Prefetch(near.Properties);
                 }
 
@@ -335,8 +333,8 @@ public sealed partial class LeadScoringEngine
         a.Hot = m is not null && HotShape(plan, m, out a.Set, out a.Bits);
         if (a.Hot)
         {
-            a.IdHash = HistoryIndex.Hash(m!.MessageId);
-            a.UserHash = IdTable.Hash(m.UserId);
+            a.IdHash = m!.IdHash;
+            a.UserHash = m.UserIdHash;
             _ids.Hint(a.UserHash);
         }
         else
@@ -352,6 +350,10 @@ public sealed partial class LeadScoringEngine
         {
             a.Row = _ids.Find(m!.UserId!, a.UserHash);
             a.IdsVersion = _ids.Version;
+
+            // The message's slot in the id-hash table, which the in-order step writes: fetched here, well before the
+            // message's turn (fetched only a few messages ahead, with the row, it often had not arrived).
+            _index.Hint(a.IdHash);
         }
     }
 
@@ -361,7 +363,6 @@ public sealed partial class LeadScoringEngine
         if (a.Hot)
         {
             HintRow(a.Row);
-            _index.Hint(a.IdHash);
         }
     }
 
@@ -438,7 +439,7 @@ public sealed partial class LeadScoringEngine
     }
 
     /// <summary>Every message but the hot path's: new leads, links, late messages, copies, group and alias messages.</summary>
-    private ApplyOutcome ApplyGeneral(LeadMessage m) => ApplyGeneral(m, HistoryIndex.Hash(m.MessageId));
+    private ApplyOutcome ApplyGeneral(LeadMessage m) => ApplyGeneral(m, m.IdHash);
 
     /// <summary><see cref="ApplyGeneral(LeadMessage)"/> with the message id's hash already worked out (by the hot path that declined it).</summary>
     private ApplyOutcome ApplyGeneral(LeadMessage m, ulong hash)
@@ -558,7 +559,7 @@ public sealed partial class LeadScoringEngine
     {
         ref var e = ref _index[entry];
         var m = _history.Get(e.Handle);
-        if (m.TimestampTicks != e.Ticks || (!_historyKeepsObjects && HistoryIndex.Hash(m.MessageId) != e.IdHash))
+        if (m.TimestampTicks != e.Ticks || (!_historyKeepsObjects && m.IdHash != e.IdHash))
         {
             throw new InvalidDataException($"The message history returned message '{m.MessageId}' at {m.Timestamp:O} for handle {e.Handle}, not the message the engine kept there: the history's storage changed.");
         }
@@ -1181,7 +1182,7 @@ public sealed partial class LeadScoringEngine
         {
             // A store may hand over the lead's whole message log: what the base state holds is not applied again, but
             // its id is kept (by its hash, as folding keeps it), so that a retry of it still counts as a copy.
-            ulong hash = HistoryIndex.Hash(m.MessageId);
+            ulong hash = m.IdHash;
             if (baseState is not null && !baseState.IsAfterLast(m.TimestampTicks, m.MessageId))
             {
                 if (FindCopy(row, hash, m.MessageId) == NoCopy)

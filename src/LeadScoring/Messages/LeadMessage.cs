@@ -1,4 +1,5 @@
 using System.Globalization;
+using LeadScoring.Engine;
 
 namespace LeadScoring.Messages;
 
@@ -40,7 +41,18 @@ public sealed class LeadMessage
         Properties = properties;
         Context = context;
         Traits = traits;
+
+        // The ids' hashes, worked out here while the strings are fresh in the cache: the engine's in-order step then
+        // finds the lead and checks for a copy without reading either string again.
+        IdHash = HistoryIndex.Hash(messageId);
+        UserIdHash = userId is null ? 0 : IdTable.Hash(userId);
     }
+
+    /// <summary>The seeded hash of <see cref="MessageId"/> (<see cref="HistoryIndex.Hash"/>).</summary>
+    internal readonly ulong IdHash;
+
+    /// <summary>The seeded hash of <see cref="UserId"/> (<see cref="IdTable.Hash"/>); 0 without a user id.</summary>
+    internal readonly int UserIdHash;
 
     /// <summary>The message type.</summary>
     public MessageType Type { get; }

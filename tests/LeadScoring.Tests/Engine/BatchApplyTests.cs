@@ -84,4 +84,42 @@ public sealed class BatchApplyTests
             engine.Evaluate("new", asOf, explain: true)!.Contributions.Single(c => c.Rule == "E09_email_click").Awards.Should().Be(2);
         }
     }
+
+    [Fact]
+    public void Ids_AsOtherStringObjects_FindTheirLeadAndTheirCopies()
+    {
+        // As a parser hands them over: every message's ids are strings of their own, never the objects the engine
+        // keeps. The lead is found by content and a copy is still a copy (hashes made with the message, ids compared).
+        static string Fresh(string s) => new(s.AsSpan());
+        var messages = new List<LeadMessage>();
+        for (int minute = 0; minute < 40; minute++)
+        {
+            messages.Add(Click(Fresh($"c{minute % 20}"), Fresh($"u{minute % 4}"), 10 + (minute / 20 * 100) + minute));
+        }
+
+        var engine = new LeadScoringEngine(FlatStreams.Model, new LeadScoringEngineOptions { ReorderHorizon = null });
+        var outcomes = new ApplyOutcome[messages.Count];
+        engine.Apply(messages.ToArray(), outcomes);
+
+        engine.LeadCount.Should().Be(4);
+        outcomes.Take(20).Should().AllBeEquivalentTo(ApplyOutcome.Applied);
+        outcomes.Skip(20).Should().AllBeEquivalentTo(ApplyOutcome.Duplicate, "the second twenty repeat the first twenty's ids for the same leads");
+        engine.Evaluate(Fresh("u1"), T0.AddDays(1), explain: true)!.Contributions.Single(c => c.Rule == "E09_email_click").Awards.Should().Be(5);
+    }
+
+    [Fact]
+    public void A_Message_CarriesTheHashesOfItsIds_HoweverItIsMade()
+    {
+        var parsed = MessageParser.Parse("{\"type\":\"track\",\"event\":\"Email Clicked\",\"messageId\":\"m-1\",\"userId\":\"u-1\",\"timestamp\":\"2026-02-01T00:00:00Z\"}"u8).Message!;
+        var made = LeadMessage.Track("m-1", "u-1", "Email Clicked", T0);
+        var anonymous = MessageParser.Parse("{\"type\":\"page\",\"messageId\":\"m-2\",\"anonymousId\":\"a-1\",\"timestamp\":\"2026-02-01T00:00:00Z\"}"u8).Message!;
+        foreach (var m in new[] { parsed, made })
+        {
+            m.IdHash.Should().Be(HistoryIndex.Hash("m-1"));
+            m.UserIdHash.Should().Be(IdTable.Hash("u-1"));
+        }
+
+        anonymous.IdHash.Should().Be(HistoryIndex.Hash("m-2"));
+        anonymous.UserIdHash.Should().Be(0, "it has no user id");
+    }
 }

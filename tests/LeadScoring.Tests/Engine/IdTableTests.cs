@@ -54,12 +54,34 @@ public class IdTableTests
             table.Find(ids[i]).Should().Be(i, ids[i]);
             FindSpan(table, ids[i]).Should().Be(i, ids[i]);
             table.Find(new string(ids[i].AsSpan())).Should().Be(i, "by content, not by reference");
+            table.Find(ids[i], IdTable.Hash(ids[i])).Should().Be(i, ids[i]);
+            table.Find(new string(ids[i].AsSpan()), IdTable.Hash(ids[i])).Should().Be(i, "with the hash given: by content, not by reference");
         }
 
         foreach (string absent in new[] { "lead-000000000000", "lead-00000000000000", "lead-000000000000g", "c", "xx\0", "U-1 ", new string('x', 41), "le" })
         {
             table.Find(absent).Should().Be(-1, absent);
             FindSpan(table, absent).Should().Be(-1, absent);
+        }
+    }
+
+    [Fact]
+    public void Find_WithAHashGiven_ComparesTheIds_NotOnlyTheHashes()
+    {
+        // A caller hands over a hash it worked out before (a message carries its user id's): an entry with that hash
+        // and another id must not be taken for the id, whether the strings are other objects or not.
+        var table = new IdTable();
+        var ids = TrickyIds();
+        for (int i = 0; i < ids.Count; i++)
+        {
+            table.Set(ids[i], i);
+        }
+
+        for (int i = 0; i < ids.Count; i++)
+        {
+            string other = ids[(i + 1) % ids.Count];
+            table.Find(other + "?", IdTable.Hash(ids[i])).Should().Be(-1, $"'{other}?' has not the id of row {i}, only its hash");
+            table.Find(other, IdTable.Hash(ids[i])).Should().NotBe(i, $"'{other}' is not '{ids[i]}'");
         }
     }
 
