@@ -130,7 +130,8 @@ public sealed partial class LeadScoringEngine
         _history = history ?? new InMemoryMessageHistory(Options.ExpectedMessages);
         _keepLastIds = _history.ReadsAreCostly;
         _index = new HistoryIndex(Options.ExpectedMessages);
-        _historyKeepsObjects = _history is InMemoryMessageHistory;
+        _memoryHistory = _history as InMemoryMessageHistory;
+        _historyKeepsObjects = _memoryHistory is not null;
         _horizon = Options.ReorderHorizon is { } h ? Math.Max(0, h.Ticks) : long.MaxValue;
         _accounts = new AccountBook(model, Invalidate, AppliedAfter);
         _evaluator = new Evaluator(model, _accounts);
@@ -368,6 +369,9 @@ public sealed partial class LeadScoringEngine
 
     private readonly LookAhead[] _ahead = new LookAhead[LookAhead.Chunk];
 
+    /// <summary>The history when it is the built-in in-memory one (kept by its type, so a message is added without a virtual call); else null.</summary>
+    private readonly InMemoryMessageHistory? _memoryHistory;
+
     /// <summary>The history is the built-in in-memory one, which hands back the objects it was given (<see cref="Read"/>).</summary>
     private readonly bool _historyKeepsObjects;
 
@@ -527,7 +531,7 @@ public sealed partial class LeadScoringEngine
     /// </summary>
     private void Record(int row, LeadMessage m, ulong hash, ulong bits, bool afterEvery = false)
     {
-        long handle = _history.Add(m);
+        long handle = _memoryHistory is { } memory ? memory.AddKnown(m) : _history.Add(m);
         ref HotRow r = ref _hot[row];
         if (!afterEvery)
         {

@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using X86Aes = System.Runtime.Intrinsics.X86.Aes;
 
 namespace LeadScoring.Engine;
 
@@ -140,6 +142,11 @@ internal sealed class MemoTable
     internal static int Hash(ReadOnlySpan<char> key)
     {
         var bytes = MemoryMarshal.AsBytes(key);
+        if (X86Aes.IsSupported && bytes.Length >= 16)
+        {
+            return HashAes(bytes);
+        }
+
         ulong a = Seed ^ ((ulong)bytes.Length * 0x9E3779B97F4A7C15);
         ulong b = ~Seed;
         while (bytes.Length >= 16)
@@ -165,6 +172,42 @@ internal sealed class MemoTable
         ulong h = a ^ ((b << 32) | (b >> 32));
         h = (h ^ (h >> 29)) * 0x94D049BB133111EB;
         return (int)(h ^ (h >> 32));
+    }
+
+    private static readonly Vector128<byte> KeyA = Vector128.Create(Seed, Seed * 0x9E3779B97F4A7C15).AsByte();
+    private static readonly Vector128<byte> KeyB = Vector128.Create(~Seed, Seed * 0xBF58476D1CE4E5B9).AsByte();
+    private static readonly Vector128<byte> KeyC = Vector128.Create(Seed * 0x94D049BB133111EB, ~Seed * 0x9E3779B97F4A7C15).AsByte();
+
+    /// <summary>
+    /// <see cref="Hash"/> with the processor's AES round (x86 AES-NI) as the mixer, for keys of 16 bytes or more: two
+    /// lanes of 16 bytes per round, the last 16 bytes read again (overlapping) so every byte counts, the length in the
+    /// starting states, then three rounds that join the lanes and spread every change over the result. An AES round takes about 4 cycles, the scalar step's multiply chain about twice that per 16 bytes.
+    /// </summary>
+    private static int HashAes(ReadOnlySpan<byte> bytes)
+    {
+        ref byte p = ref MemoryMarshal.GetReference(bytes);
+        nuint n = (nuint)bytes.Length;
+        var a = KeyC ^ Vector128.CreateScalar((ulong)n).AsByte();
+        var b = KeyA ^ Vector128.CreateScalar((ulong)n).AsByte();
+        nuint i = 0;
+        for (; i + 32 <= n; i += 32)
+        {
+            a = X86Aes.Encrypt(a ^ Vector128.LoadUnsafe(ref p, i), KeyA);
+            b = X86Aes.Encrypt(b ^ Vector128.LoadUnsafe(ref p, i + 16), KeyB);
+        }
+
+        if (i + 16 <= n)
+        {
+            a = X86Aes.Encrypt(a ^ Vector128.LoadUnsafe(ref p, i), KeyA);
+        }
+
+        b = X86Aes.Encrypt(b ^ Vector128.LoadUnsafe(ref p, n - 16), KeyB);
+        // The lanes meet through a round (one as the other's round key), not a plain XOR: two lanes that took in the
+        // same block (a key of 16 bytes) from alike states would cancel each other's change in all but a few bytes.
+        var h = X86Aes.Encrypt(a, b);
+        h = X86Aes.Encrypt(h, KeyC);
+        h = X86Aes.Encrypt(h, KeyA);
+        return h.AsInt32().ToScalar() ^ h.AsInt32().GetElement(2);
     }
 
     private static ulong Mix(ulong h, ulong v)

@@ -89,6 +89,26 @@ public sealed class InMemoryMessageHistory : MessageHistory
         return handle;
     }
 
+    /// <summary>
+    /// <see cref="Add"/> for the engine's in-order step, which holds the history by its type (no virtual call) and never
+    /// passes null.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal long AddKnown(LeadMessage message)
+    {
+        long handle = _count;
+        var chunks = _chunks;
+        int chunk = (int)(handle >> ChunkBits);
+        if ((uint)chunk < (uint)chunks.Length && chunks[chunk] is { } items)
+        {
+            items[handle & (ChunkSize - 1)] = message;
+            _count = handle + 1;
+            return handle;
+        }
+
+        return Add(message);
+    }
+
     /// <inheritdoc />
     public override LeadMessage Get(long handle) =>
         (ulong)handle < (ulong)_count && _chunks[handle >> ChunkBits][handle & (ChunkSize - 1)] is { } m

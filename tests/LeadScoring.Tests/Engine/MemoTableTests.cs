@@ -87,4 +87,26 @@ public class MemoTableTests
             v.Should().Be((ulong)url.Length);
         }
     }
+
+    [Fact]
+    public void EveryCharacter_CountsInTheHash_AtEveryLength()
+    {
+        // Short keys take the scalar steps, keys of 8 characters or more (16 bytes) the AES rounds where the processor
+        // has them: in both, changing any one character (the first, one in a middle block, one of the overlapping tail)
+        // must change the hash, or keys that differ there would pile onto one probe run.
+        for (int length = 1; length <= 72; length++)
+        {
+            string key = new('a', length);
+            var hashes = new HashSet<int> { MemoTable.Hash(key) };
+            for (int position = 0; position < length; position++)
+            {
+                var chars = key.ToCharArray();
+                chars[position] = 'b';
+                hashes.Add(MemoTable.Hash(new string(chars)));
+            }
+
+            hashes.Count.Should().BeGreaterThan(length - 1, $"the {length + 1} keys of length {length} hash apart (at most one collision)");
+            MemoTable.Hash(("<" + key + ">").AsSpan(1, length)).Should().Be(MemoTable.Hash(key), "a span hashes as its string");
+        }
+    }
 }
