@@ -137,7 +137,8 @@ internal sealed class MemoTable
 
     /// <summary>
     /// A seeded hash of every byte of the key, 16 bytes per step in two independent lanes (values such as URLs
-    /// share long prefixes and suffixes, so every byte must count).
+    /// share long prefixes and suffixes, so every byte must count): AES rounds for keys of 16 bytes or more where the
+    /// processor has them (<see cref="HashAes"/>), multiply-and-shift steps otherwise. Stable within a process only.
     /// </summary>
     internal static int Hash(ReadOnlySpan<char> key)
     {
@@ -181,7 +182,8 @@ internal sealed class MemoTable
     /// <summary>
     /// <see cref="Hash"/> with the processor's AES round (x86 AES-NI) as the mixer, for keys of 16 bytes or more: two
     /// lanes of 16 bytes per round, the last 16 bytes read again (overlapping) so every byte counts, the length in the
-    /// starting states, then three rounds that join the lanes and spread every change over the result. An AES round takes about 4 cycles, the scalar step's multiply chain about twice that per 16 bytes.
+    /// starting states, then three rounds that join the lanes and spread every change over the result. An AES round
+    /// takes about 4 cycles; the scalar step's multiply chain about twice that per 16 bytes.
     /// </summary>
     private static int HashAes(ReadOnlySpan<byte> bytes)
     {
