@@ -22,11 +22,11 @@ internal sealed class IdTable
     /// <summary>The seeded hash of an id (<see cref="HistoryIndex.Hash"/>), folded to 32 bits.</summary>
     public static int Hash(ReadOnlySpan<char> key) => (int)HistoryIndex.Hash(key);
 
-    public int Find(string key) => Find(key.AsSpan(), Hash(key), key);
+    /// <summary>The row of <paramref name="key"/>; -1 when unknown.</summary>
+    public int Find(string key) => Find(key, Hash(key));
 
-    public int Find(ReadOnlySpan<char> key, int hash) => Find(key, hash, null);
-
-    private int Find(ReadOnlySpan<char> key, int hash, string? keyString)
+    /// <summary>The row of the id <paramref name="key"/> (a parser's span), whose <see cref="Hash"/> is <paramref name="hash"/>; -1 when unknown.</summary>
+    public int Find(ReadOnlySpan<char> key, int hash)
     {
         var entries = _entries;
         int mask = entries.Length - 1;
@@ -39,7 +39,7 @@ internal sealed class IdTable
                 return -1;
             }
 
-            if (e.Hash == hash && (ReferenceEquals(e.Key, keyString) || key.SequenceEqual(e.Key)))
+            if (e.Hash == hash && key.SequenceEqual(e.Key))
             {
                 return e.Row;
             }

@@ -131,7 +131,6 @@ public sealed partial class LeadScoringEngine
         _keepLastIds = _history.ReadsAreCostly;
         _index = new HistoryIndex(Options.ExpectedMessages);
         _memoryHistory = _history as InMemoryMessageHistory;
-        _historyKeepsObjects = _memoryHistory is not null;
         _horizon = Options.ReorderHorizon is { } h ? Math.Max(0, h.Ticks) : long.MaxValue;
         _accounts = new AccountBook(model, Invalidate, AppliedAfter);
         _evaluator = new Evaluator(model, _accounts);
@@ -369,11 +368,11 @@ public sealed partial class LeadScoringEngine
 
     private readonly LookAhead[] _ahead = new LookAhead[LookAhead.Chunk];
 
-    /// <summary>The history when it is the built-in in-memory one (kept by its type, so a message is added without a virtual call); else null.</summary>
+    /// <summary>
+    /// The history when it is the built-in in-memory one, else null. Kept by its type, so a message is added without a
+    /// virtual call; and it hands back the objects it was given, so a read needs fewer checks (<see cref="Read"/>).
+    /// </summary>
     private readonly InMemoryMessageHistory? _memoryHistory;
-
-    /// <summary>The history is the built-in in-memory one, which hands back the objects it was given (<see cref="Read"/>).</summary>
-    private readonly bool _historyKeepsObjects;
 
     /// <summary>What the batch apply works out about a message before its turn.</summary>
     private struct LookAhead
@@ -563,7 +562,7 @@ public sealed partial class LeadScoringEngine
     {
         ref var e = ref _index[entry];
         var m = _history.Get(e.Handle);
-        if (m.TimestampTicks != e.Ticks || (!_historyKeepsObjects && m.IdHash != e.IdHash))
+        if (m.TimestampTicks != e.Ticks || (_memoryHistory is null && m.IdHash != e.IdHash))
         {
             throw new InvalidDataException($"The message history returned message '{m.MessageId}' at {m.Timestamp:O} for handle {e.Handle}, not the message the engine kept there: the history's storage changed.");
         }
@@ -698,7 +697,7 @@ public sealed partial class LeadScoringEngine
             ref var entry = ref _index[e];
             if (entry.Live && entry.Ticks <= asOf)
             {
-                if (_historyKeepsObjects)
+                if (_memoryHistory is not null)
                 {
                     // The in-memory history hands back the objects it was given: each message is only fetched while
                     // the list is walked (its fields span two cache lines), so the misses overlap; the check that it
