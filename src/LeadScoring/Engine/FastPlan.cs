@@ -378,7 +378,8 @@ internal sealed class MessageField(FieldPath path)
 
         if (v.Kind == DataKind.String && v.Text is { } text)
         {
-            if (Memo.TryGetValue(text, out ulong bits))
+            // The value's hash was worked out when it was made.
+            if (Memo.TryGetValue(text, v.TextHash, out ulong bits))
             {
                 return bits;
             }

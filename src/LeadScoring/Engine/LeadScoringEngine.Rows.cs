@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using LeadScoring.Messages;
 
 namespace LeadScoring.Engine;
@@ -35,13 +37,46 @@ public sealed partial class LeadScoringEngine
     /// <summary>The cells as 32 bits, for good, once one reached <see cref="ushort.MaxValue"/>; null before.</summary>
     private int[]? _cells32;
 
-    /// <summary>Window times as seconds since <see cref="EpochTicks"/>: half the memory of ticks.</summary>
+    /// <summary>
+    /// Window times as seconds since <see cref="EpochTicks"/>: half the memory of ticks. Row 0 starts at
+    /// <see cref="_ringBase"/>, on a cache line (<see cref="RingArray{T}"/>).
+    /// </summary>
     private int[] _ring32 = [];
 
     /// <summary>Window times as ticks, once a time that is not a whole second (or outside 1932–2068) turned up.</summary>
     private long[]? _ring64;
+
+    /// <summary>Where row 0's window times start in <see cref="_ring32"/> or <see cref="_ring64"/>, whichever is in use.</summary>
+    private int _ringBase;
     private int _rowCount;
     private int _removed;
+
+    /// <summary>The index of a row's first window time in <see cref="_ring32"/> or <see cref="_ring64"/>.</summary>
+    private int RingAt(int row) => _ringBase + (row * _ringStride);
+
+    /// <summary>
+    /// An array for <paramref name="rows"/> rows of window times whose row 0 starts on a cache line, at the returned
+    /// <paramref name="start"/>: a row of 128 bytes (the canonical workload's 32 times) then spans two lines, not three,
+    /// and a window's times usually one. The array is pinned (the pinned object heap), so the garbage collector never
+    /// moves it off the line.
+    /// </summary>
+    private T[] RingArray<T>(int rows, out int start)
+        where T : unmanaged
+    {
+        int size = Unsafe.SizeOf<T>();
+        int slack = MemoryHint.Line / size;
+        var array = GC.AllocateArray<T>((rows * _ringStride) + slack, pinned: true);
+        start = ((MemoryHint.Line - MemoryHint.BytesToLine(ref MemoryMarshal.GetArrayDataReference(array))) & (MemoryHint.Line - 1)) / size;
+        return array;
+    }
+
+    /// <summary>Whether row 0's window times start on a cache line (tests): every row then starts where its stride puts it.</summary>
+    internal bool RingRowsOnCacheLines => _plan is null || _ringStride == 0 || (_ring64 is { } wide
+        ? MemoryHint.BytesToLine(ref wide[_ringBase]) == 0
+        : MemoryHint.BytesToLine(ref _ring32[_ringBase]) == 0);
+
+    /// <summary>Whether the window times are kept as ticks (<see cref="_ring64"/>), not seconds (tests).</summary>
+    internal bool WindowTimesAsTicks => _ring64 is not null;
 
     private void InitRows()
     {
@@ -54,11 +89,11 @@ public sealed partial class LeadScoringEngine
             _cells16 = new ushort[_rows.Length * _cellStride];
             if (_plan.Rules.All(r => r.LimitWindowTicks % TimeSpan.TicksPerSecond == 0))
             {
-                _ring32 = new int[_rows.Length * _ringStride];
+                _ring32 = RingArray<int>(_rows.Length, out _ringBase);
             }
             else
             {
-                _ring64 = new long[_rows.Length * _ringStride];
+                _ring64 = RingArray<long>(_rows.Length, out _ringBase);
             }
         }
     }
@@ -165,11 +200,11 @@ public sealed partial class LeadScoringEngine
         }
         if (_ring64 is { } wide)
         {
-            wide.AsSpan(row * _ringStride, _ringStride).Clear();
+            wide.AsSpan(RingAt(row), _ringStride).Clear();
         }
         else
         {
-            _ring32.AsSpan(row * _ringStride, _ringStride).Clear();
+            _ring32.AsSpan(RingAt(row), _ringStride).Clear();
         }
     }
 
@@ -411,7 +446,7 @@ public sealed partial class LeadScoringEngine
         where TCell : unmanaged, IBinaryInteger<TCell>
     {
         bool full = false;
-        int ringBase = row * _ringStride;
+        int ringBase = RingAt(row);
         bool seconds = false;
         int now = 0;
         foreach (var rule in set.Rules)
@@ -446,12 +481,14 @@ public sealed partial class LeadScoringEngine
                     int cell = int.CreateTruncating(place);
                     int size = rule.RingSize;
                     int head = cell < size ? cell : cell - size; // the next free place, or the oldest time
-                    int at = ringBase + rule.RingOffset + head;
                     if (_ring64 is null && !seconds && !(seconds = TryToSeconds(t, out now)))
                     {
+                        // The times move to another array, whose rows start elsewhere.
                         Widen();
+                        ringBase = RingAt(row);
                     }
 
+                    int at = ringBase + rule.RingOffset + head;
                     if (_ring64 is { } wide
                         ? LimitRule.WindowReached(cell >= size, wide[at], t, rule.LimitWindowTicks)
                         : LimitRule.WindowReached(cell >= size, _ring32[at], now, rule.LimitWindowSeconds))
@@ -496,13 +533,14 @@ public sealed partial class LeadScoringEngine
     /// <summary>Moves the window times to ticks, for good: a message carried a time that seconds cannot hold.</summary>
     private void Widen()
     {
-        var wide = new long[_ring32.Length];
-        for (int i = 0; i < wide.Length; i++)
+        var wide = RingArray<long>(_rows.Length, out int start);
+        var narrow = _ring32.AsSpan(_ringBase, _rows.Length * _ringStride);
+        for (int i = 0; i < narrow.Length; i++)
         {
-            wide[i] = EpochTicks + (_ring32[i] * TimeSpan.TicksPerSecond);
+            wide[start + i] = EpochTicks + (narrow[i] * TimeSpan.TicksPerSecond);
         }
 
-        _ring64 = wide;
+        (_ring64, _ringBase) = (wide, start);
         _ring32 = [];
     }
 
@@ -621,13 +659,18 @@ public sealed partial class LeadScoringEngine
                     Array.Resize(ref _cells32, size * _cellStride);
                 }
 
+                int used = _rowCount * _ringStride;
                 if (_ring64 is null)
                 {
-                    Array.Resize(ref _ring32, size * _ringStride);
+                    var ring = RingArray<int>(size, out int start);
+                    _ring32.AsSpan(_ringBase, used).CopyTo(ring.AsSpan(start));
+                    (_ring32, _ringBase) = (ring, start);
                 }
                 else
                 {
-                    Array.Resize(ref _ring64, size * _ringStride);
+                    var ring = RingArray<long>(size, out int start);
+                    _ring64.AsSpan(_ringBase, used).CopyTo(ring.AsSpan(start));
+                    (_ring64, _ringBase) = (ring, start);
                 }
             }
         }
@@ -681,7 +724,7 @@ public sealed partial class LeadScoringEngine
             // Count while not full, then size + head; LeadState keeps a count whose remainder is the head.
             int size = Model.RingSizes[w], written = s.RingWritten[w] = Cell(cells + _countStride + w);
             var places = WindowRing.Room(ref s.Rings[w], size, WindowRing.Held(size, written));
-            int at = (row * _ringStride) + Model.RingOffsets[w];
+            int at = RingAt(row) + Model.RingOffsets[w];
             if (_ring64 is { } wide)
             {
                 wide.AsSpan(at, places.Length).CopyTo(places);
@@ -748,7 +791,7 @@ public sealed partial class LeadScoringEngine
                 }
             }
 
-            int at = (row * _ringStride) + Model.RingOffsets[w];
+            int at = RingAt(row) + Model.RingOffsets[w];
             if (_ring64 is { } wide)
             {
                 places.CopyTo(wide.AsSpan(at, places.Length));

@@ -9,7 +9,7 @@ namespace LeadScoring.Engine;
 /// values. A value is a pooled <see cref="DataValue"/> (numbers, and strings met on more than one lead, such as a job
 /// title or an industry), or the plain string of a string value met once so far (such as an email domain): keeping a
 /// <see cref="DataValue"/> and a pool entry for a value one lead has would triple its cost. A plain string becomes a
-/// <see cref="DataValue"/> again (<see cref="DataValue.FromString"/>, the same value) where a full state or a trait
+/// <see cref="DataValue"/> again (<see cref="DataValue.FromString(string)"/>, the same value) where a full state or a trait
 /// leaf needs it.
 /// </summary>
 public sealed partial class LeadScoringEngine
@@ -227,7 +227,7 @@ public sealed partial class LeadScoringEngine
         return v;
     }
 
-    /// <summary>Whether <see cref="DataValue.FromString"/> of the text gives this value back exactly.</summary>
+    /// <summary>Whether <see cref="DataValue.FromString(string)"/> of the text gives this value back exactly.</summary>
     private static bool IsPlainString(DataValue v, string text) =>
         v.Keys is null && v.Values is null && v.Items is null
         && BitConverter.DoubleToInt64Bits(v.Number) == BitConverter.DoubleToInt64Bits(DataValue.ParseNumber(text));

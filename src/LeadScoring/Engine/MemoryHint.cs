@@ -62,6 +62,9 @@ internal static unsafe class MemoryHint
         }
     }
 
+    /// <summary>How many bytes <paramref name="value"/> lies past the start of its cache line (0: it starts one). For memory that does not move (pinned).</summary>
+    public static int BytesToLine<T>(ref T value) => (int)((nuint)Unsafe.AsPointer(ref value) & (Line - 1));
+
     /// <summary>Any object seen as its first field's address, to name where it is without reading it.</summary>
     private sealed class RawData
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using LeadScoring.Engine;
 
 namespace LeadScoring.Messages;
 
@@ -33,7 +34,18 @@ internal sealed class DataValue
     public DataValue[]? Values;
     public DataValue[]? Items;
 
-    public static DataValue FromString(string s) => new() { Kind = DataKind.String, Text = s, Number = ParseNumber(s) };
+    /// <summary>
+    /// For a string, the seeded hash of its characters that the engine's memo of per-value rule bits looks values up
+    /// by (<see cref="MemoTable.Hash"/>), worked out when the value is made, while its characters are in the cache:
+    /// scoring a message then reads them once more only to confirm a match. 0 for other kinds.
+    /// </summary>
+    public int TextHash;
+
+    public static DataValue FromString(string s) => FromString(s, ParseNumber(s));
+
+    /// <summary>A string value whose number (or NaN) is already known.</summary>
+    public static DataValue FromString(string s, double number) =>
+        new() { Kind = DataKind.String, Text = s, Number = number, TextHash = MemoTable.Hash(s) };
 
     public static DataValue FromNumber(double d, string? text = null) =>
         new() { Kind = DataKind.Number, Number = d, Text = text ?? d.ToString("R", CultureInfo.InvariantCulture) };

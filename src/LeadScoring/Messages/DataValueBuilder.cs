@@ -181,7 +181,7 @@ internal sealed class DataValueBuilder
         string text = Encoding.UTF8.GetString(reader.ValueSpan);
         return reader.TryGetDouble(out double d) && double.IsFinite(d)
             ? DataValue.FromNumber(d, text)
-            : new DataValue { Kind = DataKind.String, Text = text };
+            : DataValue.FromString(text, double.NaN);
     }
 
     private DataValue Object(string[] keys, DataValue[] values)

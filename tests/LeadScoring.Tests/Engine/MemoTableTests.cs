@@ -1,4 +1,6 @@
+using System.Text;
 using LeadScoring.Engine;
+using LeadScoring.Messages;
 
 namespace LeadScoring.Tests.Engine;
 
@@ -34,10 +36,44 @@ public class MemoTableTests
         {
             memo.TryGetValue(keys[i], out ulong value).Should().BeTrue(keys[i]);
             value.Should().Be((ulong)(i + 1));
+
+            // With the hash given (a message's value carries it), by the same string object and by another one.
+            memo.TryGetValue(keys[i], MemoTable.Hash(keys[i]), out value).Should().BeTrue(keys[i]);
+            value.Should().Be((ulong)(i + 1));
+            memo.TryGetValue(new string(keys[i].AsSpan()), MemoTable.Hash(keys[i]), out value).Should().BeTrue(keys[i]);
+            value.Should().Be((ulong)(i + 1));
         }
 
         memo.TryGetValue(new string('c', 33), out _).Should().BeFalse();
         memo.TryGetValue("https://www.example.com/pricing", out _).Should().BeFalse();
+
+        // A key with another key's hash is still not that key: the characters decide.
+        memo.TryGetValue("https://www.example.com/pricing", MemoTable.Hash(keys[5]), out _).Should().BeFalse();
+    }
+
+    [Fact]
+    public void A_StringValue_CarriesTheHashTheMemoFindsItBy_HoweverItIsMade()
+    {
+        const string Url = "https://www.example.com/pricing?utm_source=newsletter";
+        var parsed = MessageParser.Parse(Encoding.UTF8.GetBytes(
+            $$$$"""{"type":"page","messageId":"m1","userId":"u1","timestamp":"2026-01-01T00:00:00Z","properties":{"url":"{{{{Url}}}}","big":1e999,"nested":{"title":"VP Sales"}}}"""));
+        var made = LeadMessage.Page("m2", "u1", DateTimeOffset.UnixEpoch, new Dictionary<string, object?> { ["url"] = Url });
+        var values = new[]
+        {
+            parsed.Message!.Properties!.Get("url")!, // the JSON reader
+            parsed.Message.Properties.Get("big")!, // a number too large for a double: kept as a string
+            parsed.Message.Properties.Get("nested")!.Get("title")!,
+            made.Properties!.Get("url")!, // a message made from a dictionary
+            DataValue.FromString("Director"),
+        };
+
+        foreach (var v in values)
+        {
+            v.Kind.Should().Be(DataKind.String, v.Text);
+            v.TextHash.Should().Be(MemoTable.Hash(v.Text), v.Text);
+        }
+
+        values[1].Text.Should().Be("1e999");
     }
 
     [Fact]

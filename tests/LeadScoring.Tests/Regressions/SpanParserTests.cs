@@ -100,7 +100,7 @@ public class SpanParserTests
             Obj(
                 ("n", Arr(
                     Num(1, "1"), Num(-0.0, "-0"), Num(2.5, "2.50"), Num(100, "1e2"),
-                    new DataValue { Kind = DataKind.String, Text = "1e400" },
+                    DataValue.FromString("1e400", double.NaN),
                     Str("12"), Str("x"), DataValue.True, DataValue.False, Arr(), Obj())),
                 ("o", Obj(("a", Obj(("b", Arr(Arr(), Arr(Obj(("c", DataValue.Null))))))))),
                 ("z", DataValue.Null),
