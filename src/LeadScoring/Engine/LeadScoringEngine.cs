@@ -265,6 +265,21 @@ public sealed partial class LeadScoringEngine
             return;
         }
 
+        _inBatch = true;
+        try
+        {
+            ApplyChunks(plan, messages, outcomes);
+        }
+        finally
+        {
+            _inBatch = false;
+            ReplayStale();
+        }
+    }
+
+    /// <summary>The batch apply on flat rows, in chunks of <see cref="LookAhead.Chunk"/>.</summary>
+    private void ApplyChunks(FastPlan plan, ReadOnlySpan<LeadMessage> messages, Span<ApplyOutcome> outcomes)
+    {
         // In chunks: first every message's shape, field bits and id hashes (independent of each other, so the
         // processor overlaps their memory reads), then each message applied with its lead's row found a few ahead.
         var ahead = _ahead;
@@ -620,12 +635,103 @@ public sealed partial class LeadScoringEngine
     /// <summary>The lead's state no longer reflects its history: replay it now, or when it is next read.</summary>
     private void MarkStale(int row)
     {
-        _hot[row].Dirty = true;
+        ref HotRow r = ref _hot[row];
+        bool wasStale = r.Dirty;
+        r.Dirty = true;
         MarkChanged(row);
-        if (!Options.DeferReplays)
+        if (Options.DeferReplays)
         {
-            Replay(row);
+            return;
         }
+
+        if (_inBatch)
+        {
+            // Replayed when the batch ends, with the other leads the batch made stale (ReplayStale).
+            if (!wasStale)
+            {
+                _staleInBatch.Add(row);
+            }
+
+            return;
+        }
+
+        Replay(row);
+    }
+
+    /// <summary>How many leads await a replay (tests).</summary>
+    internal int StaleLeadCount
+    {
+        get
+        {
+            int stale = 0;
+            for (int row = 0; row < _rowCount; row++)
+            {
+                stale += _hot[row].Dirty && !_rows[row].Removed ? 1 : 0;
+            }
+
+            return stale;
+        }
+    }
+
+    /// <summary>Whether a batch apply is running: leads it makes stale are replayed when it ends, not at once.</summary>
+    private bool _inBatch;
+
+    /// <summary>The leads the running batch apply made stale, in order.</summary>
+    private readonly List<int> _staleInBatch = [];
+
+    /// <summary>How many leads' lists <see cref="ReplayStale"/> walks side by side.</summary>
+    private const int WalkWidth = 16;
+
+    /// <summary>
+    /// Replays the leads the batch apply made stale (the same state as replaying each at once: a replay starts from the
+    /// lead's whole history). A replay walks the lead's list of kept messages, one dependent cache miss per entry; here
+    /// the lists of up to <see cref="WalkWidth"/> leads are first walked side by side, so their misses overlap, and
+    /// each replay then finds its entries and messages in the cache.
+    /// </summary>
+    private void ReplayStale()
+    {
+        var rows = _staleInBatch;
+        Span<int> cursors = stackalloc int[WalkWidth];
+        for (int start = 0; start < rows.Count; start += WalkWidth)
+        {
+            int n = Math.Min(WalkWidth, rows.Count - start);
+            for (int k = 0; k < n; k++)
+            {
+                int row = rows[start + k];
+                cursors[k] = _hot[row].Dirty ? _hot[row].History : -1;
+                HintRow(row); // the replay empties the row and fills it again: fetched while the lists are walked
+            }
+
+            for (bool walking = true; walking;)
+            {
+                walking = false;
+                for (int k = 0; k < n; k++)
+                {
+                    if (cursors[k] < 0)
+                    {
+                        continue;
+                    }
+
+                    ref var entry = ref _index[cursors[k]];
+                    if (_memoryHistory is { } memory && entry.Live)
+                    {
+                        var m = memory.Get(entry.Handle);
+                        MemoryHint.Prefetch(m);
+                        MemoryHint.Prefetch(m, MemoryHint.Line);
+                    }
+
+                    cursors[k] = entry.Prev;
+                    walking |= entry.Prev >= 0;
+                }
+            }
+
+            for (int k = 0; k < n; k++)
+            {
+                Replay(rows[start + k]);
+            }
+        }
+
+        rows.Clear();
     }
 
     private void Invalidate(int row) => MarkStale(row);

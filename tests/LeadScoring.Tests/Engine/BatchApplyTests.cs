@@ -43,6 +43,49 @@ public sealed class BatchApplyTests
         engine.Evaluate("u0", asOf, explain: true)!.Contributions.Single(c => c.Rule == "E09_email_click").Awards.Should().Be(1, "a copy counts once");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LeadsMadeStaleInABatch_AreReplayedOnceEach_WhenTheBatchEnds(bool oneByOne)
+    {
+        // Four leads with two clicks each; then two late clicks of u1, one of u2, and an alias that merges u3 and u4
+        // (both with history), then a click of the merged lead.
+        var engine = new LeadScoringEngine(FlatStreams.Model, new LeadScoringEngineOptions { ReorderHorizon = null });
+        var first = Enumerable.Range(1, 4).SelectMany(l => new[] { Click($"c{l}a", $"u{l}", 10), Click($"c{l}b", $"u{l}", 20) }).ToArray();
+        engine.Apply(first, new ApplyOutcome[first.Length]);
+        LeadMessage[] batch =
+        [
+            Click("late-1", "u1", 5), Click("late-2", "u1", 6), Click("late-3", "u2", 7),
+            LeadMessage.Alias("link", "u3", "u4", T0.AddMinutes(30)), Click("after", "u3", 40),
+        ];
+
+        var outcomes = new ApplyOutcome[batch.Length];
+        if (oneByOne)
+        {
+            for (int i = 0; i < batch.Length; i++)
+            {
+                outcomes[i] = engine.Apply(batch[i]);
+            }
+        }
+        else
+        {
+            engine.Apply(batch, outcomes);
+        }
+
+        outcomes.Should().Equal(ApplyOutcome.Reordered, ApplyOutcome.Reordered, ApplyOutcome.Reordered, ApplyOutcome.Applied, ApplyOutcome.Applied);
+        engine.StaleLeadCount.Should().Be(0, "the engine's default replays stale leads at once: a batch, when it ends");
+        engine.Statistics.Merges.Should().Be(1);
+
+        // One by one, each late message and the merge replays its lead at once; a batch replays each lead it made stale
+        // once, when it ends (u1 was made stale twice).
+        engine.Statistics.Replays.Should().Be(oneByOne ? 4 : 3);
+        var asOf = T0.AddHours(1);
+        int Clicks(string user) => engine.Evaluate(user, asOf, explain: true)!.Contributions.Single(c => c.Rule == "E09_email_click").Awards;
+        Clicks("u1").Should().Be(4);
+        Clicks("u2").Should().Be(3);
+        Clicks("u3").Should().Be(5, "both leads' clicks and the one after the merge");
+    }
+
     [Fact]
     public void TooFewPlacesForTheOutcomes_IsRefused_BeforeAnyMessageIsApplied()
     {

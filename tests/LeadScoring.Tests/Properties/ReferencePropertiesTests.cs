@@ -26,9 +26,9 @@ public class ReferencePropertiesTests
         }
     }
 
-    private static void EngineAgreesWithTheReference(ScoringCase c, IReadOnlyList<ReferenceLead> expected, bool explain, int batch = 0)
+    private static void EngineAgreesWithTheReference(ScoringCase c, IReadOnlyList<ReferenceLead> expected, bool explain, int batch = 0, bool replayAtOnce = false)
     {
-        var actual = EngineUnderTest.Score(c.Model, c.Lines, c.AsOf, explain, batch);
+        var actual = EngineUnderTest.Score(c.Model, c.Lines, c.AsOf, explain, batch, replayAtOnce);
         var differences = ReferenceComparison.Differences(expected, actual);
         if (differences.Count > 0)
         {
@@ -81,6 +81,81 @@ public class ReferencePropertiesTests
     [Fact]
     public void Flat_rows_score_as_the_reference_does_in_batches_longer_than_the_look_ahead() =>
         FlatRowsAgreeInBatches(LeadScoring.Tests.Engine.FlatStreams.LongStream, Gen.Int[257, 800], iter: 40);
+
+    // The engine's default, a lead made stale replayed at once (the batch apply replays the leads a batch made stale
+    // when it ends, their lists walked side by side): any message set, in batches of 1 to 40.
+    [Fact]
+    public void The_engine_scores_any_message_set_as_the_reference_does_in_batches_replaying_at_once()
+    {
+        Gen.Select(Cases(Gen.Const(0)), Gen.Int[1, 40]).Sample(
+            x => EngineAgreesWithTheReference(x.Item1, ReferenceScorer.Score(x.Item1.Model, x.Item1.Lines, x.Item1.AsOf, explain: true), explain: true, x.Item2, replayAtOnce: true),
+            iter: 100);
+    }
+
+    // The same on flat rows, on long streams made to arrive out of order: messages arriving up to 30 places late, copies
+    // up to 100 places later, and aliases that merge two leads with history; batches of 1 to 600, so one batch often
+    // makes several leads stale, and the same lead stale more than once.
+    [Fact]
+    public void Flat_rows_score_as_the_reference_does_out_of_order_in_batches_replaying_at_once() =>
+        Gen.Select(LeadScoring.Tests.Engine.FlatStreams.LongStream, Gen.Int[0, int.MaxValue], Gen.Int[1, 600]).Sample(x =>
+        {
+            var c = new ScoringCase("flat, out of order", LeadScoring.Tests.Engine.FlatStreams.ModelJson, OutOfOrder(x.Item1.Messages, x.Item2), x.Item1.AsOf);
+            EngineAgreesWithTheReference(c, ReferenceScorer.Score(c.Model, c.Lines, c.AsOf, explain: true), explain: true, x.Item3, replayAtOnce: true);
+        }, iter: 40);
+
+    /// <summary>An in-order stream as lines arriving out of order (late, repeated, with merges), drawn from <paramref name="seed"/>.</summary>
+    private static List<string> OutOfOrder(IReadOnlyList<LeadScoring.Messages.LeadMessage> messages, int seed)
+    {
+        var random = new Random(seed);
+        var lines = new List<string>();
+        var due = new SortedDictionary<int, List<string>>();
+        void Later(int at, string line)
+        {
+            if (!due.TryGetValue(at, out var list))
+            {
+                due[at] = list = [];
+            }
+
+            list.Add(line);
+        }
+
+        for (int i = 0; i < messages.Count; i++)
+        {
+            string line = messages[i].ToJson();
+            double roll = random.NextDouble();
+            if (roll < 0.1)
+            {
+                Later(i + random.Next(1, 31), line);
+            }
+            else
+            {
+                lines.Add(line);
+                if (roll < 0.18)
+                {
+                    Later(i + random.Next(1, 101), line);
+                }
+            }
+
+            if (random.NextDouble() < 0.02)
+            {
+                // Two of the stream's leads become one (both usually have history by now).
+                int a = random.Next(6), b = (a + 1 + random.Next(5)) % 6;
+                Later(i + random.Next(0, 20), LeadScoring.Messages.LeadMessage.Alias($"alias-{i}", $"u-{a}", $"u-{b}", messages[i].Timestamp).ToJson());
+            }
+
+            if (due.Remove(i, out var now))
+            {
+                lines.AddRange(now);
+            }
+        }
+
+        foreach (var rest in due.Values)
+        {
+            lines.AddRange(rest);
+        }
+
+        return lines;
+    }
 
     private static void FlatRowsAgreeInBatches(Gen<LeadScoring.Tests.Engine.FlatCase> streams, Gen<int> batches, int iter) =>
         Gen.Select(streams, batches).Sample(x =>

@@ -20,12 +20,16 @@ internal static class EngineUnderTest
     /// 0: messages applied one by one; otherwise through <see cref="LeadScoringEngine.Apply(ReadOnlySpan{LeadMessage}, Span{ApplyOutcome})"/>
     /// in batches of this many.
     /// </param>
-    public static IReadOnlyList<ReferenceLead> Score(string modelJson, IEnumerable<string> messageLines, DateTimeOffset asOf, bool explain, int batch = 0)
+    /// <param name="replayAtOnce">
+    /// False: replays deferred until a lead is read, as `leadscore score` runs; true: the engine's default, a lead made
+    /// stale is replayed at once (by the batch apply, when its batch ends).
+    /// </param>
+    public static IReadOnlyList<ReferenceLead> Score(string modelJson, IEnumerable<string> messageLines, DateTimeOffset asOf, bool explain, int batch = 0, bool replayAtOnce = false)
     {
         var engine = new LeadScoringEngine(
             CompiledModel.Compile(Load(modelJson)),
             // As `leadscore score` builds it: every message kept (exact for any arrival order), replays deferred.
-            new LeadScoringEngineOptions { ReorderHorizon = null, DeferReplays = true });
+            new LeadScoringEngineOptions { ReorderHorizon = null, DeferReplays = !replayAtOnce });
         var pending = new List<LeadMessage>();
         foreach (var line in messageLines)
         {
