@@ -23,8 +23,10 @@ public sealed record LeadScoringEngineOptions
     /// <summary>
     /// When <see langword="false"/> (default), a lead whose history changed in the past (a late message, an earlier
     /// copy of a counted message, a merge, an account change before its latest message) is replayed at once, so its
-    /// state is always current. When <see langword="true"/>, replays wait until the lead is read (evaluated, exported):
-    /// a shuffled file then costs one replay per lead instead of one per late message. Results are the same.
+    /// state is always current: by <see cref="LeadScoringEngine.Apply(LeadMessage)"/> before it returns, and by the batch
+    /// apply when the batch ends (each lead the batch made stale once). When <see langword="true"/>, replays wait until
+    /// the lead is read (evaluated, exported): a shuffled file then costs one replay per lead instead of one per late
+    /// message. Results are the same.
     /// </summary>
     public bool DeferReplays { get; init; }
 
