@@ -272,11 +272,17 @@ public sealed partial class LeadScoringEngine
         {
             ApplyChunks(plan, messages, outcomes);
         }
-        finally
+        catch
         {
+            // A message failed (a history that could not be read): the leads made stale so far stay stale, and are
+            // replayed when read, as with DeferReplays; the next calls replay at once again.
             _inBatch = false;
-            ReplayStale();
+            _staleInBatch.Clear();
+            throw;
         }
+
+        _inBatch = false;
+        ReplayStale();
     }
 
     /// <summary>The batch apply on flat rows, in chunks of <see cref="LookAhead.Chunk"/>.</summary>

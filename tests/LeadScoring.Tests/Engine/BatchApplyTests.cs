@@ -87,6 +87,42 @@ public sealed class BatchApplyTests
     }
 
     [Fact]
+    public void A_BatchThatFails_LeavesItsStaleLeadsToBeReplayedWhenRead_AndLaterCallsReplayAtOnce()
+    {
+        // u1 is made stale by a late click; then a copy of one of u2's clicks needs the history, which fails (for u2's
+        // messages only: u1 could be replayed, but a failed batch does no more work).
+        var history = new FailingHistory();
+        var engine = new LeadScoringEngine(FlatStreams.Model, new LeadScoringEngineOptions { ReorderHorizon = null }, history);
+        LeadMessage[] first = [Click("a1", "u1", 10), Click("a2", "u2", 10), Click("b2", "u2", 20)];
+        engine.Apply(first, new ApplyOutcome[first.Length]);
+        history.Fail = true;
+        var act = () => engine.Apply([Click("late", "u1", 5), Click("a2", "u2", 10)], new ApplyOutcome[2]);
+        act.Should().Throw<IOException>();
+        engine.StaleLeadCount.Should().Be(1, "u1 was made stale before the failure, and is not replayed by a failed batch");
+
+        history.Fail = false;
+        engine.Apply(Click("late-2", "u2", 15)).Should().Be(ApplyOutcome.Reordered);
+        engine.StaleLeadCount.Should().Be(1, "one by one again: u2 is replayed at once; u1 waits to be read");
+        int Clicks(string user) => engine.Evaluate(user, T0.AddHours(1), explain: true)!.Contributions.Single(c => c.Rule == "E09_email_click").Awards;
+        Clicks("u1").Should().Be(2);
+        Clicks("u2").Should().Be(3);
+        engine.StaleLeadCount.Should().Be(0);
+    }
+
+    /// <summary>An in-memory history whose reads of u2's messages fail while <see cref="Fail"/> is set.</summary>
+    private sealed class FailingHistory : MessageHistory
+    {
+        private readonly InMemoryMessageHistory _inner = new();
+
+        public bool Fail { get; set; }
+
+        public override long Add(LeadMessage message) => _inner.Add(message);
+
+        public override LeadMessage Get(long handle) =>
+            _inner.Get(handle) is { UserId: "u2" } && Fail ? throw new IOException("the history cannot be read") : _inner.Get(handle);
+    }
+
+    [Fact]
     public void TooFewPlacesForTheOutcomes_IsRefused_BeforeAnyMessageIsApplied()
     {
         var engine = new LeadScoringEngine(FlatStreams.Model);
