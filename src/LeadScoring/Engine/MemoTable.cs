@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using LeadScoring.Messages;
 using System.Runtime.Intrinsics;
+using LeadScoring.Messages;
 using X86Aes = System.Runtime.Intrinsics.X86.Aes;
 
 namespace LeadScoring.Engine;
