@@ -22,41 +22,15 @@ internal sealed class MemoTable
 
     public int Count => _count;
 
+    /// <summary>The value remembered for <paramref name="key"/>.</summary>
+    public bool TryGetValue(ReadOnlySpan<char> key, out ulong value) => TryGetValue(key, Hash(key), out value);
+
     /// <summary>
     /// The value remembered for <paramref name="key"/>, whose <see cref="Hash"/> is <paramref name="hash"/> (a message's
-    /// value carries it: <see cref="DataValue.TextHash"/>). The key is compared by reference first: a host that hands
-    /// over the same string object for a repeated value saves reading its characters.
+    /// value carries it: <see cref="DataValue.TextHash"/>). The characters are compared only where the hash matches.
     /// </summary>
-    public bool TryGetValue(string key, int hash, out ulong value)
+    public bool TryGetValue(ReadOnlySpan<char> key, int hash, out ulong value)
     {
-        var entries = _entries;
-        int mask = entries.Length - 1;
-        int i = hash & mask;
-        for (int probe = 0; probe < MaxProbes; probe++)
-        {
-            ref Entry e = ref entries[i];
-            if (e.Key is not { } k)
-            {
-                break;
-            }
-
-            if (e.Hash == hash && (ReferenceEquals(k, key) || string.Equals(k, key, StringComparison.Ordinal)))
-            {
-                value = e.Value;
-                return true;
-            }
-
-            i = (i + 1) & mask;
-        }
-
-        value = 0;
-        return false;
-    }
-
-    /// <summary>The value remembered for <paramref name="key"/>, given as characters (the JSON fast path).</summary>
-    public bool TryGetValue(ReadOnlySpan<char> key, out ulong value)
-    {
-        int hash = Hash(key);
         var entries = _entries;
         int mask = entries.Length - 1;
         int i = hash & mask;
