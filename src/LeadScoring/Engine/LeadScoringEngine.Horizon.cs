@@ -4,10 +4,11 @@ namespace LeadScoring.Engine;
 
 /// <summary>
 /// The reorder horizon (<see cref="LeadScoringEngineOptions.ReorderHorizon"/>): a lead's messages older than the horizon,
-/// counted back from its newest, are folded into a base state (kept encoded) and released from the history, so the
-/// history holds about a horizon of messages per lead. Folding runs when a lead's kept messages have at least doubled
-/// since the last fold (the threshold is 8 times a power of two, so the row keeps it in a byte): each message is folded
-/// once, at a constant cost per message on average.
+/// counted back from its newest, are folded into a base state and released from the history, so the history holds
+/// about a horizon of messages per lead. Folding runs when a lead's kept messages have at least doubled since the last
+/// fold (the threshold is 8 times a power of two, so the row keeps it in a byte): each message is folded once, at a
+/// constant cost per message on average. On flat rows the base state is a row of its own, which the in-order step
+/// advances (<see cref="FoldedOf"/>); a lead kept as a full state keeps its base encoded.
 /// </summary>
 public sealed partial class LeadScoringEngine
 {
@@ -22,40 +23,98 @@ public sealed partial class LeadScoringEngine
             return;
         }
 
+        // The lead's live entries, newest first; their order keys are in the index, so no message is read yet.
         _fold.Clear();
-        long newest = long.MinValue;
+        long newest = long.MinValue, previous = long.MaxValue;
+        bool falling = true;
         for (int e = r.History; e >= 0; e = _index[e].Prev)
         {
             ref var entry = ref _index[e];
             if (entry.Live)
             {
-                _fold.Add((Read(e), e));
+                _fold.Add((null!, e));
                 newest = Math.Max(newest, entry.Ticks);
+                falling &= entry.Ticks < previous;
+                previous = entry.Ticks;
             }
         }
 
-        _fold.Sort(static (a, b) => LeadMessage.CompareTotal(a.Message, b.Message));
         long cut = newest - _horizon;
         int n = 0;
-        while (n < _fold.Count && _fold[n].Message.TimestampTicks < cut)
+        if (falling)
         {
-            n++;
+            // Strictly falling in time (in-order traffic): reversed, the list is in spec 2.3 order, and only the
+            // messages to fold are read, fetched all at once so that their cache misses overlap.
+            _fold.Reverse();
+            while (n < _fold.Count && _index[_fold[n].Entry].Ticks < cut)
+            {
+                n++;
+            }
+
+            if (_memoryHistory is not null)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    var m = _history.Get(_index[_fold[i].Entry].Handle);
+                    MemoryHint.Prefetch(m);
+                    MemoryHint.Prefetch(m, MemoryHint.Line);
+                }
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                _fold[i] = (Read(_fold[i].Entry), _fold[i].Entry);
+            }
+        }
+        else
+        {
+            // Equal times, or a message kept out of its place: every message is read and sorted (spec 2.3).
+            for (int i = 0; i < _fold.Count; i++)
+            {
+                _fold[i] = (Read(_fold[i].Entry), _fold[i].Entry);
+            }
+
+            _fold.Sort(static (a, b) => LeadMessage.CompareTotal(a.Message, b.Message));
+            while (n < _fold.Count && _fold[n].Message.TimestampTicks < cut)
+            {
+                n++;
+            }
         }
 
         if (n > 0)
         {
             // Folded messages leave the list: their ids stay findable in the table only.
-            ref ColdRow c = ref _rows[row];
-            var state = c.Folded is { } f ? LeadStateCodec.Decode(f.State, Model) : NewFoldState();
+            var f = FoldedOf(row);
+            if (f.BaseRow >= 0)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    ApplyInOrder(f.BaseRow, _fold[i].Message, _index[_fold[i].Entry].Bits);
+                }
+
+                (f.Ticks, f.MessageId) = (_hot[f.BaseRow].LastTicks, LastIdOf(f.BaseRow)!);
+            }
+            else
+            {
+                var state = LeadStateCodec.Decode(f.State, Model);
+                for (int i = 0; i < n; i++)
+                {
+                    _evaluator.Apply(state, _fold[i].Message);
+                }
+
+                (f.State, f.Ticks, f.MessageId) = (LeadStateCodec.Encode(state, Model), state.LastTicks, state.LastMessageId!);
+            }
+
             for (int i = 0; i < n; i++)
             {
-                _evaluator.Apply(state, _fold[i].Message);
                 Release(_fold[i].Entry);
             }
 
-            c.Folded = new FoldedHistory(LeadStateCodec.Encode(state, Model), state.LastTicks, state.LastMessageId!, (c.Folded?.Count ?? 0) + n);
+            f.Count += n;
 
-            // The list keeps only the messages still held (newest first, as it grows).
+            // The list keeps only the messages still held (newest first, as it grows). The row is found again: making
+            // the base row may have moved the rows.
+            r = ref _hot[row];
             int head = -1;
             for (int i = n; i < _fold.Count; i++)
             {
@@ -73,7 +132,129 @@ public sealed partial class LeadScoringEngine
         _fold.Clear();
     }
 
+    /// <summary>How many leads have folded messages into a base state, and how many of those keep it as a base row (tests).</summary>
+    internal (int Leads, int BaseRows) FoldedLeads
+    {
+        get
+        {
+            int leads = 0, baseRows = 0;
+            for (int row = 0; row < _rowCount; row++)
+            {
+                if (!_rows[row].Removed && _rows[row].Folded is { } f)
+                {
+                    leads++;
+                    baseRows += f.BaseRow >= 0 ? 1 : 0;
+                }
+            }
+
+            return (leads, baseRows);
+        }
+    }
+
     private const int MinFold = 8;
+
+    /// <summary>
+    /// The lead's folded history, made (empty) if it has none yet. On flat rows its base state is a row of its own, which
+    /// no id names and which counts as removed (no lead is reported for it): folding applies messages to it with the
+    /// in-order step, as a replay would, and a replay starts from a copy of it. A fold thus neither decodes nor encodes
+    /// a state, nor allocates once the lead has a base row. Without flat rows the base state is kept encoded.
+    /// </summary>
+    private FoldedHistory FoldedOf(int row)
+    {
+        if (_rows[row].Folded is { } folded)
+        {
+            return folded;
+        }
+
+        var f = new FoldedHistory { Ticks = long.MinValue };
+        if (_plan is null)
+        {
+            f.State = LeadStateCodec.Encode(NewFoldState(), Model);
+        }
+        else
+        {
+            f.BaseRow = NewBaseRow();
+        }
+
+        _rows[row].Folded = f;
+        return f;
+    }
+
+    /// <summary>A row for a base state: blank, named by no id, counted as removed, its latest id always pinned (it has no list to tell it).</summary>
+    private int NewBaseRow()
+    {
+        int row = NewRow(null!);
+        _rows[row].Removed = true;
+        _removed++;
+        Pin(row, null);
+        return row;
+    }
+
+    /// <summary>
+    /// Applies a message to a lead's base state: in its place when it is later than the base's latest message (a fold),
+    /// else as it comes (a message beyond the horizon). <paramref name="bits"/>: the message's field bits.
+    /// </summary>
+    private void ApplyToBase(FoldedHistory f, LeadMessage m, ulong bits)
+    {
+        if (f.BaseRow >= 0)
+        {
+            ApplyInOrder(f.BaseRow, m, bits);
+            f.Ticks = _hot[f.BaseRow].LastTicks;
+            f.MessageId = LastIdOf(f.BaseRow)!;
+            return;
+        }
+
+        var state = LeadStateCodec.Decode(f.State, Model);
+        _evaluator.Apply(state, m);
+        f.State = LeadStateCodec.Encode(state, Model);
+        (f.Ticks, f.MessageId) = (state.LastTicks, state.LastMessageId!);
+    }
+
+    /// <summary>The lead's base state, as a new full state.</summary>
+    private LeadState BaseState(FoldedHistory f)
+    {
+        if (f.BaseRow < 0)
+        {
+            return LeadStateCodec.Decode(f.State, Model);
+        }
+
+        var state = NewFoldState();
+        Load(f.BaseRow, state);
+        return state;
+    }
+
+    /// <summary>Sets a row (emptied for a replay) to its lead's base state.</summary>
+    private void RestoreBase(int row, FoldedHistory f)
+    {
+        if (f.BaseRow < 0)
+        {
+            SetState(row, LeadStateCodec.Decode(f.State, Model));
+            return;
+        }
+
+        Load(f.BaseRow, _scratch);
+        Store(row, _scratch, traitsChanged: true);
+    }
+
+    /// <summary>The lead's base state, encoded (<see cref="LeadStateCodec"/>), as a store keeps it.</summary>
+    private byte[] BaseStateBytes(FoldedHistory f) => f.State ?? LeadStateCodec.Encode(BaseState(f), Model);
+
+    /// <summary>Makes a lead's folded history from a base state (a lead restored from a store).</summary>
+    private void SetBase(int row, LeadState state, byte[] encoded, long count)
+    {
+        var f = new FoldedHistory { Count = count, Ticks = state.LastTicks, MessageId = state.LastMessageId! };
+        if (_plan is null)
+        {
+            f.State = encoded;
+        }
+        else
+        {
+            f.BaseRow = NewBaseRow();
+            SetState(f.BaseRow, state);
+        }
+
+        _rows[row].Folded = f;
+    }
 
     private LeadState NewFoldState() => new(Model) { Traits = new Dictionary<string, DataValue>(StringComparer.Ordinal) };
 
@@ -87,14 +268,26 @@ public sealed partial class LeadScoringEngine
     /// </summary>
     private void FoldLate(int row, LeadMessage m)
     {
-        ref ColdRow c = ref _rows[row];
-        var f = c.Folded!;
-        var state = LeadStateCodec.Decode(f.State, Model);
-        _evaluator.Apply(state, m);
-        c.Folded = f with { State = LeadStateCodec.Encode(state, Model), Count = f.Count + 1 };
+        var f = _rows[row].Folded!;
+        ApplyToBase(f, m, FieldBitsOf(m));
+        f.Count++;
         Statistics.BeyondHorizon++;
     }
 
-    /// <summary>A lead's folded history: its base state, encoded, the order key of its latest message, and how many it holds.</summary>
-    private sealed record FoldedHistory(byte[] State, long Ticks, string MessageId, long Count);
+    /// <summary>
+    /// A lead's folded history: its base state (a base row on flat rows, else encoded), the order key of its latest
+    /// message, and how many messages it holds.
+    /// </summary>
+    private sealed class FoldedHistory
+    {
+        /// <summary>The base state, encoded (<see cref="LeadStateCodec"/>); null on flat rows.</summary>
+        public byte[]? State;
+
+        /// <summary>The row holding the base state on flat rows; -1 otherwise.</summary>
+        public int BaseRow = -1;
+
+        public long Ticks;
+        public string MessageId = "";
+        public long Count;
+    }
 }

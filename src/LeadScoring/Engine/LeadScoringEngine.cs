@@ -787,7 +787,7 @@ public sealed partial class LeadScoringEngine
         ResetRow(row);
         if (_rows[row].Folded is { } folded)
         {
-            SetState(row, LeadStateCodec.Decode(folded.State, Model));
+            RestoreBase(row, folded);
         }
 
         // The field bits noted when each message was kept: a replay does not read the messages' properties again.
@@ -1143,7 +1143,7 @@ public sealed partial class LeadScoringEngine
         LeadState state;
         if (_rows[row].Folded is { } folded)
         {
-            state = LeadStateCodec.Decode(folded.State, Model);
+            state = BaseState(folded);
             before = _evaluator.Evaluate(state, id, state.LastTicks, explain: false, reevaluateStage: false);
         }
         else
@@ -1207,7 +1207,7 @@ public sealed partial class LeadScoringEngine
             }
 
             CollectHistory(row, asOf);
-            past = LeadStateCodec.Decode(folded.State, Model);
+            past = BaseState(folded);
         }
         else
         {
@@ -1256,7 +1256,7 @@ public sealed partial class LeadScoringEngine
         }
 
         return new LeadSnapshot(ReportedId(row), [.. IdsOf(row).Order(StringComparer.Ordinal)], LeadStateCodec.Encode(CurrentState(row), Model),
-            _rows[row].Folded is { } folded ? folded.State : null, journal);
+            _rows[row].Folded is { } folded ? BaseStateBytes(folded) : null, journal);
     }
 
     /// <summary>Exports every lead, ordered by lead id.</summary>
@@ -1292,7 +1292,7 @@ public sealed partial class LeadScoringEngine
         Claim(row, snapshot.LeadId);
         if (baseState is not null)
         {
-            _rows[row].Folded = new FoldedHistory(snapshot.BaseState!.Value.ToArray(), baseState.LastTicks, baseState.LastMessageId!, baseState.MessageCount);
+            SetBase(row, baseState, snapshot.BaseState!.Value.ToArray(), baseState.MessageCount);
         }
 
         foreach (var m in snapshot.Journal)

@@ -13,7 +13,13 @@ public class ReorderHorizonTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private static readonly CompiledModel Model = CompiledModel.Compile(ScoringModelLoader.Load("""
+    /// <summary>The model: with decay and stages, so the engine keeps a full state per lead and its base state encoded.</summary>
+    protected virtual CompiledModel Model => DecayModel;
+
+    /// <summary>Whether the engine keeps <see cref="Model"/>'s leads as flat rows.</summary>
+    protected virtual bool Flat => false;
+
+    private static readonly CompiledModel DecayModel = CompiledModel.Compile(ScoringModelLoader.Load("""
         { "name": "h", "version": "1",
           "scores": [ { "name": "e", "halfLifeDays": 20 } ],
           "rules": [
@@ -28,7 +34,12 @@ public class ReorderHorizonTests
             ? LeadMessage.Track($"d-{d:D3}", user, "Demo Requested", T0.AddDays(d))
             : LeadMessage.Page($"p-{d:D3}", user, T0.AddDays(d), new Dictionary<string, object?> { ["path"] = "/x" }))];
 
-    private static LeadScoringEngine Engine(TimeSpan? horizon) => new(Model, new LeadScoringEngineOptions { ReorderHorizon = horizon });
+    protected LeadScoringEngine Engine(TimeSpan? horizon)
+    {
+        var engine = new LeadScoringEngine(Model, new LeadScoringEngineOptions { ReorderHorizon = horizon });
+        engine.UsesFlatRows.Should().Be(Flat);
+        return engine;
+    }
 
     private static string Json(LeadScoringEngine e, DateTimeOffset asOf) => LeadResultJson.ToJson(e.Evaluate("u1", asOf, explain: true)!);
 
@@ -82,7 +93,7 @@ public class ReorderHorizonTests
     }
 
     /// <summary>A lead's year applied through a 30-day horizon: most of it folded.</summary>
-    private static LeadScoringEngine Folded(List<LeadMessage> year)
+    private LeadScoringEngine Folded(List<LeadMessage> year)
     {
         var bounded = Engine(TimeSpan.FromDays(30));
         foreach (var m in year)
@@ -198,4 +209,23 @@ public class ReorderHorizonTests
         bounded.EvaluateMessageInstants("nobody", from, out var nobody).Should().BeEmpty();
         nobody.Should().BeNull();
     }
+}
+
+/// <summary>
+/// The same on flat rows (a model without decay and stages): there the base state is a row of its own, to which folding
+/// applies messages with the in-order step.
+/// </summary>
+public sealed class FlatRowReorderHorizonTests : ReorderHorizonTests
+{
+    private static readonly CompiledModel FlatModel = CompiledModel.Compile(ScoringModelLoader.Load("""
+        { "name": "h-flat", "version": "1",
+          "scores": [ { "name": "e" } ],
+          "rules": [
+            { "id": "page", "score": "e", "points": 1, "on": "$page", "limit": { "count": 2, "perDays": 7 } },
+            { "id": "demo", "score": "e", "points": 10, "on": "Demo Requested" } ] }
+        """).GetModelOrThrow());
+
+    protected override CompiledModel Model => FlatModel;
+
+    protected override bool Flat => true;
 }

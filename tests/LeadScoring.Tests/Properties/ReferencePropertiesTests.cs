@@ -26,9 +26,11 @@ public class ReferencePropertiesTests
         }
     }
 
-    private static void EngineAgreesWithTheReference(ScoringCase c, IReadOnlyList<ReferenceLead> expected, bool explain, int batch = 0, bool replayAtOnce = false)
+    private static void EngineAgreesWithTheReference(ScoringCase c, IReadOnlyList<ReferenceLead> expected, bool explain, int batch = 0, bool replayAtOnce = false) =>
+        AgreesWithTheReference(c, expected, EngineUnderTest.Score(c.Model, c.Lines, c.AsOf, explain, batch, replayAtOnce), explain);
+
+    private static void AgreesWithTheReference(ScoringCase c, IReadOnlyList<ReferenceLead> expected, IReadOnlyList<ReferenceLead> actual, bool explain)
     {
-        var actual = EngineUnderTest.Score(c.Model, c.Lines, c.AsOf, explain, batch, replayAtOnce);
         var differences = ReferenceComparison.Differences(expected, actual);
         if (differences.Count > 0)
         {
@@ -103,8 +105,63 @@ public class ReferencePropertiesTests
             EngineAgreesWithTheReference(c, ReferenceScorer.Score(c.Model, c.Lines, c.AsOf, explain: true), explain: true, x.Item3, replayAtOnce: true);
         }, iter: 40);
 
+    // The engine's default keeps a lead's messages for a reorder horizon and folds older ones into a base state (on
+    // flat rows a row of its own, to which the in-order step applies them). In-order streams, horizons of 1 to 30 days
+    // (a long stream spans months), one by one or in batches: the reference's answers, and most cases fold.
+    [Fact]
+    public void Flat_rows_with_a_reorder_horizon_score_in_order_streams_as_the_reference_does()
+    {
+        int cases = 0, folded = 0;
+        Gen.Select(LeadScoring.Tests.Engine.FlatStreams.LongStream, Gen.Int[1, 30], Gen.Int[0, 40]).Sample(x =>
+        {
+            var c = new ScoringCase("flat, horizon", LeadScoring.Tests.Engine.FlatStreams.ModelJson, [.. x.Item1.Messages.Select(m => m.ToJson())], x.Item1.AsOf);
+            var actual = EngineUnderTest.Score(c.Model, c.Lines, c.AsOf, explain: true, x.Item3, replayAtOnce: true, TimeSpan.FromDays(x.Item2), engine =>
+            {
+                engine.Statistics.BeyondHorizon.Should().Be(0, "in-order messages are never beyond the horizon");
+                Interlocked.Increment(ref cases);
+                var (leads, baseRows) = engine.FoldedLeads;
+                baseRows.Should().Be(leads, "on flat rows every base state is a row");
+                if (leads > 0)
+                {
+                    Interlocked.Increment(ref folded);
+                }
+            });
+            AgreesWithTheReference(c, ReferenceScorer.Score(c.Model, c.Lines, c.AsOf, explain: true), actual, explain: true);
+        }, iter: 40);
+
+        folded.Should().BeGreaterThan(cases / 2, "most cases must fold messages into a base state to test it");
+    }
+
+    // The same with messages arriving out of order (late up to 30 places, copies up to 100 places later), horizons of 60
+    // to 400 days: where no message came beyond the horizon (counted, and applied as it comes, by design), the
+    // reference's answers. No aliases: a merge of two leads that both folded is beyond the horizon by design.
+    [Fact]
+    public void Flat_rows_with_a_reorder_horizon_score_late_messages_within_it_as_the_reference_does()
+    {
+        int compared = 0, folded = 0;
+        Gen.Select(LeadScoring.Tests.Engine.FlatStreams.LongStream, Gen.Int[0, int.MaxValue], Gen.Int[60, 400], Gen.Int[0, 600]).Sample(x =>
+        {
+            var c = new ScoringCase("flat, horizon, out of order", LeadScoring.Tests.Engine.FlatStreams.ModelJson, OutOfOrder(x.Item1.Messages, x.Item2, merges: false), x.Item1.AsOf);
+            bool exact = false, folds = false;
+            var actual = EngineUnderTest.Score(c.Model, c.Lines, c.AsOf, explain: true, x.Item4, replayAtOnce: true, TimeSpan.FromDays(x.Item3), engine =>
+            {
+                exact = engine.Statistics.BeyondHorizon == 0;
+                folds = engine.FoldedLeads.BaseRows > 0;
+            });
+            if (exact)
+            {
+                Interlocked.Increment(ref compared);
+                folded += folds ? 1 : 0;
+                AgreesWithTheReference(c, ReferenceScorer.Score(c.Model, c.Lines, c.AsOf, explain: true), actual, explain: true);
+            }
+        }, iter: 60, threads: 1);
+
+        compared.Should().BeGreaterThan(20, "most cases must have no message beyond the horizon to be compared");
+        folded.Should().BeGreaterThan(compared / 3, "many compared cases must fold messages into a base state");
+    }
+
     /// <summary>An in-order stream as lines arriving out of order (late, repeated, with merges), drawn from <paramref name="seed"/>.</summary>
-    private static List<string> OutOfOrder(IReadOnlyList<LeadScoring.Messages.LeadMessage> messages, int seed)
+    private static List<string> OutOfOrder(IReadOnlyList<LeadScoring.Messages.LeadMessage> messages, int seed, bool merges = true)
     {
         var random = new Random(seed);
         var lines = new List<string>();
@@ -136,7 +193,7 @@ public class ReferencePropertiesTests
                 }
             }
 
-            if (random.NextDouble() < 0.02)
+            if (random.NextDouble() < 0.02 && merges)
             {
                 // Two of the stream's leads become one (both usually have history by now).
                 int a = random.Next(6), b = (a + 1 + random.Next(5)) % 6;

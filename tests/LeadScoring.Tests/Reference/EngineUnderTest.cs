@@ -24,12 +24,15 @@ internal static class EngineUnderTest
     /// False: replays deferred until a lead is read, as `leadscore score` runs; true: the engine's default, a lead made
     /// stale is replayed at once (by the batch apply, when its batch ends).
     /// </param>
-    public static IReadOnlyList<ReferenceLead> Score(string modelJson, IEnumerable<string> messageLines, DateTimeOffset asOf, bool explain, int batch = 0, bool replayAtOnce = false)
+    /// <param name="horizon">The reorder horizon: none (every message kept, as `leadscore score` runs), or the engine's own, which folds older messages into a base state.</param>
+    /// <param name="engineUsed">Called with the engine after the messages, before the evaluation (to read its counters).</param>
+    public static IReadOnlyList<ReferenceLead> Score(string modelJson, IEnumerable<string> messageLines, DateTimeOffset asOf, bool explain, int batch = 0, bool replayAtOnce = false,
+        TimeSpan? horizon = null, Action<LeadScoringEngine>? engineUsed = null)
     {
         var engine = new LeadScoringEngine(
             CompiledModel.Compile(Load(modelJson)),
             // As `leadscore score` builds it: every message kept (exact for any arrival order), replays deferred.
-            new LeadScoringEngineOptions { ReorderHorizon = null, DeferReplays = !replayAtOnce });
+            new LeadScoringEngineOptions { ReorderHorizon = horizon, DeferReplays = !replayAtOnce });
         var pending = new List<LeadMessage>();
         foreach (var line in messageLines)
         {
@@ -52,6 +55,7 @@ internal static class EngineUnderTest
         }
 
         ApplyBatch(engine, pending);
+        engineUsed?.Invoke(engine);
 
         return engine.EvaluateAll(asOf, explain).Select(r => ReferenceLead.FromJson(LeadResultJson.ToJson(r))).ToList();
     }
