@@ -144,6 +144,14 @@ internal static class FlatStreams
         Gen.Select(Step.Array[300, 700], Gen.Int[0, 63], Gen.Int[0, 3]).Select(x => Build(x.Item1, x.Item2, x.Item3, looseStart: false));
 
     /// <summary>
+    /// As <see cref="LongStream"/>, but at most a day between two messages: a lead's limit windows (30 days) fill, so the
+    /// times they hold decide awards (replays from a replay point must carry them).
+    /// </summary>
+    public static readonly Gen<FlatCase> DenseLongStream =
+        Gen.Select(Gen.Select(Gen.Int[0, 5], Gen.Int[0, 99], Gen.Int[0, 4], Gen.Int[0, 9999]).Array[300, 700], Gen.Int[0, 63], Gen.Int[0, 3])
+            .Select(x => Build(x.Item1, x.Item2, x.Item3, looseStart: false));
+
+    /// <summary>
     /// As <see cref="Stream"/>, but a lead may also start with page and track messages by its user id before any
     /// identify, or identify without traits.
     /// </summary>

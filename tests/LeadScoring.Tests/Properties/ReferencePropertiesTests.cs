@@ -160,6 +160,28 @@ public class ReferencePropertiesTests
         folded.Should().BeGreaterThan(compared / 3, "many compared cases must fold messages into a base state");
     }
 
+    // The same on dense streams (at most a day between messages), where the limit windows fill, so the window times a
+    // replay rebuilds decide awards.
+    [Fact]
+    public void Flat_rows_score_as_the_reference_does_out_of_order_with_full_limit_windows()
+    {
+        int cases = 0, suppressed = 0;
+        Gen.Select(LeadScoring.Tests.Engine.FlatStreams.DenseLongStream, Gen.Int[0, int.MaxValue], Gen.Int[1, 600]).Sample(x =>
+        {
+            var c = new ScoringCase("flat, dense, out of order", LeadScoring.Tests.Engine.FlatStreams.ModelJson, OutOfOrder(x.Item1.Messages, x.Item2), x.Item1.AsOf);
+            var expected = ReferenceScorer.Score(c.Model, c.Lines, c.AsOf, explain: true);
+            Interlocked.Increment(ref cases);
+            if (expected.Any(l => l.Contributions?.Any(r => r.Suppressed > 0) == true))
+            {
+                Interlocked.Increment(ref suppressed);
+            }
+
+            EngineAgreesWithTheReference(c, expected, explain: true, x.Item3, replayAtOnce: true);
+        }, iter: 40);
+
+        suppressed.Should().BeGreaterThan(cases / 2, "most cases must suppress awards by their limits");
+    }
+
     /// <summary>An in-order stream as lines arriving out of order (late, repeated, with merges), drawn from <paramref name="seed"/>.</summary>
     private static List<string> OutOfOrder(IReadOnlyList<LeadScoring.Messages.LeadMessage> messages, int seed, bool merges = true)
     {
