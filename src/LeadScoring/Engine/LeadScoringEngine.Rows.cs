@@ -113,8 +113,18 @@ public sealed partial class LeadScoringEngine
         else if (message.Type == MessageType.Identify && message.Traits is not null)
         {
             ref ColdRow cold = ref _rows[row];
-            cold.Traits = MergeTraits(cold.Traits, message.Traits);
-            r.TraitBits = TraitBitsOf(cold.Traits);
+            var before = _replayTraits;
+            var merged = MergeTraits(cold.Traits, message.Traits, like: before?.Traits);
+            if (before is { } b && merged is not null && ReferenceEquals(merged, b.Traits))
+            {
+                // A replay arriving at the traits the lead had before it (usually its identify, replayed): their bits are known.
+                (cold.Traits, r.TraitBits) = b;
+            }
+            else
+            {
+                cold.Traits = merged;
+                r.TraitBits = TraitBitsOf(merged);
+            }
         }
 
         r.LastTicks = t;

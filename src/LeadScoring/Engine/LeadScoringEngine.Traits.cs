@@ -47,7 +47,10 @@ public sealed partial class LeadScoringEngine
     }
 
     /// <summary>Spec 2.3: an identify's traits merge over the lead's, key by key; a null removes the key.</summary>
-    private object[]? MergeTraits(object[]? current, DataValue traits)
+    /// <param name="current">The lead's trait row.</param>
+    /// <param name="traits">The identify's traits.</param>
+    /// <param name="like">A trait row to hand back, rather than a new one, when the merge holds the same traits (<see cref="SameTraits"/>); or null.</param>
+    private object[]? MergeTraits(object[]? current, DataValue traits, object[]? like = null)
     {
         if (traits.Keys is not { } keys || keys.Length == 0)
         {
@@ -69,6 +72,12 @@ public sealed partial class LeadScoringEngine
         for (int i = 0; i < keys.Length; i++)
         {
             SetTrait(merged, keys[i], values[i].Kind == DataKind.Null ? null : PoolValue(values[i]));
+        }
+
+        if (like is not null && SameTraits(merged, like))
+        {
+            merged.Clear();
+            return like;
         }
 
         return ToTraitRow(merged);
@@ -132,6 +141,51 @@ public sealed partial class LeadScoringEngine
         row[0] = layout;
         pairs.Clear();
         return row;
+    }
+
+    /// <summary>
+    /// During a replay on flat rows, the lead's trait row and trait bits before it, so that an identify replayed into the
+    /// same traits takes that row and its bits rather than making a row and testing every trait leaf again
+    /// (<see cref="SameTraits"/>); else null.
+    /// </summary>
+    private (object[]? Traits, ulong Bits)? _replayTraits;
+
+    /// <summary>
+    /// Whether merged pairs (pooled names; pooled values or plain strings) hold the same traits as a trait row, so that
+    /// their trait bits are the same: the same names in the same order, and at each the same object, or two scalar
+    /// values alike (kind, text and number), a plain string being the string value <see cref="ValueAt"/> makes of it.
+    /// Allocates nothing.
+    /// </summary>
+    private static bool SameTraits(List<KeyValuePair<string, object>> pairs, object[] row)
+    {
+        var layout = LayoutOf(row);
+        if (layout.Length != pairs.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < layout.Length; i++)
+        {
+            var (key, value) = pairs[i];
+            if (!string.Equals(key, layout[i], StringComparison.Ordinal) || (!ReferenceEquals(value, row[i + 1]) && !SameScalar(value, row[i + 1])))
+            {
+                return false;
+            }
+        }
+
+        return true;
+
+        static bool SameScalar(object x, object y) => (x, y) switch
+        {
+            (string s, string t) => string.Equals(s, t, StringComparison.Ordinal),
+            (string s, DataValue v) => v.Kind == DataKind.String && string.Equals(v.Text, s, StringComparison.Ordinal) && IsPlainString(v, s),
+            (DataValue v, string s) => v.Kind == DataKind.String && string.Equals(v.Text, s, StringComparison.Ordinal) && IsPlainString(v, s),
+            (DataValue v, DataValue w) => v.Kind == w.Kind && v.Kind is DataKind.String or DataKind.Number
+                && v.Keys is null && v.Values is null && v.Items is null && w.Keys is null && w.Values is null && w.Items is null
+                && string.Equals(v.Text, w.Text, StringComparison.Ordinal)
+                && BitConverter.DoubleToInt64Bits(v.Number) == BitConverter.DoubleToInt64Bits(w.Number),
+            _ => false,
+        };
     }
 
     /// <summary>The lead's trait bits: each trait leaf tested on the value at its path (as Evaluator.Resolve reads it).</summary>

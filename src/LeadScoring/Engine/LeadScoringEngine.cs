@@ -784,6 +784,11 @@ public sealed partial class LeadScoringEngine
             }
         }
 
+        if (_plan is not null)
+        {
+            _replayTraits = (_rows[row].Traits, _hot[row].TraitBits);
+        }
+
         ResetRow(row);
         if (_rows[row].Folded is { } folded)
         {
@@ -791,9 +796,16 @@ public sealed partial class LeadScoringEngine
         }
 
         // The field bits noted when each message was kept: a replay does not read the messages' properties again.
-        foreach (var item in _replay)
+        try
         {
-            ApplyInOrder(row, item.Message, item.Bits);
+            foreach (var item in _replay)
+            {
+                ApplyInOrder(row, item.Message, item.Bits);
+            }
+        }
+        finally
+        {
+            _replayTraits = null;
         }
 
         _replay.Clear();
