@@ -67,15 +67,13 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void ApplyingInOrderPageAndTrackMessages_OnFlatRows_AllocatesNothing()
+    /// <summary>
+    /// Rounds of 20,000 fresh in-order messages (round <c>k</c>'s ids from <c>1,000 + 100,000 k</c>), the bytes each
+    /// allocated, until one allocates nothing or three ran: under a parallel test run the runtime can allocate on this
+    /// thread once (tiering, a type load), while a cost per message shows in every round. Returns the last round's messages.
+    /// </summary>
+    private static (List<long> Bytes, List<LeadMessage> Last) AllocationRounds(LeadScoringEngine scorer, ref long t)
     {
-        var (scorer, t) = Identified();
-        WarmUp(scorer, ref t);
-        long applied = scorer.Statistics.Applied;
-
-        // Three rounds of fresh messages, the least allocation of them must be 0: under a parallel test run the runtime
-        // can allocate on this thread once (tiering, a type load), while a cost per message shows in every round.
         var attempts = new List<long>();
         var messages = new List<LeadMessage>();
         for (int attempt = 0; attempt < 3 && (attempts.Count == 0 || attempts.Min() > 0); attempt++)
@@ -88,8 +86,20 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
             }
 
             attempts.Add(GC.GetAllocatedBytesForCurrentThread() - before);
-            applied += messages.Count;
         }
+
+        return (attempts, messages);
+    }
+
+    [Fact]
+    public void ApplyingInOrderPageAndTrackMessages_OnFlatRows_AllocatesNothing()
+    {
+        var (scorer, t) = Identified();
+        WarmUp(scorer, ref t);
+        long applied = scorer.Statistics.Applied;
+
+        var (attempts, messages) = AllocationRounds(scorer, ref t);
+        applied += attempts.Count * messages.Count;
 
         attempts.Min().Should().Be(0, $"applying {messages.Count} in-order messages on flat rows must not allocate (bytes per round: {string.Join(", ", attempts)})");
         scorer.Statistics.Applied.Should().Be(applied);
@@ -107,20 +117,7 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
         var (scorer, t) = Identified(horizon: TimeSpan.FromDays(1));
         WarmUp(scorer, ref t);
         scorer.FoldedLeads.Should().Be((Leads, Leads), "every lead folded during the warm-up, into a base row");
-        var attempts = new List<long>();
-        var messages = new List<LeadMessage>();
-        for (int attempt = 0; attempt < 3 && (attempts.Count == 0 || attempts.Min() > 0); attempt++)
-        {
-            messages = Activity(ref t, 20_000, firstId: 1_000 + (attempt * 100_000));
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            foreach (var m in messages)
-            {
-                scorer.Apply(m);
-            }
-
-            attempts.Add(GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-
+        var (attempts, messages) = AllocationRounds(scorer, ref t);
         attempts.Min().Should().Be(0, $"folding in-order messages into a base row must not allocate (bytes per round: {string.Join(", ", attempts)})");
         scorer.Statistics.Late.Should().Be(0);
         scorer.HistoryLength(User(0)).Should().BeInRange(1, 16, "the lead keeps about a day of its messages (7), and at most twice that before it folds");
