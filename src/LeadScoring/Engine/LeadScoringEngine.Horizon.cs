@@ -85,26 +85,7 @@ public sealed partial class LeadScoringEngine
         {
             // Folded messages leave the list: their ids stay findable in the table only.
             var f = FoldedOf(row);
-            if (f.BaseRow >= 0)
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    ApplyInOrder(f.BaseRow, _fold[i].Message, _index[_fold[i].Entry].Bits);
-                }
-
-                (f.Ticks, f.MessageId) = (_hot[f.BaseRow].LastTicks, LastIdOf(f.BaseRow)!);
-            }
-            else
-            {
-                var state = LeadStateCodec.Decode(f.State, Model);
-                for (int i = 0; i < n; i++)
-                {
-                    _evaluator.Apply(state, _fold[i].Message);
-                }
-
-                (f.State, f.Ticks, f.MessageId) = (LeadStateCodec.Encode(state, Model), state.LastTicks, state.LastMessageId!);
-            }
-
+            ApplyToBase(f, n);
             for (int i = 0; i < n; i++)
             {
                 Release(_fold[i].Entry);
@@ -191,23 +172,31 @@ public sealed partial class LeadScoringEngine
     }
 
     /// <summary>
-    /// Applies a message to a lead's base state: in its place when it is later than the base's latest message (a fold),
-    /// else as it comes (a message beyond the horizon). <paramref name="bits"/>: the message's field bits.
+    /// Applies the first <paramref name="count"/> messages of <see cref="_fold"/> to a lead's base state, in that order:
+    /// each in its place when it is later than the base's latest message (a fold), else as it comes (a message beyond the
+    /// horizon). An entry of -1: a message not kept, whose field bits are worked out here.
     /// </summary>
-    private void ApplyToBase(FoldedHistory f, LeadMessage m, ulong bits)
+    private void ApplyToBase(FoldedHistory f, int count)
     {
         if (f.BaseRow >= 0)
         {
-            ApplyInOrder(f.BaseRow, m, bits);
-            f.Ticks = _hot[f.BaseRow].LastTicks;
-            f.MessageId = LastIdOf(f.BaseRow)!;
+            for (int i = 0; i < count; i++)
+            {
+                var (m, entry) = _fold[i];
+                ApplyInOrder(f.BaseRow, m, entry >= 0 ? _index[entry].Bits : FieldBitsOf(m));
+            }
+
+            (f.Ticks, f.MessageId) = (_hot[f.BaseRow].LastTicks, LastIdOf(f.BaseRow)!);
             return;
         }
 
         var state = LeadStateCodec.Decode(f.State, Model);
-        _evaluator.Apply(state, m);
-        f.State = LeadStateCodec.Encode(state, Model);
-        (f.Ticks, f.MessageId) = (state.LastTicks, state.LastMessageId!);
+        for (int i = 0; i < count; i++)
+        {
+            _evaluator.Apply(state, _fold[i].Message);
+        }
+
+        (f.State, f.Ticks, f.MessageId) = (LeadStateCodec.Encode(state, Model), state.LastTicks, state.LastMessageId!);
     }
 
     /// <summary>The lead's base state, as a new full state.</summary>
@@ -269,7 +258,10 @@ public sealed partial class LeadScoringEngine
     private void FoldLate(int row, LeadMessage m)
     {
         var f = _rows[row].Folded!;
-        ApplyToBase(f, m, FieldBitsOf(m));
+        _fold.Clear();
+        _fold.Add((m, -1));
+        ApplyToBase(f, 1);
+        _fold.Clear();
         f.Count++;
         Statistics.BeyondHorizon++;
     }
