@@ -147,15 +147,8 @@ public sealed partial class LeadScoringEngine
             return folded;
         }
 
-        var f = new FoldedHistory { Ticks = long.MinValue };
-        if (_plan is null)
-        {
-            f.State = LeadStateCodec.Encode(NewFoldState(), Model);
-        }
-        else
-        {
-            f.BaseRow = NewBaseRow();
-        }
+        // Without flat rows the base starts as no encoded state: an empty one (BaseState).
+        var f = new FoldedHistory { Ticks = long.MinValue, BaseRow = _plan is null ? -1 : NewBaseRow() };
 
         _rows[row].Folded = f;
         return f;
@@ -190,7 +183,7 @@ public sealed partial class LeadScoringEngine
             return;
         }
 
-        var state = LeadStateCodec.Decode(f.State, Model);
+        var state = BaseState(f);
         for (int i = 0; i < count; i++)
         {
             _evaluator.Apply(state, _fold[i].Message);
@@ -202,13 +195,17 @@ public sealed partial class LeadScoringEngine
     /// <summary>The lead's base state, as a new full state.</summary>
     private LeadState BaseState(FoldedHistory f)
     {
-        if (f.BaseRow < 0)
+        if (f.BaseRow < 0 && f.State is { } encoded)
         {
-            return LeadStateCodec.Decode(f.State, Model);
+            return LeadStateCodec.Decode(encoded, Model);
         }
 
         var state = NewFoldState();
-        Load(f.BaseRow, state);
+        if (f.BaseRow >= 0)
+        {
+            Load(f.BaseRow, state);
+        }
+
         return state;
     }
 
@@ -217,7 +214,7 @@ public sealed partial class LeadScoringEngine
     {
         if (f.BaseRow < 0)
         {
-            SetState(row, LeadStateCodec.Decode(f.State, Model));
+            SetState(row, BaseState(f));
             return;
         }
 
@@ -272,7 +269,7 @@ public sealed partial class LeadScoringEngine
     /// </summary>
     private sealed class FoldedHistory
     {
-        /// <summary>The base state, encoded (<see cref="LeadStateCodec"/>); null on flat rows.</summary>
+        /// <summary>The base state, encoded (<see cref="LeadStateCodec"/>); null on flat rows, and before a full state's first fold.</summary>
         public byte[]? State;
 
         /// <summary>The row holding the base state on flat rows; -1 otherwise.</summary>

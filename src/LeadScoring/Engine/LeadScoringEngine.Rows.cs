@@ -115,7 +115,7 @@ public sealed partial class LeadScoringEngine
             ref ColdRow cold = ref _rows[row];
             var before = _replayTraits;
             var merged = MergeTraits(cold.Traits, message.Traits, like: before?.Traits);
-            if (before is { } b && merged is not null && ReferenceEquals(merged, b.Traits))
+            if (before is { } b && ReferenceEquals(merged, b.Traits))
             {
                 // A replay arriving at the traits the lead had before it (usually its identify, replayed): their bits are known.
                 (cold.Traits, r.TraitBits) = b;

@@ -179,7 +179,7 @@ public sealed partial class LeadScoringEngine
         {
             (string s, string t) => string.Equals(s, t, StringComparison.Ordinal),
             (string s, DataValue v) => v.Kind == DataKind.String && string.Equals(v.Text, s, StringComparison.Ordinal) && IsPlainString(v, s),
-            (DataValue v, string s) => v.Kind == DataKind.String && string.Equals(v.Text, s, StringComparison.Ordinal) && IsPlainString(v, s),
+            (DataValue, string) => SameScalar(y, x),
             (DataValue v, DataValue w) => v.Kind == w.Kind && v.Kind is DataKind.String or DataKind.Number
                 && v.Keys is null && v.Values is null && v.Items is null && w.Keys is null && w.Values is null && w.Items is null
                 && string.Equals(v.Text, w.Text, StringComparison.Ordinal)
