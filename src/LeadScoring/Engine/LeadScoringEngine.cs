@@ -176,11 +176,20 @@ public sealed partial class LeadScoringEngine
     public ApplyOutcome Apply(LeadMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (_plan is { } plan && HotShape(plan, message, out var set, out ulong messageBits))
+        if (_plan is { } plan)
         {
-            // The message's field bits first: they depend only on the message, so their memory reads overlap
-            // with the lead lookup's below instead of waiting for them.
-            return ApplyHot(message, _ids.Find(message.UserId!, message.UserIdHash), set, messageBits, message.IdHash);
+            // One message at a time nothing is worked ahead (as the batch apply does), so the misses are overlapped
+            // here: the lead's id-table entry and the message's slot in the id-hash table are fetched before the
+            // field bits are worked out (they depend only on the message, so their reads overlap those), and the
+            // row's lines all at once as soon as the row is known, rather than each when the step first reads it.
+            _ids.Hint(message.UserIdHash);
+            _index.Hint(message.IdHash);
+            if (HotShape(plan, message, out var set, out ulong messageBits))
+            {
+                int row = _ids.Find(message.UserId!, message.UserIdHash);
+                HintRow(row);
+                return ApplyHot(message, row, set, messageBits, message.IdHash);
+            }
         }
 
         return ApplyGeneral(message);
