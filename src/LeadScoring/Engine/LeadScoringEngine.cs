@@ -226,6 +226,12 @@ public sealed partial class LeadScoringEngine
     {
         if (row >= 0)
         {
+            if (_hot[row].FoldQueued)
+            {
+                // The lead's fold fell due earlier in this batch: it runs now, as it would have one message at a time.
+                FoldNow(row);
+            }
+
             ref HotRow r = ref _hot[row];
             long t = message.TimestampTicks;
             string user = message.UserId!;
@@ -280,13 +286,21 @@ public sealed partial class LeadScoringEngine
         try
         {
             ApplyChunks(plan, messages, outcomes);
+            RunWaitingFolds();
         }
         catch
         {
             // A message failed (a history that could not be read): the leads made stale so far stay stale, and are
-            // replayed when read, as with DeferReplays; the next calls replay at once again.
+            // replayed when read, as with DeferReplays; the next calls replay at once again. A fold left waiting stays
+            // due, and runs at the lead's next message.
             _inBatch = false;
             _staleInBatch.Clear();
+            foreach (int row in _foldsInBatch)
+            {
+                _hot[row].FoldQueued = false;
+            }
+
+            _foldsInBatch.Clear();
             throw;
         }
 
@@ -479,6 +493,13 @@ public sealed partial class LeadScoringEngine
     /// <summary><see cref="ApplyGeneral(LeadMessage)"/> with the message id's hash already worked out (by the hot path that declined it).</summary>
     private ApplyOutcome ApplyGeneral(LeadMessage m, ulong hash)
     {
+        if (_foldsInBatch.Count > 0)
+        {
+            // A message the general way may merge leads, change an account or reach into a lead's past: the batch's
+            // folds due so far run first, so that each sees what it would have one message at a time.
+            RunWaitingFolds();
+        }
+
         int row = RowFor(m);
         int copy = FindCopy(row, hash, m.MessageId);
         if (copy >= 0)
@@ -573,7 +594,7 @@ public sealed partial class LeadScoringEngine
         r.IdBloom |= BloomBits(hash);
         r.Kept++;
         MarkChanged(row);
-        FoldIfDue(row);
+        FoldOrQueue(row);
     }
 
     private void Release(int entry)

@@ -72,17 +72,30 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
     /// allocated, until one allocates nothing or three ran: under a parallel test run the runtime can allocate on this
     /// thread once (tiering, a type load), while a cost per message shows in every round. Returns the last round's messages.
     /// </summary>
-    private static (List<long> Bytes, List<LeadMessage> Last) AllocationRounds(LeadScoringEngine scorer, ref long t)
+    /// <param name="batch">0: one call a message; else the batch apply, this many messages a call.</param>
+    private static (List<long> Bytes, List<LeadMessage> Last) AllocationRounds(LeadScoringEngine scorer, ref long t, int batch = 0)
     {
         var attempts = new List<long>();
         var messages = new List<LeadMessage>();
+        var outcomes = new ApplyOutcome[Math.Max(1, batch)];
         for (int attempt = 0; attempt < 3 && (attempts.Count == 0 || attempts.Min() > 0); attempt++)
         {
             messages = Activity(ref t, 20_000, firstId: 1_000 + (attempt * 100_000));
+            var all = messages.ToArray();
             long before = GC.GetAllocatedBytesForCurrentThread();
-            foreach (var m in messages)
+            if (batch == 0)
             {
-                scorer.Apply(m);
+                foreach (var m in all)
+                {
+                    scorer.Apply(m);
+                }
+            }
+            else
+            {
+                for (int i = 0; i < all.Length; i += batch)
+                {
+                    scorer.Apply(all.AsSpan(i, Math.Min(batch, all.Length - i)), outcomes);
+                }
             }
 
             attempts.Add(GC.GetAllocatedBytesForCurrentThread() - before);
@@ -107,6 +120,20 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
         var lead = scorer.Evaluate(User(0), messages[^1].Timestamp, explain: true)!;
         lead.Contributions.Should().Contain(c => c.Rule == "E01_pricing_view" && c.Awards > 0 && c.Suppressed > 0, "the limit windows were exercised");
         lead.Contributions.Should().Contain(c => c.Rule == "E14_pricing_view_senior" && c.Awards > 0, "trait bits were read");
+    }
+
+    [Fact]
+    public void ApplyingInOrderMessages_InBatches_OnFlatRows_WithAReorderHorizon_AllocatesNothing_WhileFoldingAtEachBatchEnd()
+    {
+        // As below, through the batch apply, which leaves the folds that fall due to the end of each batch.
+        var (scorer, t) = Identified(horizon: TimeSpan.FromDays(1));
+        WarmUp(scorer, ref t);
+        scorer.FoldedLeads.Should().Be((Leads, Leads), "every lead folded during the warm-up, into a base row");
+        int before = scorer.HistoryLength(User(0));
+        var (attempts, _) = AllocationRounds(scorer, ref t, batch: 1_024);
+        attempts.Min().Should().Be(0, $"folding in-order messages into a base row at each batch end must not allocate (bytes per round: {string.Join(", ", attempts)})");
+        scorer.Statistics.Late.Should().Be(0);
+        scorer.HistoryLength(User(0)).Should().BeInRange(1, 16, "the lead still folds: it keeps about a day of its messages, and at most twice that (it kept {0} before)", before);
     }
 
     [Fact]
