@@ -56,14 +56,13 @@ public sealed partial class LeadScoringEngine
 
     /// <summary>
     /// Runs the folds waiting in the batch's list, in the order they fell due: the lists of up to <see cref="WalkWidth"/>
-    /// leads walked side by side first (and the messages older than each lead's horizon fetched), so that each fold then
-    /// finds its entries and messages in the cache.
+    /// leads walked side by side first (<see cref="WalkSideBySide"/>: the messages older than each lead's horizon fetched
+    /// on the way), then their base rows fetched, so that each fold finds its entries, messages and base row in the cache.
     /// </summary>
     private void RunWaitingFolds()
     {
         var rows = _foldsInBatch;
         Span<int> cursors = stackalloc int[WalkWidth];
-        Span<long> cuts = stackalloc long[WalkWidth];
         for (int start = 0; start < rows.Count; start += WalkWidth)
         {
             int n = Math.Min(WalkWidth, rows.Count - start);
@@ -71,38 +70,10 @@ public sealed partial class LeadScoringEngine
             {
                 int row = rows[start + k];
                 cursors[k] = _hot[row].FoldQueued ? _hot[row].History : -1;
-                cuts[k] = long.MinValue;
                 MemoryHint.Prefetch(ref _rows[row]);
             }
 
-            for (bool walking = true; walking;)
-            {
-                walking = false;
-                for (int k = 0; k < n; k++)
-                {
-                    if (cursors[k] < 0)
-                    {
-                        continue;
-                    }
-
-                    ref var entry = ref _index[cursors[k]];
-                    if (cuts[k] == long.MinValue)
-                    {
-                        // The list's head: its newest message when the list is in order (a hint only).
-                        cuts[k] = entry.Ticks - _horizon;
-                    }
-                    else if (entry.Ticks < cuts[k] && entry.Live && _memoryHistory is { } memory)
-                    {
-                        var m = memory.Get(entry.Handle);
-                        MemoryHint.Prefetch(m);
-                        MemoryHint.Prefetch(m, MemoryHint.Line);
-                    }
-
-                    cursors[k] = entry.Prev;
-                    walking |= entry.Prev >= 0;
-                }
-            }
-
+            WalkSideBySide(cursors[..n], olderThanHorizon: true);
             for (int k = 0; k < n; k++)
             {
                 if (_rows[rows[start + k]].Folded is { BaseRow: >= 0 and int baseRow })

@@ -740,29 +740,7 @@ public sealed partial class LeadScoringEngine
                 HintRow(row); // the replay empties the row and fills it again: fetched while the lists are walked
             }
 
-            for (bool walking = true; walking;)
-            {
-                walking = false;
-                for (int k = 0; k < n; k++)
-                {
-                    if (cursors[k] < 0)
-                    {
-                        continue;
-                    }
-
-                    ref var entry = ref _index[cursors[k]];
-                    if (_memoryHistory is { } memory && entry.Live)
-                    {
-                        var m = memory.Get(entry.Handle);
-                        MemoryHint.Prefetch(m);
-                        MemoryHint.Prefetch(m, MemoryHint.Line);
-                    }
-
-                    cursors[k] = entry.Prev;
-                    walking |= entry.Prev >= 0;
-                }
-            }
-
+            WalkSideBySide(cursors[..n], olderThanHorizon: false);
             for (int k = 0; k < n; k++)
             {
                 Replay(rows[start + k]);
@@ -770,6 +748,45 @@ public sealed partial class LeadScoringEngine
         }
 
         rows.Clear();
+    }
+
+    /// <summary>
+    /// Walks the lists of up to <see cref="WalkWidth"/> leads side by side from <paramref name="cursors"/> (one lead's walk
+    /// is a chain of cache misses, one per entry; side by side the chains overlap), and fetches the kept messages on the
+    /// way: every one (a replay reads them all), or, <paramref name="olderThanHorizon"/>, those older than the horizon
+    /// counted back from the list's head, its newest message when the list is in order (a fold reads those). Hints only:
+    /// the caller then finds the entries and messages in the cache.
+    /// </summary>
+    private void WalkSideBySide(Span<int> cursors, bool olderThanHorizon)
+    {
+        Span<long> cuts = stackalloc long[WalkWidth];
+        cuts.Fill(olderThanHorizon ? long.MinValue : long.MaxValue);
+        for (bool walking = true; walking;)
+        {
+            walking = false;
+            for (int k = 0; k < cursors.Length; k++)
+            {
+                if (cursors[k] < 0)
+                {
+                    continue;
+                }
+
+                ref var entry = ref _index[cursors[k]];
+                if (cuts[k] == long.MinValue)
+                {
+                    cuts[k] = entry.Ticks - _horizon;
+                }
+                else if (entry.Ticks < cuts[k] && entry.Live && _memoryHistory is { } memory)
+                {
+                    var m = memory.Get(entry.Handle);
+                    MemoryHint.Prefetch(m);
+                    MemoryHint.Prefetch(m, MemoryHint.Line);
+                }
+
+                cursors[k] = entry.Prev;
+                walking |= entry.Prev >= 0;
+            }
+        }
     }
 
     private void Invalidate(int row) => MarkStale(row);
