@@ -166,7 +166,7 @@ public sealed partial class LeadScoringEngine
         {
             // Folded messages leave the list: their ids stay findable in the table only.
             var f = FoldedOf(row);
-            ApplyToBase(f, n);
+            ApplyToBase(row, f, n);
             for (int i = 0; i < n; i++)
             {
                 Release(_fold[i].Entry);
@@ -246,18 +246,31 @@ public sealed partial class LeadScoringEngine
     }
 
     /// <summary>
-    /// Applies the first <paramref name="count"/> messages of <see cref="_fold"/> to a lead's base state, in that order:
+    /// Applies the first <paramref name="count"/> messages of <see cref="_fold"/> to the base state of the lead in
+    /// <paramref name="row"/>, in that order:
     /// each in its place when it is later than the base's latest message (a fold), else as it comes (a message beyond the
     /// horizon). An entry of -1: a message not kept, whose field bits are worked out here.
     /// </summary>
-    private void ApplyToBase(FoldedHistory f, int count)
+    private void ApplyToBase(int row, FoldedHistory f, int count)
     {
         if (f.BaseRow >= 0)
         {
-            for (int i = 0; i < count; i++)
+            // An identify folded usually brings the base to the traits the lead has now (its first fold takes in the
+            // lead's identify): the base row then takes the lead's trait row and bits (trait rows are never changed in
+            // place), as a replay does (SameTraits), rather than making a row and testing every trait leaf again.
+            var saved = _replayTraits;
+            _replayTraits = (_rows[row].Traits, _hot[row].TraitBits);
+            try
             {
-                var (m, entry) = _fold[i];
-                ApplyInOrder(f.BaseRow, m, entry >= 0 ? _index[entry].Bits : FieldBitsOf(m));
+                for (int i = 0; i < count; i++)
+                {
+                    var (m, entry) = _fold[i];
+                    ApplyInOrder(f.BaseRow, m, entry >= 0 ? _index[entry].Bits : FieldBitsOf(m));
+                }
+            }
+            finally
+            {
+                _replayTraits = saved;
             }
 
             (f.Ticks, f.MessageId) = (_hot[f.BaseRow].LastTicks, LastIdOf(f.BaseRow)!);
@@ -338,7 +351,7 @@ public sealed partial class LeadScoringEngine
         var f = _rows[row].Folded!;
         _fold.Clear();
         _fold.Add((m, -1));
-        ApplyToBase(f, 1);
+        ApplyToBase(row, f, 1);
         _fold.Clear();
         f.Count++;
         Statistics.BeyondHorizon++;

@@ -146,7 +146,7 @@ public sealed partial class LeadScoringEngine
     /// <summary>
     /// During a replay on flat rows, the lead's trait row and trait bits before it, so that an identify replayed into the
     /// same traits takes that row and its bits rather than making a row and testing every trait leaf again
-    /// (<see cref="SameTraits"/>); else null.
+    /// (<see cref="SameTraits"/>); during a fold into a base row, the lead's current ones, for the same reason; else null.
     /// </summary>
     private (object[]? Traits, ulong Bits)? _replayTraits;
 
