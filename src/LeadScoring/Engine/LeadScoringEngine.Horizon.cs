@@ -177,8 +177,7 @@ public sealed partial class LeadScoringEngine
             // An identify folded usually brings the base to the traits the lead has now (its first fold takes in the
             // lead's identify): the base row then takes the lead's trait row and bits (trait rows are never changed in
             // place), as a replay does (SameTraits), rather than making a row and testing every trait leaf again.
-            var saved = _replayTraits;
-            _replayTraits = (_rows[row].Traits, _hot[row].TraitBits);
+            var saved = NoteTraitsOf(row);
             try
             {
                 for (int i = 0; i < count; i++)
@@ -189,7 +188,7 @@ public sealed partial class LeadScoringEngine
             }
             finally
             {
-                _replayTraits = saved;
+                _knownTraits = saved;
             }
 
             (f.Ticks, f.MessageId) = (_hot[f.BaseRow].LastTicks, LastIdOf(f.BaseRow)!);

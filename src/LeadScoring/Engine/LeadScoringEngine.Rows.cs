@@ -113,11 +113,11 @@ public sealed partial class LeadScoringEngine
         else if (message.Type == MessageType.Identify && message.Traits is not null)
         {
             ref ColdRow cold = ref _rows[row];
-            var before = _replayTraits;
+            var before = _knownTraits;
             var merged = MergeTraits(cold.Traits, message.Traits, like: before?.Traits);
             if (before is { } b && ReferenceEquals(merged, b.Traits))
             {
-                // A replay arriving at the traits the lead had before it (usually its identify, replayed): their bits are known.
+                // A replay or a fold arriving at known traits (usually the lead's identify, stepped again): their bits are known.
                 (cold.Traits, r.TraitBits) = b;
             }
             else

@@ -144,11 +144,27 @@ public sealed partial class LeadScoringEngine
     }
 
     /// <summary>
-    /// During a replay on flat rows, the lead's trait row and trait bits before it, so that an identify replayed into the
-    /// same traits takes that row and its bits rather than making a row and testing every trait leaf again
-    /// (<see cref="SameTraits"/>); during a fold into a base row, the lead's current ones, for the same reason; else null.
+    /// A trait row and its trait bits that an identify stepped into a flat row is likely to arrive at (<see cref="NoteTraitsOf"/>):
+    /// during a replay the lead's before it, during a fold into a base row the lead's current ones. An identify whose
+    /// merge holds the same traits takes that row and its bits rather than making a row and testing every trait leaf
+    /// again (<see cref="SameTraits"/>; trait rows are never changed in place, so two rows may share one). Else null.
     /// </summary>
-    private (object[]? Traits, ulong Bits)? _replayTraits;
+    private (object[]? Traits, ulong Bits)? _knownTraits;
+
+    /// <summary>
+    /// Notes the lead's trait row and bits as <see cref="_knownTraits"/> (on flat rows) and hands back what was noted
+    /// before, for the caller to put back when its replay or fold is done.
+    /// </summary>
+    private (object[]? Traits, ulong Bits)? NoteTraitsOf(int row)
+    {
+        var before = _knownTraits;
+        if (_plan is not null)
+        {
+            _knownTraits = (_rows[row].Traits, _hot[row].TraitBits);
+        }
+
+        return before;
+    }
 
     /// <summary>
     /// Whether merged pairs (pooled names; pooled values or plain strings) hold the same traits as a trait row, so that

@@ -793,20 +793,17 @@ public sealed partial class LeadScoringEngine
             }
         }
 
-        if (_plan is not null)
-        {
-            _replayTraits = (_rows[row].Traits, _hot[row].TraitBits);
-        }
-
-        ResetRow(row);
-        if (_rows[row].Folded is { } folded)
-        {
-            RestoreBase(row, folded);
-        }
-
-        // The field bits noted when each message was kept: a replay does not read the messages' properties again.
+        // The lead's trait row and bits before the replay: its identify, replayed, usually arrives at them again.
+        var saved = NoteTraitsOf(row);
         try
         {
+            ResetRow(row);
+            if (_rows[row].Folded is { } folded)
+            {
+                RestoreBase(row, folded);
+            }
+
+            // The field bits noted when each message was kept: a replay does not read the messages' properties again.
             foreach (var item in _replay)
             {
                 ApplyInOrder(row, item.Message, item.Bits);
@@ -814,7 +811,7 @@ public sealed partial class LeadScoringEngine
         }
         finally
         {
-            _replayTraits = null;
+            _knownTraits = saved;
         }
 
         _replay.Clear();
