@@ -212,6 +212,18 @@ internal sealed class FastRuleSet(FastRule[] rules, MessageField[] fields)
 {
     public FastRule[] Rules { get; } = rules;
 
+    /// <summary>Each rule's trait mask, side by side (see <see cref="AllMasked"/>).</summary>
+    public ulong[] TraitMasks { get; } = [.. rules.Select(r => r.TraitMask)];
+
+    /// <summary>Each rule's message mask, side by side (see <see cref="AllMasked"/>).</summary>
+    public ulong[] MessageMasks { get; } = [.. rules.Select(r => r.MessageMask)];
+
+    /// <summary>
+    /// Whether every rule's condition is a conjunction of bits (or absent) and there are at most 64: the rules that
+    /// hold are then worked out at once, as a bit per rule, without a branch per rule.
+    /// </summary>
+    public bool AllMasked { get; } = rules.Length <= 64 && rules.All(r => r.Masked);
+
     public MessageField[] Fields { get; } = fields;
 
     public static FastRuleSet Of(CompiledRule[] rules, Dictionary<CompiledRule, FastRule> compiled)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LeadScoring.Messages;
 
 namespace LeadScoring.Engine;
@@ -15,13 +16,18 @@ public sealed partial class LeadScoringEngine
     private readonly List<(LeadMessage Message, int Entry)> _fold = [];
 
     /// <summary>Folds the lead's messages older than the horizon into its base state when enough have piled up.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FoldIfDue(int row)
     {
-        ref HotRow r = ref _hot[row];
-        if (_horizon == long.MaxValue || r.Kept <= r.FoldAt)
+        if (_horizon != long.MaxValue && _hot[row].Kept > _hot[row].FoldAt)
         {
-            return;
+            Fold(row);
         }
+    }
+
+    private void Fold(int row)
+    {
+        ref HotRow r = ref _hot[row];
 
         // The lead's live entries, newest first; their order keys are in the index, so no message is read yet.
         _fold.Clear();

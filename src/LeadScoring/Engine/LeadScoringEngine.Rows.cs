@@ -459,20 +459,29 @@ public sealed partial class LeadScoringEngine
         int ringBase = RingAt(row);
         bool seconds = false;
         int now = 0;
-        foreach (var rule in set.Rules)
+        // Which rules hold: where every condition is a conjunction of bits, all at once (a bit per rule, no branch per
+        // rule: which rules a page view meets depends on its url, a branch the processor cannot predict).
+        var rules = set.Rules;
+        bool allMasked = set.AllMasked;
+        ulong holding = allMasked ? Holding(set, traitBits, messageBits) : 0;
+        for (int k = 0; k < rules.Length; k++)
         {
-            if (rule.Masked)
+            if (allMasked)
             {
-                if ((traitBits & rule.TraitMask) != rule.TraitMask || (messageBits & rule.MessageMask) != rule.MessageMask)
+                if (holding == 0)
                 {
-                    continue;
+                    break;
                 }
+
+                k = BitOperations.TrailingZeroCount(holding);
+                holding &= holding - 1;
             }
-            else if (!rule.When!.Evaluate(traitBits, messageBits))
+            else if (!Holds(rules[k], traitBits, messageBits))
             {
                 continue;
             }
 
+            var rule = rules[k];
             if (rule.LimitCount > 0)
             {
                 if (rule.LimitWindowTicks == 0)
@@ -527,6 +536,26 @@ public sealed partial class LeadScoringEngine
 
         // Adds one; true when a 16-bit cell is now at its maximum (a 32-bit one is not widened further).
         static bool Increment(ref TCell cell) => ++cell == TCell.CreateTruncating(ushort.MaxValue) && typeof(TCell) == typeof(ushort);
+    }
+
+    /// <summary>Whether <paramref name="rule"/>'s condition holds on the trait and message bits.</summary>
+    private static bool Holds(FastRule rule, ulong traitBits, ulong messageBits) => rule.Masked
+        ? (traitBits & rule.TraitMask) == rule.TraitMask && (messageBits & rule.MessageMask) == rule.MessageMask
+        : rule.When!.Evaluate(traitBits, messageBits);
+
+    /// <summary>A bit per rule of <paramref name="set"/> (all masked) whose masks the trait and message bits hold.</summary>
+    private static ulong Holding(FastRuleSet set, ulong traitBits, ulong messageBits)
+    {
+        var traitMasks = set.TraitMasks;
+        var messageMasks = set.MessageMasks;
+        ulong holding = 0;
+        for (int k = 0; k < traitMasks.Length && k < messageMasks.Length; k++)
+        {
+            bool holds = ((traitBits & traitMasks[k]) == traitMasks[k]) & ((messageBits & messageMasks[k]) == messageMasks[k]);
+            holding |= (ulong)Unsafe.BitCast<bool, byte>(holds) << k;
+        }
+
+        return holding;
     }
 
     /// <summary>2000-01-01T00:00:00Z: window times are kept as whole seconds from it while they can be.</summary>

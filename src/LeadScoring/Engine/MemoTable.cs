@@ -55,6 +55,36 @@ internal sealed class MemoTable
         return false;
     }
 
+    /// <summary>
+    /// <see cref="TryGetValue(ReadOnlySpan{char}, int, out ulong)"/> for a string: where the remembered key is the very
+    /// same string (values shared between messages), its characters are not compared.
+    /// </summary>
+    public bool TryGetValue(string key, int hash, out ulong value)
+    {
+        var entries = _entries;
+        int mask = entries.Length - 1;
+        int i = hash & mask;
+        for (int probe = 0; probe < MaxProbes; probe++)
+        {
+            ref Entry e = ref entries[i];
+            if (e.Key is not { } k)
+            {
+                break;
+            }
+
+            if (ReferenceEquals(k, key) || (e.Hash == hash && key.AsSpan().SequenceEqual(k)))
+            {
+                value = e.Value;
+                return true;
+            }
+
+            i = (i + 1) & mask;
+        }
+
+        value = 0;
+        return false;
+    }
+
     /// <summary>Remembers <paramref name="value"/> for <paramref name="key"/> when there is room.</summary>
     public void Add(string key, ulong value)
     {
