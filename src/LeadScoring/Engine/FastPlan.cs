@@ -1,4 +1,6 @@
 using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using LeadScoring.Messages;
 
 namespace LeadScoring.Engine;
@@ -212,17 +214,81 @@ internal sealed class FastRuleSet(FastRule[] rules, MessageField[] fields)
 {
     public FastRule[] Rules { get; } = rules;
 
-    /// <summary>Each rule's trait mask, side by side (see <see cref="AllMasked"/>).</summary>
-    public ulong[] TraitMasks { get; } = [.. rules.Select(r => r.TraitMask)];
+    /// <summary>
+    /// Each rule's trait mask, side by side, padded to a multiple of <see cref="MaskBlock"/> (the padding's bits are
+    /// cleared by <see cref="RuleBits"/>; see <see cref="AllMasked"/>).
+    /// </summary>
+    public ulong[] TraitMasks { get; } = Padded(rules.Select(r => r.TraitMask));
 
-    /// <summary>Each rule's message mask, side by side (see <see cref="AllMasked"/>).</summary>
-    public ulong[] MessageMasks { get; } = [.. rules.Select(r => r.MessageMask)];
+    /// <summary>Each rule's message mask, side by side, padded as <see cref="TraitMasks"/>.</summary>
+    public ulong[] MessageMasks { get; } = Padded(rules.Select(r => r.MessageMask));
+
+    /// <summary>A bit per rule: the bits of the rules that exist among those worked out from the padded masks.</summary>
+    public ulong RuleBits { get; } = rules.Length >= 64 ? ulong.MaxValue : (1UL << rules.Length) - 1;
 
     /// <summary>
     /// Whether every rule's condition is a conjunction of bits (or absent) and there are at most 64: the rules that
     /// hold are then worked out at once, as a bit per rule, without a branch per rule.
     /// </summary>
     public bool AllMasked { get; } = rules.Length <= 64 && rules.All(r => r.Masked);
+
+    /// <summary>How many masks are tested at once (eight 64-bit lanes).</summary>
+    public const int MaskBlock = 8;
+
+    /// <summary>The masks padded with zeros to a multiple of <see cref="MaskBlock"/>.</summary>
+    internal static ulong[] Padded(IEnumerable<ulong> masks)
+    {
+        var list = masks.ToList();
+        while (list.Count % MaskBlock != 0)
+        {
+            list.Add(0);
+        }
+
+        return [.. list];
+    }
+
+    /// <summary>A bit per rule (all masked: <see cref="AllMasked"/>) whose masks the trait and message bits hold.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong Holding(ulong traitBits, ulong messageBits) => Holding(TraitMasks, MessageMasks, RuleBits, traitBits, messageBits);
+
+    /// <summary>
+    /// A bit per rule whose masks (padded, <see cref="Padded"/>) the bits hold, within <paramref name="ruleBits"/>: eight
+    /// rules at a time as vector lanes where the processor has them, else <see cref="HoldingOneByOne"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong Holding(ulong[] traitMasks, ulong[] messageMasks, ulong ruleBits, ulong traitBits, ulong messageBits)
+    {
+        if (!Vector512.IsHardwareAccelerated || traitMasks.Length != messageMasks.Length || traitMasks.Length > 64)
+        {
+            return HoldingOneByOne(traitMasks, messageMasks, ruleBits, traitBits, messageBits);
+        }
+
+        var traits = Vector512.Create(traitBits);
+        var message = Vector512.Create(messageBits);
+        ulong holding = 0;
+        for (int k = 0; k + MaskBlock <= traitMasks.Length; k += MaskBlock)
+        {
+            var t = Vector512.LoadUnsafe(ref traitMasks[k]);
+            var m = Vector512.LoadUnsafe(ref messageMasks[k]);
+            var holds = Vector512.Equals(traits & t, t) & Vector512.Equals(message & m, m);
+            holding |= holds.ExtractMostSignificantBits() << k;
+        }
+
+        return holding & ruleBits;
+    }
+
+    /// <summary><see cref="Holding(ulong[], ulong[], ulong, ulong, ulong)"/> one rule at a time (no vectors), without a branch per rule.</summary>
+    internal static ulong HoldingOneByOne(ulong[] traitMasks, ulong[] messageMasks, ulong ruleBits, ulong traitBits, ulong messageBits)
+    {
+        ulong holding = 0;
+        for (int k = 0; k < traitMasks.Length && k < messageMasks.Length && k < 64; k++)
+        {
+            bool holds = ((traitBits & traitMasks[k]) == traitMasks[k]) & ((messageBits & messageMasks[k]) == messageMasks[k]);
+            holding |= (ulong)Unsafe.BitCast<bool, byte>(holds) << k;
+        }
+
+        return holding & ruleBits;
+    }
 
     public MessageField[] Fields { get; } = fields;
 

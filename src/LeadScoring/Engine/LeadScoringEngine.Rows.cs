@@ -463,7 +463,7 @@ public sealed partial class LeadScoringEngine
         // rule: which rules a page view meets depends on its url, a branch the processor cannot predict).
         var rules = set.Rules;
         bool allMasked = set.AllMasked;
-        ulong holding = allMasked ? Holding(set, traitBits, messageBits) : 0;
+        ulong holding = allMasked ? set.Holding(traitBits, messageBits) : 0;
         for (int k = 0; k < rules.Length; k++)
         {
             if (allMasked)
@@ -542,21 +542,6 @@ public sealed partial class LeadScoringEngine
     private static bool Holds(FastRule rule, ulong traitBits, ulong messageBits) => rule.Masked
         ? (traitBits & rule.TraitMask) == rule.TraitMask && (messageBits & rule.MessageMask) == rule.MessageMask
         : rule.When!.Evaluate(traitBits, messageBits);
-
-    /// <summary>A bit per rule of <paramref name="set"/> (all masked) whose masks the trait and message bits hold.</summary>
-    private static ulong Holding(FastRuleSet set, ulong traitBits, ulong messageBits)
-    {
-        var traitMasks = set.TraitMasks;
-        var messageMasks = set.MessageMasks;
-        ulong holding = 0;
-        for (int k = 0; k < traitMasks.Length && k < messageMasks.Length; k++)
-        {
-            bool holds = ((traitBits & traitMasks[k]) == traitMasks[k]) & ((messageBits & messageMasks[k]) == messageMasks[k]);
-            holding |= (ulong)Unsafe.BitCast<bool, byte>(holds) << k;
-        }
-
-        return holding;
-    }
 
     /// <summary>2000-01-01T00:00:00Z: window times are kept as whole seconds from it while they can be.</summary>
     private const long EpochTicks = 630_822_816_000_000_000;
