@@ -523,26 +523,30 @@ public sealed partial class LeadScoringEngine
         _accounts.Add(m, row);
         bool inOrder = IsAfterLast(row, m.TimestampTicks, m.MessageId);
         ulong bits = FieldBitsOf(m);
-        Record(row, m, hash, bits);
-        if (inOrder)
+        if (!inOrder)
         {
-            if (_hot[row].Dirty)
-            {
-                // The lead awaits a replay, which will apply this message too: only its order key is noted.
-                SetLastKey(row, m);
-            }
-            else
-            {
-                ApplyInOrder(row, m, bits);
-            }
-
-            Statistics.Applied++;
-            return ApplyOutcome.Applied;
+            Record(row, m, hash, bits);
+            Statistics.Reordered++;
+            MarkStale(row);
+            return ApplyOutcome.Reordered;
         }
 
-        Statistics.Reordered++;
-        MarkStale(row);
-        return ApplyOutcome.Reordered;
+        // Applied first, then kept, as on the hot path: keeping it may fold the lead (the reorder horizon), and until
+        // the message is applied the lead's latest message is the one before it, which a fold must not take from the
+        // list (whose head would already be this message: a tie in time would then no longer put it after the latest).
+        if (_hot[row].Dirty)
+        {
+            // The lead awaits a replay, which will apply this message too: only its order key is noted.
+            SetLastKey(row, m);
+        }
+        else
+        {
+            ApplyInOrder(row, m, bits);
+        }
+
+        Record(row, m, hash, bits);
+        Statistics.Applied++;
+        return ApplyOutcome.Applied;
     }
 
     /// <summary>Before a message at <paramref name="ticks"/> goes to the head of the row's list: notes when it is older than the head.</summary>
