@@ -15,6 +15,92 @@ public sealed partial class LeadScoringEngine
 {
     private readonly List<(LeadMessage Message, int Entry)> _fold = [];
 
+    /// <summary>The leads whose fold fell due in the batch being applied, in the order they did (<see cref="FoldOrQueue"/>).</summary>
+    private readonly List<int> _foldsInBatch = [];
+
+    /// <summary>
+    /// After a message is kept: folds the lead's older messages when enough have piled up (<see cref="FoldIfDue"/>); in
+    /// the batch apply the fold waits in a list instead, and runs when the batch ends, the lists of up to
+    /// <see cref="WalkWidth"/> leads walked side by side first so that their cache misses overlap (one lead's walk is a
+    /// chain of misses, one per entry). It runs earlier when the lead's next message comes, or when a message goes the
+    /// general way (a merge, an account, a late or copied message), so every fold sees the lead, its list and the
+    /// accounts as it would have one message at a time: the results are the same.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FoldOrQueue(int row)
+    {
+        if (_horizon != long.MaxValue && _hot[row].Kept > _hot[row].FoldAt)
+        {
+            FoldOrQueueDue(row);
+        }
+    }
+
+    /// <summary><see cref="FoldOrQueue"/> once the lead's fold is due.</summary>
+    private void FoldOrQueueDue(int row)
+    {
+        ref HotRow r = ref _hot[row];
+        if (!_inBatch || !FoldsWaitForBatchEnd)
+        {
+            Fold(row);
+        }
+        else if (!r.FoldQueued)
+        {
+            r.FoldQueued = true;
+            _foldsInBatch.Add(row);
+        }
+    }
+
+    /// <summary>Whether the batch apply leaves folds that fall due to its end (<see cref="FoldOrQueue"/>); false runs each at once (tests).</summary>
+    internal bool FoldsWaitForBatchEnd { get; set; } = true;
+
+    /// <summary>Runs a lead's fold that waits in the batch's list now (its entry there is then skipped).</summary>
+    private void FoldNow(int row)
+    {
+        _hot[row].FoldQueued = false;
+        FoldIfDue(row);
+    }
+
+    /// <summary>
+    /// Runs the folds waiting in the batch's list, in the order they fell due: the lists of up to <see cref="WalkWidth"/>
+    /// leads walked side by side first (<see cref="WalkSideBySide"/>: the messages older than each lead's horizon fetched
+    /// on the way), then their base rows fetched, so that each fold finds its entries, messages and base row in the cache.
+    /// </summary>
+    private void RunWaitingFolds()
+    {
+        var rows = _foldsInBatch;
+        Span<int> cursors = stackalloc int[WalkWidth];
+        for (int start = 0; start < rows.Count; start += WalkWidth)
+        {
+            int n = Math.Min(WalkWidth, rows.Count - start);
+            for (int k = 0; k < n; k++)
+            {
+                int row = rows[start + k];
+                cursors[k] = _hot[row].FoldQueued ? _hot[row].History : -1;
+                MemoryHint.Prefetch(ref _rows[row]);
+            }
+
+            WalkSideBySide(cursors[..n], olderThanHorizon: true);
+            for (int k = 0; k < n; k++)
+            {
+                if (_rows[rows[start + k]].Folded is { BaseRow: >= 0 and int baseRow })
+                {
+                    HintRow(baseRow);
+                }
+            }
+
+            for (int k = 0; k < n; k++)
+            {
+                int row = rows[start + k];
+                if (_hot[row].FoldQueued)
+                {
+                    FoldNow(row);
+                }
+            }
+        }
+
+        rows.Clear();
+    }
+
     /// <summary>Folds the lead's messages older than the horizon into its base state when enough have piled up.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FoldIfDue(int row)

@@ -844,7 +844,7 @@ public sealed partial class LeadScoringEngine
     /// </summary>
     private struct HotRow
     {
-        private const byte UserIdAtLastBit = 1, DirtyBit = 2, ChangedBit = 4, PersistedAsFirstBit = 16, LastPinnedBit = 32, UnsortedBit = 64;
+        private const byte UserIdAtLastBit = 1, DirtyBit = 2, ChangedBit = 4, FoldQueuedBit = 8, PersistedAsFirstBit = 16, LastPinnedBit = 32, UnsortedBit = 64;
 
         /// <summary>
         /// The timestamp of the lead's latest message (spec 2.3 order). Its id is not kept here: see
@@ -894,6 +894,9 @@ public sealed partial class LeadScoringEngine
 
         /// <summary>Whether the state is stale: the history changed in the past, and the lead awaits a replay.</summary>
         public bool Dirty { readonly get => Has(DirtyBit); set => Set(DirtyBit, value); }
+
+        /// <summary>Whether the lead's fold fell due in the batch being applied and waits in the batch's list of folds (<see cref="RunWaitingFolds"/>).</summary>
+        public bool FoldQueued { readonly get => Has(FoldQueuedBit); set => Set(FoldQueuedBit, value); }
 
         /// <summary>Whether the lead is in the list of leads changed since <see cref="TakeChanges"/>.</summary>
         public bool Changed { readonly get => Has(ChangedBit); set => Set(ChangedBit, value); }

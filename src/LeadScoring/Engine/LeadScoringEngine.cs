@@ -226,6 +226,12 @@ public sealed partial class LeadScoringEngine
     {
         if (row >= 0)
         {
+            if (_hot[row].FoldQueued)
+            {
+                // The lead's fold fell due earlier in this batch: it runs now, as it would have one message at a time.
+                FoldNow(row);
+            }
+
             ref HotRow r = ref _hot[row];
             long t = message.TimestampTicks;
             string user = message.UserId!;
@@ -280,13 +286,21 @@ public sealed partial class LeadScoringEngine
         try
         {
             ApplyChunks(plan, messages, outcomes);
+            RunWaitingFolds();
         }
         catch
         {
             // A message failed (a history that could not be read): the leads made stale so far stay stale, and are
-            // replayed when read, as with DeferReplays; the next calls replay at once again.
+            // replayed when read, as with DeferReplays; the next calls replay at once again. A fold left waiting stays
+            // due, and runs at the lead's next message.
             _inBatch = false;
             _staleInBatch.Clear();
+            foreach (int row in _foldsInBatch)
+            {
+                _hot[row].FoldQueued = false;
+            }
+
+            _foldsInBatch.Clear();
             throw;
         }
 
@@ -479,6 +493,13 @@ public sealed partial class LeadScoringEngine
     /// <summary><see cref="ApplyGeneral(LeadMessage)"/> with the message id's hash already worked out (by the hot path that declined it).</summary>
     private ApplyOutcome ApplyGeneral(LeadMessage m, ulong hash)
     {
+        if (_foldsInBatch.Count > 0)
+        {
+            // A message the general way may merge leads, change an account or reach into a lead's past: the batch's
+            // folds due so far run first, so that each sees what it would have one message at a time.
+            RunWaitingFolds();
+        }
+
         int row = RowFor(m);
         int copy = FindCopy(row, hash, m.MessageId);
         if (copy >= 0)
@@ -577,7 +598,7 @@ public sealed partial class LeadScoringEngine
         r.IdBloom |= BloomBits(hash);
         r.Kept++;
         MarkChanged(row);
-        FoldIfDue(row);
+        FoldOrQueue(row);
     }
 
     private void Release(int entry)
@@ -723,29 +744,7 @@ public sealed partial class LeadScoringEngine
                 HintRow(row); // the replay empties the row and fills it again: fetched while the lists are walked
             }
 
-            for (bool walking = true; walking;)
-            {
-                walking = false;
-                for (int k = 0; k < n; k++)
-                {
-                    if (cursors[k] < 0)
-                    {
-                        continue;
-                    }
-
-                    ref var entry = ref _index[cursors[k]];
-                    if (_memoryHistory is { } memory && entry.Live)
-                    {
-                        var m = memory.Get(entry.Handle);
-                        MemoryHint.Prefetch(m);
-                        MemoryHint.Prefetch(m, MemoryHint.Line);
-                    }
-
-                    cursors[k] = entry.Prev;
-                    walking |= entry.Prev >= 0;
-                }
-            }
-
+            WalkSideBySide(cursors[..n], olderThanHorizon: false);
             for (int k = 0; k < n; k++)
             {
                 Replay(rows[start + k]);
@@ -753,6 +752,45 @@ public sealed partial class LeadScoringEngine
         }
 
         rows.Clear();
+    }
+
+    /// <summary>
+    /// Walks the lists of up to <see cref="WalkWidth"/> leads side by side from <paramref name="cursors"/> (one lead's walk
+    /// is a chain of cache misses, one per entry; side by side the chains overlap), and fetches the kept messages on the
+    /// way: every one (a replay reads them all), or, <paramref name="olderThanHorizon"/>, those older than the horizon
+    /// counted back from the list's head, its newest message when the list is in order (a fold reads those). Hints only:
+    /// the caller then finds the entries and messages in the cache.
+    /// </summary>
+    private void WalkSideBySide(Span<int> cursors, bool olderThanHorizon)
+    {
+        Span<long> cuts = stackalloc long[WalkWidth];
+        cuts.Fill(olderThanHorizon ? long.MinValue : long.MaxValue);
+        for (bool walking = true; walking;)
+        {
+            walking = false;
+            for (int k = 0; k < cursors.Length; k++)
+            {
+                if (cursors[k] < 0)
+                {
+                    continue;
+                }
+
+                ref var entry = ref _index[cursors[k]];
+                if (cuts[k] == long.MinValue)
+                {
+                    cuts[k] = entry.Ticks - _horizon;
+                }
+                else if (entry.Ticks < cuts[k] && entry.Live && _memoryHistory is { } memory)
+                {
+                    var m = memory.Get(entry.Handle);
+                    MemoryHint.Prefetch(m);
+                    MemoryHint.Prefetch(m, MemoryHint.Line);
+                }
+
+                cursors[k] = entry.Prev;
+                walking |= entry.Prev >= 0;
+            }
+        }
     }
 
     private void Invalidate(int row) => MarkStale(row);

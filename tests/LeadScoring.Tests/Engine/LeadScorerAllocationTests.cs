@@ -123,15 +123,15 @@ public class LeadScorerAllocationTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ApplyingInOrderMessages_InBatches_OnFlatRows_WithAReorderHorizon_AllocatesNothing_WhileFolding()
+    public void ApplyingInOrderMessages_InBatches_OnFlatRows_WithAReorderHorizon_AllocatesNothing_WhileFoldingAtEachBatchEnd()
     {
-        // As below, through the batch apply.
+        // As below, through the batch apply, which leaves the folds that fall due to the end of each batch.
         var (scorer, t) = Identified(horizon: TimeSpan.FromDays(1));
         WarmUp(scorer, ref t);
         scorer.FoldedLeads.Should().Be((Leads, Leads), "every lead folded during the warm-up, into a base row");
         int before = scorer.HistoryLength(User(0));
         var (attempts, _) = AllocationRounds(scorer, ref t, batch: 1_024);
-        attempts.Min().Should().Be(0, $"folding in-order messages into a base row in batches must not allocate (bytes per round: {string.Join(", ", attempts)})");
+        attempts.Min().Should().Be(0, $"folding in-order messages into a base row at each batch end must not allocate (bytes per round: {string.Join(", ", attempts)})");
         scorer.Statistics.Late.Should().Be(0);
         scorer.HistoryLength(User(0)).Should().BeInRange(1, 16, "the lead still folds: it keeps about a day of its messages, and at most twice that (it kept {0} before)", before);
     }

@@ -182,6 +182,47 @@ public class ReferencePropertiesTests
         suppressed.Should().BeGreaterThan(cases / 2, "most cases must suppress awards by their limits");
     }
 
+    // The batch apply leaves a fold that falls due to the batch's end (the folding leads' lists are then walked side by
+    // side), and runs it earlier when the lead's next message comes or a message goes the general way, so that every
+    // fold sees what it would have at once. Against the same batches with each fold run as it falls due: the leads'
+    // results, the counters, which leads keep a base row and how many messages each lead's history holds (the folds ran
+    // at the same points), beyond the horizon too, where the reference has nothing to say (a message beyond the horizon
+    // is applied as it comes, by design). Six leads, late messages, copies and merges, horizons of 1 to 40 days,
+    // batches of 2 to 300.
+    [Fact]
+    public void The_batch_apply_folds_when_its_batch_ends_with_the_results_of_folding_at_once()
+    {
+        int cases = 0, beyond = 0, merged = 0;
+        Gen.Select(LeadScoring.Tests.Engine.FlatStreams.LongStream, Gen.Int[0, int.MaxValue], Gen.Int[1, 40], Gen.Int[2, 300]).Sample(x =>
+        {
+            var lines = OutOfOrder(x.Item1.Messages, x.Item2);
+            var horizon = TimeSpan.FromDays(x.Item3);
+            string? atOnce = null, atBatchEnd = null;
+            var expected = EngineUnderTest.Score(LeadScoring.Tests.Engine.FlatStreams.ModelJson, lines, x.Item1.AsOf, explain: true, x.Item4, replayAtOnce: true, horizon,
+                e => atOnce = Observed(e), foldsWaitForBatchEnd: false);
+            var actual = EngineUnderTest.Score(LeadScoring.Tests.Engine.FlatStreams.ModelJson, lines, x.Item1.AsOf, explain: true, x.Item4, replayAtOnce: true, horizon, e =>
+            {
+                atBatchEnd = Observed(e);
+                beyond += e.Statistics.BeyondHorizon > 0 ? 1 : 0;
+                merged += e.Statistics.Merges > 0 ? 1 : 0;
+            });
+            cases++;
+            actual.Should().BeEquivalentTo(expected, o => o.WithStrictOrdering(), "batches of {0}, a horizon of {1} days", x.Item4, x.Item3);
+            atBatchEnd.Should().Be(atOnce, "batches of {0}, a horizon of {1} days", x.Item4, x.Item3);
+        }, iter: 60, threads: 1);
+
+        beyond.Should().BeGreaterThan(cases / 3, "many cases must have messages beyond the horizon");
+        merged.Should().BeGreaterThan(cases / 3, "many cases must merge leads");
+
+        static string Observed(LeadScoring.Engine.LeadScoringEngine e)
+        {
+            var s = e.Statistics;
+            var (leads, baseRows) = e.FoldedLeads;
+            return $"applied {s.Applied}, reordered {s.Reordered}, beyond {s.BeyondHorizon}, duplicates {s.Duplicates}, merges {s.Merges}, replays {s.Replays}; "
+                + $"folded {leads}, base rows {baseRows}; kept: " + string.Join(", ", e.LeadIds().Select(id => $"{id} {e.HistoryLength(id)}"));
+        }
+    }
+
     /// <summary>An in-order stream as lines arriving out of order (late, repeated, with merges), drawn from <paramref name="seed"/>.</summary>
     private static List<string> OutOfOrder(IReadOnlyList<LeadScoring.Messages.LeadMessage> messages, int seed, bool merges = true)
     {

@@ -26,13 +26,17 @@ internal static class EngineUnderTest
     /// </param>
     /// <param name="horizon">The reorder horizon: none (every message kept, as `leadscore score` runs), or the engine's own, which folds older messages into a base state.</param>
     /// <param name="engineUsed">Called with the engine after the messages, before the evaluation (to read its counters).</param>
+    /// <param name="foldsWaitForBatchEnd">False: the batch apply folds a lead as soon as its fold falls due, rather than when the batch ends.</param>
     public static IReadOnlyList<ReferenceLead> Score(string modelJson, IEnumerable<string> messageLines, DateTimeOffset asOf, bool explain, int batch = 0, bool replayAtOnce = false,
-        TimeSpan? horizon = null, Action<LeadScoringEngine>? engineUsed = null)
+        TimeSpan? horizon = null, Action<LeadScoringEngine>? engineUsed = null, bool foldsWaitForBatchEnd = true)
     {
         var engine = new LeadScoringEngine(
             CompiledModel.Compile(Load(modelJson)),
             // As `leadscore score` builds it: every message kept (exact for any arrival order), replays deferred.
-            new LeadScoringEngineOptions { ReorderHorizon = horizon, DeferReplays = !replayAtOnce });
+            new LeadScoringEngineOptions { ReorderHorizon = horizon, DeferReplays = !replayAtOnce })
+        {
+            FoldsWaitForBatchEnd = foldsWaitForBatchEnd,
+        };
         var pending = new List<LeadMessage>();
         foreach (var line in messageLines)
         {
