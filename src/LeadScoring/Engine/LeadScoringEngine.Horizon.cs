@@ -29,11 +29,15 @@ public sealed partial class LeadScoringEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FoldOrQueue(int row)
     {
-        if (_horizon != long.MaxValue && _hot[row].Kept > _hot[row].FoldAt)
+        if (FoldDue(row))
         {
             FoldOrQueueDue(row);
         }
     }
+
+    /// <summary>Whether the lead's kept messages have piled up past its fold threshold (never without a horizon).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool FoldDue(int row) => _horizon != long.MaxValue && _hot[row].Kept > _hot[row].FoldAt;
 
     /// <summary><see cref="FoldOrQueue"/> once the lead's fold is due.</summary>
     private void FoldOrQueueDue(int row)
@@ -102,10 +106,9 @@ public sealed partial class LeadScoringEngine
     }
 
     /// <summary>Folds the lead's messages older than the horizon into its base state when enough have piled up.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FoldIfDue(int row)
     {
-        if (_horizon != long.MaxValue && _hot[row].Kept > _hot[row].FoldAt)
+        if (FoldDue(row))
         {
             Fold(row);
         }
