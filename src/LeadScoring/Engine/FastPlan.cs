@@ -345,6 +345,11 @@ internal sealed class FastRule
 
     public ulong MessageMask { get; }
 
+    /// <summary>Whether the condition holds on a lead's trait bits and a message's field bits.</summary>
+    public bool Holds(ulong traitBits, ulong messageBits) => Masked
+        ? (traitBits & TraitMask) == TraitMask && (messageBits & MessageMask) == MessageMask
+        : When!.Evaluate(traitBits, messageBits);
+
     public static bool IsMaskable(FastCondition c)
     {
         ulong t = 0, m = 0;

@@ -476,7 +476,7 @@ public sealed partial class LeadScoringEngine
                 k = BitOperations.TrailingZeroCount(holding);
                 holding &= holding - 1;
             }
-            else if (!Holds(rules[k], traitBits, messageBits))
+            else if (!rules[k].Holds(traitBits, messageBits))
             {
                 continue;
             }
@@ -537,11 +537,6 @@ public sealed partial class LeadScoringEngine
         // Adds one; true when a 16-bit cell is now at its maximum (a 32-bit one is not widened further).
         static bool Increment(ref TCell cell) => ++cell == TCell.CreateTruncating(ushort.MaxValue) && typeof(TCell) == typeof(ushort);
     }
-
-    /// <summary>Whether <paramref name="rule"/>'s condition holds on the trait and message bits.</summary>
-    private static bool Holds(FastRule rule, ulong traitBits, ulong messageBits) => rule.Masked
-        ? (traitBits & rule.TraitMask) == rule.TraitMask && (messageBits & rule.MessageMask) == rule.MessageMask
-        : rule.When!.Evaluate(traitBits, messageBits);
 
     /// <summary>2000-01-01T00:00:00Z: window times are kept as whole seconds from it while they can be.</summary>
     private const long EpochTicks = 630_822_816_000_000_000;

@@ -29,37 +29,16 @@ internal sealed class MemoTable
     /// The value remembered for <paramref name="key"/>, whose <see cref="Hash"/> is <paramref name="hash"/> (a message's
     /// value carries it: <see cref="DataValue.TextHash"/>). The characters are compared only where the hash matches.
     /// </summary>
-    public bool TryGetValue(ReadOnlySpan<char> key, int hash, out ulong value)
-    {
-        var entries = _entries;
-        int mask = entries.Length - 1;
-        int i = hash & mask;
-        for (int probe = 0; probe < MaxProbes; probe++)
-        {
-            ref Entry e = ref entries[i];
-            if (e.Key is null)
-            {
-                break;
-            }
-
-            if (e.Hash == hash && key.SequenceEqual(e.Key))
-            {
-                value = e.Value;
-                return true;
-            }
-
-            i = (i + 1) & mask;
-        }
-
-        value = 0;
-        return false;
-    }
+    public bool TryGetValue(ReadOnlySpan<char> key, int hash, out ulong value) => TryGetValue(key, hash, null, out value);
 
     /// <summary>
     /// <see cref="TryGetValue(ReadOnlySpan{char}, int, out ulong)"/> for a string: where the remembered key is the very
     /// same string (values shared between messages), its characters are not compared.
     /// </summary>
-    public bool TryGetValue(string key, int hash, out ulong value)
+    public bool TryGetValue(string key, int hash, out ulong value) => TryGetValue(key, hash, key, out value);
+
+    /// <summary>The probe of both lookups: <paramref name="same"/>, when given, is <paramref name="key"/> as a string, matched by reference first.</summary>
+    private bool TryGetValue(ReadOnlySpan<char> key, int hash, string? same, out ulong value)
     {
         var entries = _entries;
         int mask = entries.Length - 1;
@@ -72,7 +51,7 @@ internal sealed class MemoTable
                 break;
             }
 
-            if (ReferenceEquals(k, key) || (e.Hash == hash && key.AsSpan().SequenceEqual(k)))
+            if (ReferenceEquals(k, same) || (e.Hash == hash && key.SequenceEqual(k)))
             {
                 value = e.Value;
                 return true;
