@@ -33,11 +33,15 @@ internal sealed class MemoTable
 
     /// <summary>
     /// <see cref="TryGetValue(ReadOnlySpan{char}, int, out ulong)"/> for a string: where the remembered key is the very
-    /// same string (values shared between messages), its characters are not compared.
+    /// same string (values shared between messages), the string is not read at all, not even its length (a cache miss
+    /// per message where the values are shared but not recently read).
     /// </summary>
-    public bool TryGetValue(string key, int hash, out ulong value) => TryGetValue(key, hash, key, out value);
+    public bool TryGetValue(string key, int hash, out ulong value) => TryGetValue(default, hash, key, out value);
 
-    /// <summary>The probe of both lookups: <paramref name="same"/>, when given, is <paramref name="key"/> as a string, matched by reference first.</summary>
+    /// <summary>
+    /// The probe of both lookups: the key is <paramref name="same"/> when given (matched by reference first, its
+    /// characters read only where a remembered key with the same hash is another string), else <paramref name="key"/>.
+    /// </summary>
     private bool TryGetValue(ReadOnlySpan<char> key, int hash, string? same, out ulong value)
     {
         var entries = _entries;
@@ -51,7 +55,7 @@ internal sealed class MemoTable
                 break;
             }
 
-            if (ReferenceEquals(k, same) || (e.Hash == hash && key.SequenceEqual(k)))
+            if (ReferenceEquals(k, same) || (e.Hash == hash && (same is null ? key : same.AsSpan()).SequenceEqual(k)))
             {
                 value = e.Value;
                 return true;
